@@ -1,0 +1,422 @@
+//! [`JwksVerifierBuilder`]: every verifier setting, its default and its checks.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+
+use crate::algorithms::Algorithms;
+use crate::clock::{Clock, SharedClock};
+use crate::error::ConfigError;
+use crate::jwks::cache::{CacheConfig, KeyCache};
+use crate::jwks::http::{HttpFetcher, default_client};
+use crate::jwks::source::{JwksUrl, KeySource, StaticJwks};
+use crate::token_cache::TokenCache;
+use crate::verify::{Inner, JwksVerifier, Policy};
+
+enum SourceConfig {
+    Url(String),
+    Static(Bytes),
+    Custom(Arc<dyn KeySource>),
+}
+
+/// Builds a [`JwksVerifier`]. Every setting has a strict default; `build()` checks the whole
+/// configuration and reports the first problem as a [`ConfigError`] that says what to fix.
+///
+/// | setting | default |
+/// |---|---|
+/// | [`algorithms`](Self::algorithms) | RS256/384/512, PS256/384/512, ES256/384, EdDSA, pinned per key |
+/// | [`leeway`](Self::leeway) | 30 s |
+/// | [`cache_ttl`](Self::cache_ttl) (without `Cache-Control: max-age`) | 15 min |
+/// | `max-age` clamp ([`ttl_bounds`](Self::ttl_bounds)) | 1 min ..= 24 h |
+/// | [`unknown_kid_cooldown`](Self::unknown_kid_cooldown) | 30 s |
+/// | [`failure_backoff`](Self::failure_backoff) | 5 s |
+/// | [`max_stale`](Self::max_stale) | 24 h |
+/// | [`http_timeout`](Self::http_timeout) / [`http_retries`](Self::http_retries) | 5 s / 2 |
+/// | [`max_jwks_bytes`](Self::max_jwks_bytes) | 1 MiB |
+/// | [`max_token_bytes`](Self::max_token_bytes) | 16 KiB |
+/// | [`token_cache_capacity`](Self::token_cache_capacity) | 10,000 |
+/// | tokens without `kid` | refused ([`allow_missing_kid`](Self::allow_missing_kid)) |
+/// | issuer / audience | required ([`any_issuer`](Self::any_issuer), [`any_audience`](Self::any_audience) to opt out) |
+#[must_use]
+pub struct JwksVerifierBuilder {
+    source: Option<SourceConfig>,
+    issuer: Option<String>,
+    any_issuer: bool,
+    audiences: Vec<String>,
+    any_audience: bool,
+    algorithms: Algorithms,
+    leeway: Duration,
+    required_claims: Vec<String>,
+    allow_missing_kid: bool,
+    allow_http: bool,
+    cache: CacheConfig,
+    http_client: Option<reqwest::Client>,
+    http_timeout: Duration,
+    http_retries: u32,
+    max_jwks_bytes: usize,
+    max_token_bytes: usize,
+    token_cache_capacity: u64,
+    clock: SharedClock,
+}
+
+impl Default for JwksVerifierBuilder {
+    fn default() -> Self {
+        Self {
+            source: None,
+            issuer: None,
+            any_issuer: false,
+            audiences: Vec::new(),
+            any_audience: false,
+            algorithms: Algorithms::ASYMMETRIC,
+            leeway: Duration::from_secs(30),
+            required_claims: Vec::new(),
+            allow_missing_kid: false,
+            allow_http: false,
+            cache: CacheConfig {
+                ttl: Duration::from_secs(15 * 60),
+                min_ttl: Duration::from_secs(60),
+                max_ttl: Duration::from_secs(24 * 3600),
+                refresh_ahead: 0.8,
+                unknown_kid_cooldown: Duration::from_secs(30),
+                failure_backoff: Duration::from_secs(5),
+                max_stale: Duration::from_secs(24 * 3600),
+            },
+            http_client: None,
+            http_timeout: Duration::from_secs(5),
+            http_retries: 2,
+            max_jwks_bytes: 1024 * 1024,
+            max_token_bytes: 16 * 1024,
+            token_cache_capacity: 10_000,
+            clock: SharedClock::default(),
+        }
+    }
+}
+
+impl JwksVerifierBuilder {
+    /// Fetch keys from this JWKS URL. It must be `https`, except for loopback hosts (or with
+    /// [`allow_http`](Self::allow_http)).
+    pub fn jwks_url(mut self, url: impl Into<String>) -> Self {
+        self.source = Some(SourceConfig::Url(url.into()));
+        self
+    }
+
+    /// Use this JWKS document (e.g. read from a file); it is parsed at `build()`.
+    pub fn static_jwks(mut self, document: impl Into<Bytes>) -> Self {
+        self.source = Some(SourceConfig::Static(document.into()));
+        self
+    }
+
+    /// Use any [`KeySource`] (local keys, failover, merged sets).
+    pub fn key_source(mut self, source: impl KeySource) -> Self {
+        self.source = Some(SourceConfig::Custom(Arc::new(source)));
+        self
+    }
+
+    /// The exact `iss` every token must carry (no normalisation: a trailing slash or another
+    /// case is another issuer).
+    pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
+        self.issuer = Some(issuer.into());
+        self
+    }
+
+    /// Accept tokens whatever their `iss`.
+    ///
+    /// # Warning
+    /// Only safe when the key source serves a single issuer's keys, and never for multi-tenant
+    /// IdPs whose tenants share keys.
+    pub fn any_issuer(mut self) -> Self {
+        self.any_issuer = true;
+        self
+    }
+
+    /// An accepted audience; call again to accept several. A token passes when its `aud` (a
+    /// string or an array) holds any of them.
+    pub fn audience(mut self, audience: impl Into<String>) -> Self {
+        self.audiences.push(audience.into());
+        self
+    }
+
+    /// Accept tokens whatever their `aud`.
+    ///
+    /// # Warning
+    /// A token issued for any other application of the same IdP will then be accepted.
+    pub fn any_audience(mut self) -> Self {
+        self.any_audience = true;
+        self
+    }
+
+    /// The accepted algorithms (default: every asymmetric one). HMAC algorithms are refused
+    /// here: they are only usable with an explicitly configured local secret.
+    pub fn algorithms(mut self, algorithms: impl Into<Algorithms>) -> Self {
+        self.algorithms = algorithms.into();
+        self
+    }
+
+    /// Clock skew tolerated on `exp` and `nbf` (default 30 s, at most 5 min).
+    pub fn leeway(mut self, leeway: Duration) -> Self {
+        self.leeway = leeway;
+        self
+    }
+
+    /// A claim every token must carry (`exp` always is required).
+    pub fn require_claim(mut self, name: impl Into<String>) -> Self {
+        self.required_claims.push(name.into());
+        self
+    }
+
+    /// Accept tokens without `kid` when exactly one key fits their algorithm.
+    ///
+    /// # Warning
+    /// Off by default: without a kid, key rotation is ambiguous and an unknown key cannot be
+    /// told from a forged token.
+    pub fn allow_missing_kid(mut self, allow: bool) -> Self {
+        self.allow_missing_kid = allow;
+        self
+    }
+
+    /// Allow `http://` key URLs for non-loopback hosts.
+    ///
+    /// # Warning
+    /// Anyone on the path can then replace your keys. For development networks only.
+    pub fn allow_http(mut self, allow: bool) -> Self {
+        self.allow_http = allow;
+        self
+    }
+
+    /// Key set lifetime when the response has no `Cache-Control: max-age` (default 15 min).
+    pub fn cache_ttl(mut self, ttl: Duration) -> Self {
+        self.cache.ttl = ttl;
+        self
+    }
+
+    /// Bounds applied to a `max-age` announced by the server (default 1 min ..= 24 h).
+    pub fn ttl_bounds(mut self, min: Duration, max: Duration) -> Self {
+        self.cache.min_ttl = min;
+        self.cache.max_ttl = max;
+        self
+    }
+
+    /// After a refresh triggered by an unknown kid, further unknown kids are refused at once,
+    /// without a fetch, for this long (default 30 s).
+    pub fn unknown_kid_cooldown(mut self, cooldown: Duration) -> Self {
+        self.cache.unknown_kid_cooldown = cooldown;
+        self
+    }
+
+    /// After a failed fetch, no new fetch is tried for this long (default 5 s); requests that
+    /// need keys meanwhile get 503 with `Retry-After`.
+    pub fn failure_backoff(mut self, backoff: Duration) -> Self {
+        self.cache.failure_backoff = backoff;
+        self
+    }
+
+    /// How long past its TTL the last good key set keeps being served while refreshes fail
+    /// (default 24 h). Past it, requests get 503.
+    pub fn max_stale(mut self, max_stale: Duration) -> Self {
+        self.cache.max_stale = max_stale;
+        self
+    }
+
+    /// Your own HTTP client (private CAs, proxies). Configure it not to follow redirects to
+    /// other origins; responses from another origin are refused anyway.
+    pub fn http_client(mut self, client: reqwest::Client) -> Self {
+        self.http_client = Some(client);
+        self
+    }
+
+    /// Time allowed for one complete fetch, body included (default 5 s).
+    pub fn http_timeout(mut self, timeout: Duration) -> Self {
+        self.http_timeout = timeout;
+        self
+    }
+
+    /// Retries after a connection error, timeout or 5xx (default 2).
+    pub fn http_retries(mut self, retries: u32) -> Self {
+        self.http_retries = retries;
+        self
+    }
+
+    /// Largest JWKS document accepted (default 1 MiB).
+    pub fn max_jwks_bytes(mut self, max: usize) -> Self {
+        self.max_jwks_bytes = max;
+        self
+    }
+
+    /// Largest token accepted (default 16 KiB); larger ones are refused before decoding.
+    pub fn max_token_bytes(mut self, max: usize) -> Self {
+        self.max_token_bytes = max;
+        self
+    }
+
+    /// Entries in the verified-token cache (default 10,000; 0 turns it off).
+    pub fn token_cache_capacity(mut self, capacity: u64) -> Self {
+        self.token_cache_capacity = capacity;
+        self
+    }
+
+    /// The clock used for `exp`/`nbf`, TTLs, cooldowns and staleness (default: system time).
+    pub fn clock(mut self, clock: impl Clock) -> Self {
+        self.clock = SharedClock(Arc::new(clock));
+        self
+    }
+
+    /// Checks the configuration and builds the verifier. No network access happens here: the
+    /// key set is fetched on first use (or call [`JwksVerifier::refresh`] to warm it).
+    ///
+    /// # Errors
+    /// A [`ConfigError`] naming the setting to fix.
+    pub fn build(self) -> Result<JwksVerifier, ConfigError> {
+        crate::crypto::install_provider();
+        self.check()?;
+        if self.any_issuer {
+            tracing::warn!("jwks-auth: issuer check disabled (any_issuer)");
+        }
+        if self.any_audience {
+            tracing::warn!("jwks-auth: audience check disabled (any_audience)");
+        }
+        if self.allow_missing_kid {
+            tracing::warn!("jwks-auth: tokens without kid accepted (allow_missing_kid)");
+        }
+        let http = HttpFetcher {
+            client: match self.http_client {
+                Some(client) => client,
+                None => default_client()
+                    .map_err(|e| ConfigError::new(format!("cannot build the HTTP client: {e}")))?,
+            },
+            timeout: self.http_timeout,
+            max_body: self.max_jwks_bytes,
+            retries: self.http_retries,
+        };
+        let source: Arc<dyn KeySource> = match self.source {
+            Some(SourceConfig::Url(url)) => {
+                let url = check_url(&url, self.allow_http, "jwks_url")?;
+                Arc::new(JwksUrl::new(url, http))
+            }
+            Some(SourceConfig::Static(doc)) => {
+                crate::jwks::KeySet::from_jwks(&doc, self.algorithms)
+                    .map_err(|e| ConfigError::new(format!("static_jwks: {e}")))?;
+                Arc::new(StaticJwks(doc))
+            }
+            Some(SourceConfig::Custom(source)) => source,
+            None => {
+                return Err(ConfigError::new(
+                    "no key source: call .jwks_url(..), .static_jwks(..) or .key_source(..)",
+                ));
+            }
+        };
+        let leeway_secs = i64::try_from(self.leeway.as_secs()).unwrap_or(i64::MAX);
+        let token_cache = (self.token_cache_capacity > 0).then(|| {
+            TokenCache::new(self.token_cache_capacity, self.clock.clone(), leeway_secs)
+        });
+        Ok(JwksVerifier {
+            inner: Arc::new(Inner {
+                keys: Arc::new(KeyCache::new(
+                    source,
+                    self.algorithms,
+                    self.cache,
+                    self.clock.clone(),
+                )),
+                policy: Policy {
+                    issuer: self.issuer,
+                    audiences: self.audiences,
+                    leeway_secs,
+                    required_claims: self.required_claims,
+                    max_token_len: self.max_token_bytes,
+                    allow_missing_kid: self.allow_missing_kid,
+                },
+                clock: self.clock,
+                token_cache,
+            }),
+        })
+    }
+
+    fn check(&self) -> Result<(), ConfigError> {
+        match &self.issuer {
+            None if !self.any_issuer => {
+                return Err(ConfigError::new(
+                    "no issuer: call .issuer(\"https://your-idp\") (or, knowingly, .any_issuer())",
+                ));
+            }
+            Some(iss) if iss.is_empty() => {
+                return Err(ConfigError::new("issuer is empty"));
+            }
+            _ => {}
+        }
+        if self.audiences.is_empty() && !self.any_audience {
+            return Err(ConfigError::new(
+                "no audience: call .audience(\"your-api\") (or, knowingly, .any_audience())",
+            ));
+        }
+        if self.audiences.iter().any(String::is_empty) {
+            return Err(ConfigError::new("an audience is empty"));
+        }
+        if self.algorithms.is_empty() {
+            return Err(ConfigError::new("algorithms: the set is empty"));
+        }
+        if !self.algorithms.intersect(Algorithms::HMAC).is_empty() {
+            return Err(ConfigError::new(
+                "algorithms: HS256/384/512 cannot verify against a key set (key confusion); \
+                 use asymmetric algorithms",
+            ));
+        }
+        if self.leeway > Duration::from_secs(300) {
+            return Err(ConfigError::new("leeway: at most 5 minutes"));
+        }
+        if self.cache.ttl.is_zero() || self.cache.min_ttl > self.cache.max_ttl {
+            return Err(ConfigError::new(
+                "cache_ttl must be positive and ttl_bounds min <= max",
+            ));
+        }
+        if self.http_timeout.is_zero() {
+            return Err(ConfigError::new("http_timeout must be positive"));
+        }
+        if self.max_token_bytes < 64 || self.max_jwks_bytes < 64 {
+            return Err(ConfigError::new(
+                "max_token_bytes and max_jwks_bytes must be at least 64",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Parses a URL and refuses plain http except for loopback hosts (or when allowed).
+pub(crate) fn check_url(
+    url: &str,
+    allow_http: bool,
+    setting: &str,
+) -> Result<reqwest::Url, ConfigError> {
+    let parsed = reqwest::Url::parse(url)
+        .map_err(|e| ConfigError::new(format!("{setting}: `{url}` is not a URL: {e}")))?;
+    match parsed.scheme() {
+        "https" => Ok(parsed),
+        "http" if allow_http || is_loopback(&parsed) => Ok(parsed),
+        "http" => Err(ConfigError::new(format!(
+            "{setting}: `{url}` is plain http; use https (http is only accepted for loopback \
+             hosts, or with .allow_http(true))"
+        ))),
+        other => Err(ConfigError::new(format!(
+            "{setting}: scheme `{other}` is not supported; use https"
+        ))),
+    }
+}
+
+fn is_loopback(url: &reqwest::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d == "localhost",
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+impl fmt::Debug for JwksVerifierBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JwksVerifierBuilder")
+            .field("issuer", &self.issuer)
+            .field("audiences", &self.audiences)
+            .field("algorithms", &self.algorithms)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,375 @@
+//! A JSON Web Key Set parsed once into ready-to-use verification keys.
+
+use std::collections::HashMap;
+use std::fmt;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::{Algorithm, DecodingKey};
+use serde::Deserialize;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use crate::algorithms::Algorithms;
+use crate::jwt::MAX_KID_LEN;
+
+/// Most keys taken from one document; the rest are skipped. Real sets hold a handful.
+pub const MAX_KEYS: usize = 256;
+
+/// Smallest RSA modulus accepted (RFC 7518 section 3.3 requires 2048 bits).
+pub const MIN_RSA_BITS: usize = 2048;
+
+/// One usable verification key: the decoded key and the algorithms it may verify.
+pub(crate) struct VerifyKey {
+    pub(crate) kid: Option<Box<str>>,
+    pub(crate) algorithms: Algorithms,
+    pub(crate) key: DecodingKey,
+    /// Digest of the kid and public key material: tells "the same key" across refreshes.
+    pub(crate) fingerprint: [u8; 16],
+    /// The public JWK as published (for [`KeySet::to_jwks`]).
+    jwk: Value,
+}
+
+impl fmt::Debug for VerifyKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("VerifyKey")
+            .field("kid", &self.kid)
+            .field("algorithms", &self.algorithms)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why a JWKS document yielded no key set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum KeySetError {
+    /// The document is not JSON, or has no `keys` array.
+    Malformed(String),
+    /// The document parsed, but none of its keys is usable under the configured policy.
+    NoUsableKeys {
+        /// How many keys were skipped.
+        skipped: usize,
+    },
+}
+
+impl fmt::Display for KeySetError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Malformed(why) => write!(f, "malformed JWKS document: {why}"),
+            Self::NoUsableKeys { skipped } => {
+                write!(f, "JWKS has no usable keys ({skipped} skipped)")
+            }
+        }
+    }
+}
+
+impl std::error::Error for KeySetError {}
+
+/// The outcome of looking up the key for a token.
+#[derive(Debug)]
+pub(crate) enum Selection<'a> {
+    Found(&'a VerifyKey),
+    /// No key has this kid: a refresh may bring it.
+    UnknownKid,
+    /// Keys exist for this kid (or the token has no kid) but none fits; refreshing won't help.
+    Refused(&'static str),
+}
+
+/// A parsed JSON Web Key Set: the keys that passed the policy, indexed by kid.
+///
+/// Built once per fetch; requests only look keys up.
+pub struct KeySet {
+    keys: Vec<VerifyKey>,
+    by_kid: HashMap<Box<str>, Vec<usize>>,
+    skipped: usize,
+}
+
+impl fmt::Debug for KeySet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KeySet")
+            .field("keys", &self.keys)
+            .field("skipped", &self.skipped)
+            .finish()
+    }
+}
+
+/// The members of a JWK we read. Anything else is ignored.
+#[derive(Deserialize)]
+struct RawJwk {
+    kty: String,
+    #[serde(default)]
+    kid: Option<String>,
+    #[serde(default)]
+    alg: Option<String>,
+    #[serde(default, rename = "use")]
+    use_: Option<String>,
+    #[serde(default)]
+    key_ops: Option<Vec<String>>,
+    #[serde(default)]
+    crv: Option<String>,
+    #[serde(default)]
+    n: Option<String>,
+    #[serde(default)]
+    e: Option<String>,
+    #[serde(default)]
+    x: Option<String>,
+    #[serde(default)]
+    y: Option<String>,
+    #[serde(default)]
+    d: Option<IgnoredPresence>,
+    #[serde(default)]
+    p: Option<IgnoredPresence>,
+    #[serde(default)]
+    k: Option<IgnoredPresence>,
+}
+
+/// Records that a member is present without keeping its (secret) value.
+struct IgnoredPresence;
+
+impl<'de> Deserialize<'de> for IgnoredPresence {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        serde::de::IgnoredAny::deserialize(d).map(|_| Self)
+    }
+}
+
+impl KeySet {
+    /// Parses a JWKS document (`{"keys": [...]}`), keeping only keys usable for `allowed`.
+    ///
+    /// Unusable keys are skipped and logged (unknown kty or curve, `use` other than `sig`,
+    /// `key_ops` without `verify`, private members, RSA under 2048 bits, symmetric keys,
+    /// algorithms outside `allowed`); the document fails only when no key is left. A JWK
+    /// without `alg` may verify any allowed algorithm of its key type and curve.
+    ///
+    /// # Errors
+    /// [`KeySetError`] when the document is malformed or yields no usable key.
+    pub fn from_jwks(document: &[u8], allowed: Algorithms) -> Result<Self, KeySetError> {
+        #[derive(Deserialize)]
+        struct Document {
+            keys: Vec<Value>,
+        }
+        let doc: Document = serde_json::from_slice(document)
+            .map_err(|e| KeySetError::Malformed(e.to_string()))?;
+        let mut set = Self {
+            keys: Vec::with_capacity(doc.keys.len().min(MAX_KEYS)),
+            by_kid: HashMap::new(),
+            skipped: 0,
+        };
+        for (index, jwk) in doc.keys.into_iter().enumerate() {
+            if set.keys.len() == MAX_KEYS {
+                set.skipped += 1;
+                continue;
+            }
+            match parse_key(&jwk, allowed) {
+                Ok(key) => set.push(key),
+                Err(why) => {
+                    set.skipped += 1;
+                    let kid = jwk.get("kid").and_then(Value::as_str).unwrap_or("");
+                    let kid: String = kid.chars().take(64).collect();
+                    tracing::warn!(index, kid, reason = why, "skipping unusable JWK");
+                }
+            }
+        }
+        if set.keys.is_empty() {
+            return Err(KeySetError::NoUsableKeys {
+                skipped: set.skipped,
+            });
+        }
+        Ok(set)
+    }
+
+    fn push(&mut self, key: VerifyKey) {
+        if let Some(kid) = &key.kid {
+            self.by_kid
+                .entry(kid.clone())
+                .or_default()
+                .push(self.keys.len());
+        }
+        self.keys.push(key);
+    }
+
+    /// How many usable keys the set holds.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// Whether the set holds no key (never true for a set built by [`KeySet::from_jwks`]).
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    /// How many keys of the document were skipped as unusable.
+    #[must_use]
+    pub fn skipped(&self) -> usize {
+        self.skipped
+    }
+
+    /// The kids of the usable keys, in document order.
+    pub fn kids(&self) -> impl Iterator<Item = &str> {
+        self.keys.iter().filter_map(|k| k.kid.as_deref())
+    }
+
+    /// The usable keys as a public JWKS document (for debugging and republishing).
+    #[must_use]
+    pub fn to_jwks(&self) -> Value {
+        let keys: Vec<Value> = self.keys.iter().map(|k| k.jwk.clone()).collect();
+        serde_json::json!({ "keys": keys })
+    }
+
+    /// Whether a key with this kid and fingerprint is still in the set.
+    pub(crate) fn contains(&self, kid: Option<&str>, fingerprint: &[u8; 16]) -> bool {
+        self.candidates(kid)
+            .any(|i| &self.keys[i].fingerprint == fingerprint)
+    }
+
+    fn candidates<'a>(&'a self, kid: Option<&str>) -> impl Iterator<Item = usize> + 'a {
+        let indices: &'a [usize] = match kid {
+            Some(kid) => self.by_kid.get(kid).map_or(&[], Vec::as_slice),
+            None => &[],
+        };
+        let keyless = kid.is_none().then(|| 0..self.keys.len());
+        indices.iter().copied().chain(keyless.into_iter().flatten())
+    }
+
+    /// Finds the one key for a token with this kid and alg.
+    ///
+    /// The alg must be one the key allows (its JWK `alg`, or what its type and curve fit).
+    /// A token without kid matches only when `allow_missing_kid` and exactly one key fits.
+    pub(crate) fn select(
+        &self,
+        kid: Option<&str>,
+        alg: Algorithm,
+        allow_missing_kid: bool,
+    ) -> Selection<'_> {
+        if kid.is_none() && !allow_missing_kid {
+            return Selection::Refused("token has no key id");
+        }
+        let mut found = None;
+        let mut any = false;
+        for i in self.candidates(kid) {
+            any = true;
+            let key = &self.keys[i];
+            if key.algorithms.contains(alg) {
+                if found.is_some() {
+                    return Selection::Refused("ambiguous key id");
+                }
+                found = Some(key);
+            }
+        }
+        match found {
+            Some(key) => Selection::Found(key),
+            None if !any && kid.is_some() => Selection::UnknownKid,
+            None => Selection::Refused("algorithm not allowed for this key"),
+        }
+    }
+}
+
+fn b64(value: Option<&String>, member: &'static str) -> Result<Vec<u8>, &'static str> {
+    let value = value.ok_or(member)?;
+    URL_SAFE_NO_PAD
+        .decode(value)
+        .map_err(|_| "member is not base64url")
+}
+
+fn parse_key(jwk: &Value, allowed: Algorithms) -> Result<VerifyKey, &'static str> {
+    let raw = RawJwk::deserialize(jwk).map_err(|_| "malformed JWK")?;
+    if raw.d.is_some() || raw.p.is_some() || raw.k.is_some() {
+        // A private or symmetric key in a public set: never use it (and never HS* remotely).
+        return Err(if raw.kty == "oct" {
+            "symmetric key"
+        } else {
+            "private key material published"
+        });
+    }
+    if raw.use_.as_deref().is_some_and(|u| u != "sig") {
+        return Err("use is not sig");
+    }
+    if raw
+        .key_ops
+        .as_ref()
+        .is_some_and(|ops| !ops.iter().any(|op| op == "verify"))
+    {
+        return Err("key_ops without verify");
+    }
+    if raw.kid.as_ref().is_some_and(|k| k.is_empty() || k.len() > MAX_KID_LEN) {
+        return Err("kid empty or too long");
+    }
+    let (fits, key, material) = match (raw.kty.as_str(), raw.crv.as_deref()) {
+        ("RSA", _) => {
+            let n = b64(raw.n.as_ref(), "missing n")?;
+            let e = b64(raw.e.as_ref(), "missing e")?;
+            let n_trimmed = strip_leading_zeros(&n);
+            let bits = n_trimmed.len() * 8
+                - n_trimmed.first().map_or(8, |b| b.leading_zeros() as usize);
+            if bits < MIN_RSA_BITS {
+                return Err("RSA key under 2048 bits");
+            }
+            let e_trimmed = strip_leading_zeros(&e);
+            if e_trimmed.is_empty() || e_trimmed.len() > 4 {
+                return Err("unreasonable RSA exponent");
+            }
+            let key = DecodingKey::from_rsa_raw_components(n_trimmed, e_trimmed);
+            (Algorithms::RSA, key, [n, e].concat())
+        }
+        ("EC", Some(crv @ ("P-256" | "P-384"))) => {
+            let (len, fits) = if crv == "P-256" {
+                (32, Algorithms::from(Algorithm::ES256))
+            } else {
+                (48, Algorithms::from(Algorithm::ES384))
+            };
+            let x = b64(raw.x.as_ref(), "missing x")?;
+            let y = b64(raw.y.as_ref(), "missing y")?;
+            if x.len() != len || y.len() != len {
+                return Err("EC coordinates of the wrong length");
+            }
+            let mut point = Vec::with_capacity(1 + 2 * len);
+            point.push(4);
+            point.extend_from_slice(&x);
+            point.extend_from_slice(&y);
+            (fits, DecodingKey::from_ec_der(&point), point)
+        }
+        ("OKP", Some("Ed25519")) => {
+            let x = b64(raw.x.as_ref(), "missing x")?;
+            if x.len() != 32 {
+                return Err("Ed25519 key of the wrong length");
+            }
+            (Algorithm::EdDSA.into(), DecodingKey::from_ed_der(&x), x)
+        }
+        ("oct", _) => return Err("symmetric key"),
+        ("EC" | "OKP", _) => return Err("unsupported curve"),
+        _ => return Err("unsupported key type"),
+    };
+    let algorithms = match raw.alg.as_deref() {
+        Some(name) => {
+            let alg: Algorithm = name.parse().map_err(|_| "unsupported alg")?;
+            if !fits.contains(alg) {
+                return Err("alg does not fit the key type");
+            }
+            Algorithms::from(alg)
+        }
+        None => fits,
+    }
+    .intersect(allowed);
+    if algorithms.is_empty() {
+        return Err("alg not allowed");
+    }
+    let mut digest = Sha256::new();
+    digest.update(raw.kid.as_deref().unwrap_or("").as_bytes());
+    digest.update([0]);
+    digest.update(&material);
+    let mut fingerprint = [0; 16];
+    fingerprint.copy_from_slice(&digest.finalize()[..16]);
+    Ok(VerifyKey {
+        kid: raw.kid.map(String::into_boxed_str),
+        algorithms,
+        key,
+        fingerprint,
+        jwk: jwk.clone(),
+    })
+}
+
+fn strip_leading_zeros(bytes: &[u8]) -> &[u8] {
+    let start = bytes.iter().position(|b| *b != 0).unwrap_or(bytes.len());
+    &bytes[start..]
+}

@@ -1,0 +1,257 @@
+//! The compact JWS form, taken apart strictly before any key is looked up.
+//!
+//! jsonwebtoken's `decode` is lenient where an auth layer must not be (duplicate JSON members,
+//! `crit`, missing claims that are configured), so the token is parsed here and only the
+//! signature check is delegated to it.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::str::FromStr;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::Algorithm;
+use serde::Deserialize;
+use serde::de::{self, IgnoredAny, MapAccess, Visitor};
+use serde_json::{Map, Value};
+
+use crate::error::AuthError;
+
+/// Longest `kid` accepted, in a token or a JWK. Kids are opaque lookup keys; real ones are short.
+pub(crate) const MAX_KID_LEN: usize = 256;
+
+/// A token split into its parts, with the header already checked.
+#[derive(Debug)]
+pub(crate) struct Compact<'a> {
+    pub(crate) alg: Algorithm,
+    pub(crate) kid: Option<Cow<'a, str>>,
+    pub(crate) typ: Option<String>,
+    /// `base64(header) "." base64(payload)`: what the signature covers.
+    pub(crate) signing_input: &'a str,
+    pub(crate) payload: &'a str,
+    pub(crate) signature: &'a str,
+}
+
+/// The header members we act on. Unknown members are ignored except those that change how the
+/// token must be processed (`crit`, `b64`), which are refused. `jku`, `x5u`, `jwk` and `x5c` are
+/// never read: keys only ever come from the configured source.
+#[derive(Deserialize)]
+struct RawHeader<'a> {
+    #[serde(borrow)]
+    alg: Cow<'a, str>,
+    #[serde(default, borrow)]
+    kid: Option<Cow<'a, str>>,
+    #[serde(default)]
+    typ: Option<String>,
+    #[serde(default)]
+    crit: Option<IgnoredAny>,
+    #[serde(default)]
+    b64: Option<IgnoredAny>,
+}
+
+/// Splits and checks `token` up to (not including) the signature.
+///
+/// `header_buf` receives the decoded header so that the kid can be borrowed from it.
+pub(crate) fn parse<'a>(
+    token: &'a str,
+    max_len: usize,
+    header_buf: &'a mut Vec<u8>,
+) -> Result<Compact<'a>, AuthError> {
+    if token.len() > max_len {
+        return Err(AuthError::invalid("token too large"));
+    }
+    let mut parts = token.split('.');
+    let (Some(header), Some(payload), Some(signature), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(AuthError::invalid("malformed token"));
+    };
+    if header.is_empty() || payload.is_empty() || signature.is_empty() {
+        // An empty signature is how `alg: none` tokens look; refuse before any key lookup.
+        return Err(AuthError::invalid("malformed token"));
+    }
+    URL_SAFE_NO_PAD
+        .decode_vec(header, header_buf)
+        .map_err(|_| AuthError::invalid("malformed token header"))?;
+    let raw: RawHeader<'a> = serde_json::from_slice(header_buf)
+        .map_err(|_| AuthError::invalid("malformed token header"))?;
+    if raw.crit.is_some() || raw.b64.is_some() {
+        return Err(AuthError::invalid("unsupported critical header"));
+    }
+    let alg = asymmetric_or_hmac(&raw.alg)?;
+    if let Some(kid) = &raw.kid {
+        if kid.is_empty() || kid.len() > MAX_KID_LEN {
+            return Err(AuthError::invalid("invalid key id"));
+        }
+    }
+    let signing_input = &token[..header.len() + 1 + payload.len()];
+    Ok(Compact {
+        alg,
+        kid: raw.kid,
+        typ: raw.typ,
+        signing_input,
+        payload,
+        signature,
+    })
+}
+
+/// Maps the header's `alg` (exact, case-sensitive) to an algorithm; `none` and unknown names
+/// are refused here, before any key lookup.
+fn asymmetric_or_hmac(alg: &str) -> Result<Algorithm, AuthError> {
+    Algorithm::from_str(alg).map_err(|_| AuthError::invalid("unsupported algorithm"))
+}
+
+/// Decodes the payload into a JSON object, refusing duplicate top-level members (which
+/// different parsers resolve differently, so a signed token could mean two things).
+pub(crate) fn decode_payload(payload_b64: &str) -> Result<Map<String, Value>, AuthError> {
+    let bytes = URL_SAFE_NO_PAD
+        .decode(payload_b64)
+        .map_err(|_| AuthError::invalid("malformed token payload"))?;
+    let UniqueObject(map) = serde_json::from_slice(&bytes)
+        .map_err(|_| AuthError::invalid("malformed token payload"))?;
+    Ok(map)
+}
+
+/// A JSON object whose top-level member names are unique.
+struct UniqueObject(Map<String, Value>);
+
+impl<'de> Deserialize<'de> for UniqueObject {
+    fn deserialize<D: de::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ObjectVisitor;
+        impl<'de> Visitor<'de> for ObjectVisitor {
+            type Value = UniqueObject;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON object with unique member names")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Self::Value, A::Error> {
+                let mut map = Map::new();
+                while let Some(name) = access.next_key::<String>()? {
+                    let value: Value = access.next_value()?;
+                    if map.insert(name, value).is_some() {
+                        return Err(de::Error::custom("duplicate member"));
+                    }
+                }
+                Ok(UniqueObject(map))
+            }
+        }
+        deserializer.deserialize_map(ObjectVisitor)
+    }
+}
+
+/// Reads a NumericDate claim: whole seconds since the epoch, as a JSON integer.
+///
+/// Strings, fractions and out-of-range numbers are refused rather than rounded.
+pub(crate) fn numeric_date(claims: &Map<String, Value>, name: &str) -> Result<Option<i64>, AuthError> {
+    match claims.get(name) {
+        None => Ok(None),
+        Some(Value::Number(n)) => n
+            .as_i64()
+            .map(Some)
+            .ok_or(AuthError::invalid("invalid time claim")),
+        Some(_) => Err(AuthError::invalid("invalid time claim")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn b64(s: &str) -> String {
+        URL_SAFE_NO_PAD.encode(s)
+    }
+
+    fn token(header: &str, payload: &str) -> String {
+        format!("{}.{}.c2ln", b64(header), b64(payload))
+    }
+
+    #[test]
+    fn parses_alg_kid_and_typ() {
+        let t = token(r#"{"alg":"RS256","kid":"k1","typ":"JWT"}"#, "{}");
+        let mut buf = Vec::new();
+        let c = parse(&t, 16 * 1024, &mut buf).expect("valid");
+        assert_eq!(c.alg, Algorithm::RS256);
+        assert_eq!(c.kid.as_deref(), Some("k1"));
+        assert_eq!(c.typ.as_deref(), Some("JWT"));
+        assert_eq!(c.signature, "c2ln");
+    }
+
+    #[test]
+    fn refuses_none_in_any_case_and_unknown_algs() {
+        for alg in ["none", "NoNe", "NONE", "rs256", "HS1", ""] {
+            let t = token(&format!(r#"{{"alg":"{alg}","kid":"k"}}"#), "{}");
+            let mut buf = Vec::new();
+            let err = parse(&t, 16 * 1024, &mut buf).expect_err(alg);
+            assert_eq!(err.description(), "unsupported algorithm", "{alg}");
+        }
+    }
+
+    #[test]
+    fn refuses_malformed_compact_forms() {
+        let good_header = b64(r#"{"alg":"RS256","kid":"k"}"#);
+        let cases = [
+            "".to_string(),
+            "a.b".to_string(),
+            format!("{good_header}.e30.c2ln.x"),
+            format!("{good_header}.e30.c2ln.x.y"),
+            format!("{good_header}.e30."),
+            format!("{good_header}..c2ln"),
+            format!("{good_header}=.e30.c2ln"),
+            format!("{good_header}+.e30.c2ln"),
+            format!(" {good_header}.e30.c2ln"),
+            format!("{good_header}/.e30.c2ln"),
+        ];
+        for t in cases {
+            let mut buf = Vec::new();
+            let err = parse(&t, 16 * 1024, &mut buf).expect_err(&t);
+            assert_eq!(err.kind(), crate::AuthErrorKind::InvalidToken, "{t}");
+        }
+    }
+
+    #[test]
+    fn refuses_crit_b64_duplicates_and_bad_kids() {
+        let cases = [
+            r#"{"alg":"RS256","kid":"k","crit":["exp"]}"#,
+            r#"{"alg":"RS256","kid":"k","b64":false}"#,
+            r#"{"alg":"RS256","alg":"HS256","kid":"k"}"#,
+            r#"{"alg":"RS256","kid":7}"#,
+            r#"{"alg":"RS256","kid":""}"#,
+        ];
+        for h in cases {
+            let mut buf = Vec::new();
+            assert!(parse(&token(h, "{}"), 16 * 1024, &mut buf).is_err(), "{h}");
+        }
+        let long = format!(r#"{{"alg":"RS256","kid":"{}"}}"#, "k".repeat(MAX_KID_LEN + 1));
+        let mut buf = Vec::new();
+        assert!(parse(&token(&long, "{}"), 64 * 1024, &mut buf).is_err());
+    }
+
+    #[test]
+    fn refuses_oversized_tokens_before_decoding() {
+        let t = "a".repeat(100);
+        let mut buf = Vec::new();
+        let err = parse(&t, 99, &mut buf).expect_err("too large");
+        assert_eq!(err.description(), "token too large");
+        assert!(buf.is_empty());
+    }
+
+    #[test]
+    fn payload_refuses_duplicates_non_objects_and_deep_nesting() {
+        assert!(decode_payload(&b64(r#"{"sub":"a","sub":"b"}"#)).is_err());
+        assert!(decode_payload(&b64("[1]")).is_err());
+        assert!(decode_payload(&b64(&format!("{{\"a\":{}1{}}}", "[".repeat(10_000), "]".repeat(10_000)))).is_err());
+        assert!(decode_payload(&b64(r#"{"exp":1e400}"#)).is_err());
+        let ok = decode_payload(&b64(r#"{"sub":"a","n":{"x":1}}"#)).expect("valid");
+        assert_eq!(ok["sub"], "a");
+    }
+
+    #[test]
+    fn numeric_dates_must_be_integers() {
+        let m = decode_payload(&b64(r#"{"a":1700000000,"b":"1700000000","c":1.5,"d":18446744073709551615}"#))
+            .expect("valid");
+        assert_eq!(numeric_date(&m, "a"), Ok(Some(1_700_000_000)));
+        assert!(numeric_date(&m, "b").is_err());
+        assert!(numeric_date(&m, "c").is_err());
+        assert!(numeric_date(&m, "d").is_err());
+        assert_eq!(numeric_date(&m, "missing"), Ok(None));
+    }
+}

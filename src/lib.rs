@@ -1,0 +1,98 @@
+//! Authenticate HTTP requests with JWTs verified against JSON Web Key Sets, as a Tower layer
+//! for axum, hyper or any `tower::Service`.
+//!
+//! ```
+//! use axum::{Router, routing::get, body::Body};
+//! use http::{Request, StatusCode};
+//! use jwks_auth::{JwksAuthLayer, JwksVerifier, User, testing::MockIdp};
+//! use tower::ServiceExt;
+//!
+//! # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let idp = MockIdp::start().await; // an identity provider on 127.0.0.1, for the example
+//! let verifier = JwksVerifier::builder()
+//!     .jwks_url(idp.jwks_url())
+//!     .issuer(idp.issuer())
+//!     .audience("test-api")
+//!     .build()?;
+//! let app = Router::new()
+//!     .route("/me", get(|user: User| async move { user.sub().unwrap_or("").to_owned() }))
+//!     .layer(JwksAuthLayer::new(verifier));
+//!
+//! let token = idp.token().subject("alice").sign();
+//! let ok = app.clone().oneshot(
+//!     Request::get("/me").header("authorization", format!("Bearer {token}")).body(Body::empty())?,
+//! ).await?;
+//! assert_eq!(ok.status(), StatusCode::OK);
+//!
+//! let refused = app.oneshot(Request::get("/me").body(Body::empty())?).await?;
+//! assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+//! assert_eq!(refused.headers()["www-authenticate"], "Bearer");
+//! # Ok(()) }
+//! ```
+//!
+//! # How a request is handled
+//!
+//! 1. The token is taken from the first configured [`TokenSource`] that has one
+//!    (`Authorization: Bearer`, then `Cf-Access-Jwt-Assertion`, then the `CF_Authorization`
+//!    cookie by default). Query strings are never read.
+//! 2. A token seen before is answered from the verified-token cache (its `exp`/`nbf` and its
+//!    key are re-checked on every hit).
+//! 3. Otherwise the compact form is checked strictly (size cap, three segments, header with a
+//!    supported `alg`; `none`, `crit` and `b64` refused; `jku`/`x5u`/`jwk`/`x5c` never read),
+//!    and the key is looked up by kid in the current key set - an atomic load, no lock, no
+//!    parse, no await. The token's alg must be one the key is pinned to.
+//! 4. The signature is verified, then the claims: `exp` required, `nbf`, leeway, exact `iss`,
+//!    `aud` any-of, required claims.
+//! 5. The [`User`] goes into the request extensions and the inner service is called. Refusals
+//!    are responses (401, 403, 503) built by a [`RejectionHandler`]; the inner service's error
+//!    type is unchanged.
+//!
+//! An unknown kid triggers one single-flight refresh, then a cooldown during which unknown
+//! kids are refused at once. A failed refresh keeps the last good set for up to `max_stale`.
+//!
+//! # Features
+//!
+//! | feature | default | what it adds |
+//! |---|---|---|
+//! | `axum` | yes | extractors: [`User`], [`Claims<T>`](Claims) and their `Option` forms |
+//! | `aws-lc-rs` | yes | the aws-lc-rs crypto backend (fast) |
+//! | `rust-crypto` | no | the pure-Rust RustCrypto backend; aws-lc-rs wins if both are on |
+//! | `testing` | no | [`testing::MockIdp`], an in-process identity provider for your tests |
+#![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+mod algorithms;
+mod builder;
+mod clock;
+mod crypto;
+mod error;
+#[cfg(feature = "axum")]
+mod extract;
+mod future;
+pub mod jwks;
+mod jwt;
+mod layer;
+mod response;
+mod service;
+mod token;
+mod token_cache;
+mod user;
+mod verify;
+
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use algorithms::Algorithms;
+pub use builder::JwksVerifierBuilder;
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use error::{AuthError, AuthErrorKind, ConfigError};
+#[cfg(feature = "axum")]
+pub use extract::{AuthRejection, Claims};
+pub use future::ResponseFuture;
+pub use jsonwebtoken::Algorithm;
+pub use layer::{Anonymous, DevBypass, JwksAuthLayer};
+pub use response::{JsonRejection, RejectionHandler};
+pub use service::JwksAuth;
+pub use token::{CF_ACCESS_HEADER, CF_AUTHORIZATION_COOKIE, MAX_COOKIES, TokenSource};
+pub use user::User;
+pub use verify::JwksVerifier;

@@ -1,0 +1,89 @@
+//! The verified-token cache: a token seen before skips the signature check.
+//!
+//! Keyed by the SHA-256 of the whole token (the token itself is never stored), valued with the
+//! user and what must be re-checked on every hit: `exp`/`nbf` against the clock, and that the
+//! key which verified it is still in the current set. An entry never outlives the token's
+//! `exp` (plus leeway), and a token that failed is never cached. Memory is bounded by the
+//! capacity: about 200 bytes per entry plus the token's claims.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use sha2::{Digest, Sha256};
+
+use crate::clock::SharedClock;
+use crate::user::User;
+
+/// What a hit needs to be re-validated.
+#[derive(Debug, Clone)]
+pub(crate) struct CachedToken {
+    pub(crate) user: User,
+    pub(crate) kid: Option<Box<str>>,
+    pub(crate) fingerprint: [u8; 16],
+    pub(crate) exp: i64,
+    pub(crate) nbf: Option<i64>,
+}
+
+pub(crate) type TokenKey = [u8; 32];
+
+#[derive(Debug, Clone)]
+pub(crate) struct TokenCache {
+    entries: moka::sync::Cache<TokenKey, Arc<CachedToken>>,
+}
+
+/// Expires each entry at its token's `exp` + leeway, measured on the verifier's clock when the
+/// entry is created (moka keeps its own monotonic clock; the hit path re-checks `exp` anyway).
+struct UntilExp {
+    clock: SharedClock,
+    leeway_secs: i64,
+}
+
+impl moka::Expiry<TokenKey, Arc<CachedToken>> for UntilExp {
+    fn expire_after_create(
+        &self,
+        _key: &TokenKey,
+        value: &Arc<CachedToken>,
+        _created_at: Instant,
+    ) -> Option<Duration> {
+        let until_ms = value
+            .exp
+            .saturating_add(self.leeway_secs)
+            .saturating_add(1)
+            .saturating_mul(1000);
+        let left = until_ms.saturating_sub(self.clock.now_millis()).max(0);
+        Some(Duration::from_millis(u64::try_from(left).unwrap_or(0)))
+    }
+}
+
+impl TokenCache {
+    pub(crate) fn new(capacity: u64, clock: SharedClock, leeway_secs: i64) -> Self {
+        Self {
+            entries: moka::sync::Cache::builder()
+                .max_capacity(capacity)
+                .expire_after(UntilExp { clock, leeway_secs })
+                .build(),
+        }
+    }
+
+    pub(crate) fn key(&self, token: &str) -> TokenKey {
+        Sha256::digest(token.as_bytes()).into()
+    }
+
+    pub(crate) fn get(&self, key: &TokenKey) -> Option<Arc<CachedToken>> {
+        self.entries.get(key)
+    }
+
+    pub(crate) fn insert(&self, key: TokenKey, cached: CachedToken) {
+        self.entries.insert(key, Arc::new(cached));
+    }
+
+    pub(crate) fn remove(&self, key: &TokenKey) {
+        self.entries.invalidate(key);
+    }
+
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> u64 {
+        self.entries.run_pending_tasks();
+        self.entries.entry_count()
+    }
+}

@@ -1,0 +1,130 @@
+//! [`User`]: the verified identity a request carries.
+
+use std::fmt;
+use std::sync::Arc;
+
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+
+/// The authenticated caller: the verified claims with convenient accessors.
+///
+/// Cloning is cheap (one `Arc`). The layer puts a `User` into the request extensions; read it
+/// with the axum extractor, or `req.extensions().get::<User>()` in plain tower code.
+///
+/// ```
+/// use jwks_auth::User;
+/// let user = User::from_claims(serde_json::json!({"sub": "u1", "email": "a@example.test"}));
+/// assert_eq!(user.sub(), Some("u1"));
+/// assert_eq!(user.email(), Some("a@example.test"));
+/// assert!(!user.is_dev_bypass());
+/// ```
+#[derive(Clone)]
+pub struct User {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    /// Always a JSON object.
+    claims: Value,
+    dev_bypass: bool,
+}
+
+static EMPTY: std::sync::LazyLock<Map<String, Value>> = std::sync::LazyLock::new(Map::new);
+
+impl User {
+    /// A user with these claims (a JSON object; anything else gives a user without claims).
+    ///
+    /// Meant for tests and for the dev-user bypass; the layer builds users from verified tokens.
+    #[must_use]
+    pub fn from_claims(claims: Value) -> Self {
+        Self::new(claims, false)
+    }
+
+    pub(crate) fn new(claims: Value, dev_bypass: bool) -> Self {
+        let claims = if claims.is_object() {
+            claims
+        } else {
+            Value::Object(Map::new())
+        };
+        Self {
+            inner: Arc::new(Inner { claims, dev_bypass }),
+        }
+    }
+
+    pub(crate) fn into_dev_bypass(self) -> Self {
+        Self::new(self.inner.claims.clone(), true)
+    }
+
+    /// All verified claims.
+    #[must_use]
+    pub fn claims(&self) -> &Map<String, Value> {
+        self.inner.claims.as_object().unwrap_or(&EMPTY)
+    }
+
+    /// One claim.
+    #[must_use]
+    pub fn claim(&self, name: &str) -> Option<&Value> {
+        self.claims().get(name)
+    }
+
+    /// A string claim (`None` when absent or not a string).
+    #[must_use]
+    pub fn str_claim(&self, name: &str) -> Option<&str> {
+        self.claim(name).and_then(Value::as_str)
+    }
+
+    /// The claims deserialized into your own type (no copy of the claims is made).
+    ///
+    /// # Errors
+    /// When the claims do not fit `T`.
+    pub fn claims_as<T: DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
+        T::deserialize(&self.inner.claims)
+    }
+
+    /// `sub`. Cloudflare service tokens carry an empty `sub`.
+    #[must_use]
+    pub fn sub(&self) -> Option<&str> {
+        self.str_claim("sub")
+    }
+
+    /// `email`.
+    #[must_use]
+    pub fn email(&self) -> Option<&str> {
+        self.str_claim("email")
+    }
+
+    /// `name`.
+    #[must_use]
+    pub fn name(&self) -> Option<&str> {
+        self.str_claim("name")
+    }
+
+    /// `country` (set by Cloudflare Access).
+    #[must_use]
+    pub fn country(&self) -> Option<&str> {
+        self.str_claim("country")
+    }
+
+    /// `iss`.
+    #[must_use]
+    pub fn issuer(&self) -> Option<&str> {
+        self.str_claim("iss")
+    }
+
+    /// Whether this user was set by the dev-user bypass rather than a verified token.
+    #[must_use]
+    pub fn is_dev_bypass(&self) -> bool {
+        self.inner.dev_bypass
+    }
+}
+
+impl fmt::Debug for User {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("User")
+            .field("sub", &self.sub())
+            .field("email", &self.email())
+            .field("issuer", &self.issuer())
+            .field("dev_bypass", &self.inner.dev_bypass)
+            .finish_non_exhaustive()
+    }
+}
