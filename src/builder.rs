@@ -6,17 +6,28 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
+use jsonwebtoken::Algorithm;
+
 use crate::algorithms::Algorithms;
 use crate::clock::{Clock, SharedClock};
 use crate::error::ConfigError;
 use crate::jwks::cache::{CacheConfig, KeyCache};
 use crate::jwks::http::{HttpFetcher, default_client};
 use crate::jwks::source::{JwksUrl, KeySource, StaticJwks};
+use crate::jwks::keyset::VerifyKey;
+use crate::oidc::{OidcDiscovery, discovery_url};
+use crate::policy::{ClaimsCheck, Policy};
 use crate::token_cache::TokenCache;
-use crate::verify::{Inner, JwksVerifier, Policy};
+use crate::user::User;
+use crate::verifier::JwksVerifier;
+use crate::verify::IssuerVerifier;
+
+/// Shortest HMAC secret accepted (RFC 7518 section 3.2: at least the hash size).
+const MIN_HMAC_SECRET: usize = 32;
 
 enum SourceConfig {
     Url(String),
+    Oidc(String),
     Static(Bytes),
     Custom(Arc<dyn KeySource>),
 }
@@ -51,6 +62,11 @@ pub struct JwksVerifierBuilder {
     required_claims: Vec<String>,
     allow_missing_kid: bool,
     allow_http: bool,
+    access_token_profile: bool,
+    scopes: Vec<String>,
+    checks: Vec<ClaimsCheck>,
+    hmac_secrets: Vec<(Option<String>, Vec<u8>)>,
+    discovery_ttl: Duration,
     cache: CacheConfig,
     http_client: Option<reqwest::Client>,
     http_timeout: Duration,
@@ -74,6 +90,11 @@ impl Default for JwksVerifierBuilder {
             required_claims: Vec::new(),
             allow_missing_kid: false,
             allow_http: false,
+            access_token_profile: false,
+            scopes: Vec::new(),
+            checks: Vec::new(),
+            hmac_secrets: Vec::new(),
+            discovery_ttl: Duration::from_secs(24 * 3600),
             cache: CacheConfig {
                 ttl: Duration::from_secs(15 * 60),
                 min_ttl: Duration::from_secs(60),
@@ -99,6 +120,25 @@ impl JwksVerifierBuilder {
     /// [`allow_http`](Self::allow_http)).
     pub fn jwks_url(mut self, url: impl Into<String>) -> Self {
         self.source = Some(SourceConfig::Url(url.into()));
+        self
+    }
+
+    /// Discover keys from an OpenID Connect issuer: fetch
+    /// `<issuer>/.well-known/openid-configuration`, require its `issuer` to equal this one
+    /// exactly, and use its `jwks_uri` (https, unless loopback or
+    /// [`allow_http`](Self::allow_http)). Also sets [`issuer`](Self::issuer) to the same string.
+    ///
+    /// A discovery failure is not fatal at start: it is retried on use (503 until it works).
+    pub fn oidc_issuer(mut self, issuer: impl Into<String>) -> Self {
+        let issuer = issuer.into();
+        self.issuer = Some(issuer.clone());
+        self.source = Some(SourceConfig::Oidc(issuer));
+        self
+    }
+
+    /// How long a discovered `jwks_uri` is used before discovery runs again (default 24 h).
+    pub fn discovery_ttl(mut self, ttl: Duration) -> Self {
+        self.discovery_ttl = ttl;
         self
     }
 
@@ -163,6 +203,52 @@ impl JwksVerifierBuilder {
     /// A claim every token must carry (`exp` always is required).
     pub fn require_claim(mut self, name: impl Into<String>) -> Self {
         self.required_claims.push(name.into());
+        self
+    }
+
+    /// RFC 9068 access tokens only: the header `typ` must be `at+jwt` (so an ID token is
+    /// refused), and `iss`, `exp`, `aud`, `sub`, `client_id`, `iat` and `jti` are required.
+    pub fn access_token_profile(mut self) -> Self {
+        self.access_token_profile = true;
+        self
+    }
+
+    /// A scope every token must grant (in `scope`, space-separated, or `scp`); call again to
+    /// require several. A valid token without it is refused with 403 `insufficient_scope`.
+    pub fn require_scope(mut self, scope: impl Into<String>) -> Self {
+        self.scopes.push(scope.into());
+        self
+    }
+
+    /// A custom check on every verified token: `Err(description)` refuses it with 403
+    /// `insufficient_scope` (the description goes into the response, so keep it generic).
+    ///
+    /// ```
+    /// # use jwks_auth::JwksVerifier;
+    /// let builder = JwksVerifier::builder().claims_check(|user| {
+    ///     if user.email().is_some_and(|e| e.ends_with("@example.com")) {
+    ///         Ok(())
+    ///     } else {
+    ///         Err("email domain not allowed")
+    ///     }
+    /// });
+    /// ```
+    pub fn claims_check(
+        mut self,
+        check: impl Fn(&User) -> Result<(), &'static str> + Send + Sync + 'static,
+    ) -> Self {
+        self.checks.push(Arc::new(check));
+        self
+    }
+
+    /// A local HMAC secret (at least 32 bytes) for HS256/384/512 tokens, e.g. from your own
+    /// issuer. HS* tokens are checked only against such secrets, never against a key set, and
+    /// only for the HMAC algorithms you list in [`algorithms`](Self::algorithms) (HS256 if
+    /// you list none). `kid`: the kid tokens carry, or `None` to match tokens without kid
+    /// (which also needs [`allow_missing_kid`](Self::allow_missing_kid)).
+    pub fn hmac_secret(mut self, kid: Option<&str>, secret: impl Into<Vec<u8>>) -> Self {
+        self.hmac_secrets
+            .push((kid.map(str::to_owned), secret.into()));
         self
     }
 
@@ -290,6 +376,17 @@ impl JwksVerifierBuilder {
             retries: self.http_retries,
         };
         let source: Arc<dyn KeySource> = match self.source {
+            Some(SourceConfig::Oidc(issuer)) => {
+                let url = check_url(&discovery_url(&issuer), self.allow_http, "oidc_issuer")?;
+                Arc::new(OidcDiscovery::new(
+                    issuer,
+                    url,
+                    self.allow_http,
+                    self.discovery_ttl,
+                    http,
+                    self.clock.clone(),
+                ))
+            }
             Some(SourceConfig::Url(url)) => {
                 let url = check_url(&url, self.allow_http, "jwks_url")?;
                 Arc::new(JwksUrl::new(url, http))
@@ -310,26 +407,38 @@ impl JwksVerifierBuilder {
         let token_cache = (self.token_cache_capacity > 0).then(|| {
             TokenCache::new(self.token_cache_capacity, self.clock.clone(), leeway_secs)
         });
-        Ok(JwksVerifier {
-            inner: Arc::new(Inner {
-                keys: Arc::new(KeyCache::new(
-                    source,
-                    self.algorithms,
-                    self.cache,
-                    self.clock.clone(),
-                )),
-                policy: Policy {
-                    issuer: self.issuer,
-                    audiences: self.audiences,
-                    leeway_secs,
-                    required_claims: self.required_claims,
-                    max_token_len: self.max_token_bytes,
-                    allow_missing_kid: self.allow_missing_kid,
-                },
-                clock: self.clock,
-                token_cache,
-            }),
-        })
+        let asymmetric = self.algorithms.intersect(Algorithms::ASYMMETRIC);
+        let hmac_algorithms = match self.algorithms.intersect(Algorithms::HMAC) {
+            none if none.is_empty() => Algorithm::HS256.into(),
+            some => some,
+        };
+        let hmac_keys = self
+            .hmac_secrets
+            .into_iter()
+            .map(|(kid, secret)| VerifyKey::hmac(kid, &secret, hmac_algorithms))
+            .collect();
+        Ok(JwksVerifier::from_issuer(IssuerVerifier {
+            keys: Arc::new(KeyCache::new(
+                source,
+                asymmetric,
+                self.cache,
+                self.clock.clone(),
+            )),
+            hmac_keys,
+            policy: Policy {
+                issuer: self.issuer,
+                audiences: self.audiences,
+                leeway_secs,
+                required_claims: self.required_claims,
+                max_token_len: self.max_token_bytes,
+                allow_missing_kid: self.allow_missing_kid,
+                access_token_profile: self.access_token_profile,
+                scopes: self.scopes,
+                checks: self.checks,
+            },
+            clock: self.clock,
+            token_cache,
+        }))
     }
 
     fn check(&self) -> Result<(), ConfigError> {
@@ -355,11 +464,21 @@ impl JwksVerifierBuilder {
         if self.algorithms.is_empty() {
             return Err(ConfigError::new("algorithms: the set is empty"));
         }
-        if !self.algorithms.intersect(Algorithms::HMAC).is_empty() {
+        if !self.algorithms.intersect(Algorithms::HMAC).is_empty() && self.hmac_secrets.is_empty()
+        {
             return Err(ConfigError::new(
-                "algorithms: HS256/384/512 cannot verify against a key set (key confusion); \
-                 use asymmetric algorithms",
+                "algorithms: HS256/384/512 never verify against a key set (key confusion); \
+                 they need a local secret given with .hmac_secret(..)",
             ));
+        }
+        if let Some((kid, _)) = self
+            .hmac_secrets
+            .iter()
+            .find(|(_, secret)| secret.len() < MIN_HMAC_SECRET)
+        {
+            return Err(ConfigError::new(format!(
+                "hmac_secret {kid:?}: a secret must be at least {MIN_HMAC_SECRET} bytes"
+            )));
         }
         if self.leeway > Duration::from_secs(300) {
             return Err(ConfigError::new("leeway: at most 5 minutes"));

@@ -9,7 +9,7 @@ use crate::response::{JsonRejection, RejectionHandler, SharedRejection};
 use crate::service::JwksAuth;
 use crate::token::TokenSource;
 use crate::user::User;
-use crate::verify::JwksVerifier;
+use crate::verifier::JwksVerifier;
 
 /// A Tower layer that authenticates every request with a JWT.
 ///

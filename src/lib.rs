@@ -72,11 +72,14 @@ mod future;
 pub mod jwks;
 mod jwt;
 mod layer;
+mod oidc;
+mod policy;
 mod response;
 mod service;
 mod token;
 mod token_cache;
 mod user;
+mod verifier;
 mod verify;
 
 #[cfg(feature = "testing")]
@@ -95,4 +98,5 @@ pub use response::{JsonRejection, RejectionHandler};
 pub use service::JwksAuth;
 pub use token::{CF_ACCESS_HEADER, CF_AUTHORIZATION_COOKIE, MAX_COOKIES, TokenSource};
 pub use user::User;
-pub use verify::JwksVerifier;
+pub use policy::IdTokenChecks;
+pub use verifier::JwksVerifier;

@@ -66,7 +66,7 @@ struct Counters {
 }
 
 /// A point-in-time view of the key cache, for health checks and debugging.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct CacheStatus {
     /// Generation of the installed set (0 when none was ever obtained).
@@ -97,6 +97,25 @@ pub struct CacheStatus {
     pub cooldown_rejections: u64,
 }
 
+impl CacheStatus {
+    /// Combines the status of several caches (several issuers).
+    pub(crate) fn merge(&mut self, other: Self) {
+        self.generation = self.generation.max(other.generation);
+        self.kids.extend(other.kids);
+        self.fresh &= other.fresh;
+        self.stale |= other.stale;
+        self.age = self.age.max(other.age);
+        self.etag = None;
+        self.last_error = self.last_error.take().or(other.last_error);
+        self.cooldown_remaining = self.cooldown_remaining.max(other.cooldown_remaining);
+        self.fetches += other.fetches;
+        self.not_modified += other.not_modified;
+        self.failures += other.failures;
+        self.stale_uses += other.stale_uses;
+        self.cooldown_rejections += other.cooldown_rejections;
+    }
+}
+
 /// Why a request asks for a refresh.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Trigger {
@@ -106,8 +125,6 @@ pub(crate) enum Trigger {
     UnknownKid,
     /// The set is due (refresh ahead, or stale).
     Due,
-    /// `refresh()` was called.
-    Forced,
 }
 
 pub(crate) struct KeyCache {
@@ -248,7 +265,7 @@ impl KeyCache {
             }
         }
         let now = self.now();
-        if trigger != Trigger::Forced && now < self.retry_at.load(Ordering::Relaxed) {
+        if now < self.retry_at.load(Ordering::Relaxed) {
             return self.current.load_full().ok_or_else(|| self.unavailable_error(now));
         }
         let result = self
@@ -268,6 +285,17 @@ impl KeyCache {
                 .load_full()
                 .ok_or_else(|| self.unavailable_error(self.now())),
         }
+    }
+
+    /// A refresh that ignores the cooldown and backoff and reports the fetch error itself
+    /// (for `JwksVerifier::refresh`). Joins a refresh already in flight.
+    pub(crate) async fn force_refresh(&self) -> Result<(), FetchError> {
+        let observed = self.current.load().as_ref().map_or(0, |s| s.generation);
+        self.inflight
+            .try_get_with(observed, self.fetch_and_install())
+            .await
+            .map(|_| ())
+            .map_err(|e| (*e).clone())
     }
 
     /// The loader: one fetch, parse and install. Runs once per generation however many

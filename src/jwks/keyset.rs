@@ -81,6 +81,8 @@ pub(crate) enum Selection<'a> {
 pub struct KeySet {
     keys: Vec<VerifyKey>,
     by_kid: HashMap<Box<str>, Vec<usize>>,
+    /// Versioned kids (`base.N`): base -> (highest N, its key), for tokens naming only `base`.
+    latest_version: HashMap<Box<str>, (u64, usize)>,
     skipped: usize,
 }
 
@@ -152,6 +154,7 @@ impl KeySet {
         let mut set = Self {
             keys: Vec::with_capacity(doc.keys.len().min(MAX_KEYS)),
             by_kid: HashMap::new(),
+            latest_version: HashMap::new(),
             skipped: 0,
         };
         for (index, jwk) in doc.keys.into_iter().enumerate() {
@@ -178,6 +181,13 @@ impl KeySet {
     }
 
     fn push(&mut self, key: VerifyKey) {
+        let index = self.keys.len();
+        if let Some((base, version)) = key.kid.as_deref().and_then(split_version) {
+            let latest = self.latest_version.entry(base.into()).or_insert((version, index));
+            if version > latest.0 {
+                *latest = (version, index);
+            }
+        }
         if let Some(kid) = &key.kid {
             self.by_kid
                 .entry(kid.clone())
@@ -223,9 +233,17 @@ impl KeySet {
             .any(|i| &self.keys[i].fingerprint == fingerprint)
     }
 
+    /// Keys a kid may name: exact matches; failing those, for a kid without version, the
+    /// newest `kid.N`. An unknown *version* never falls back to another one.
     fn candidates<'a>(&'a self, kid: Option<&str>) -> impl Iterator<Item = usize> + 'a {
         let indices: &'a [usize] = match kid {
-            Some(kid) => self.by_kid.get(kid).map_or(&[], Vec::as_slice),
+            Some(kid) => match self.by_kid.get(kid) {
+                Some(exact) => exact.as_slice(),
+                None => self
+                    .latest_version
+                    .get(kid)
+                    .map_or(&[], |(_, index)| std::slice::from_ref(index)),
+            },
             None => &[],
         };
         let keyless = kid.is_none().then(|| 0..self.keys.len());
@@ -261,6 +279,33 @@ impl KeySet {
             Some(key) => Selection::Found(key),
             None if !any && kid.is_some() => Selection::UnknownKid,
             None => Selection::Refused("algorithm not allowed for this key"),
+        }
+    }
+}
+
+/// `base.N` with a numeric version N.
+fn split_version(kid: &str) -> Option<(&str, u64)> {
+    let (base, version) = kid.rsplit_once('.')?;
+    if base.is_empty() || version.is_empty() || !version.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some((base, version.parse().ok()?))
+}
+
+impl VerifyKey {
+    /// A locally configured HMAC secret (never published, never taken from a key set).
+    pub(crate) fn hmac(kid: Option<String>, secret: &[u8], algorithms: Algorithms) -> Self {
+        let mut digest = Sha256::new();
+        digest.update(b"hmac\0");
+        digest.update(kid.as_deref().unwrap_or("").as_bytes());
+        let mut fingerprint = [0; 16];
+        fingerprint.copy_from_slice(&digest.finalize()[..16]);
+        Self {
+            kid: kid.map(String::into_boxed_str),
+            algorithms,
+            key: DecodingKey::from_secret(secret),
+            fingerprint,
+            jwk: Value::Null,
         }
     }
 }

@@ -1,1 +1,426 @@
-//! placeholder
+//! An in-process mock identity provider for tests, examples and benches.
+//!
+//! [`MockIdp::start`] serves a JWKS (`/.well-known/jwks.json`) and an OpenID
+//! discovery document (`/.well-known/openid-configuration`) on
+//! `127.0.0.1:<random port>` and mints tokens signed with the published keys:
+//!
+//! ```no_run
+//! # async fn demo() {
+//! use jsonwebtoken::Algorithm;
+//! # use jwks_auth::testing::{Fault, MockIdp};
+//!
+//! let idp = MockIdp::start().await;
+//! let token = idp.token().alg(Algorithm::ES256).subject("alice").sign();
+//! let expired = idp.token().expires_in(-600).sign();
+//! idp.rotate(Algorithm::RS256); // new key, old one no longer published
+//! idp.set_fault(Fault::Status(503)); // the JWKS endpoint now fails
+//! # let _ = (token, expired);
+//! # }
+//! ```
+//!
+//! Key material is generated once per process and shared between mocks, so
+//! starting a mock after the first one is cheap.
+
+mod keys;
+mod server;
+#[cfg(test)]
+mod tests;
+mod token;
+
+use std::fmt;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use jsonwebtoken::Algorithm;
+use serde_json::{Value, json};
+use tokio::sync::watch;
+
+use keys::KeyMaterial;
+pub use token::TokenBuilder;
+
+/// Every algorithm the mock publishes a key for, one key each.
+pub const ALGORITHMS: [Algorithm; 9] = [
+    Algorithm::RS256,
+    Algorithm::RS384,
+    Algorithm::RS512,
+    Algorithm::PS256,
+    Algorithm::PS384,
+    Algorithm::PS512,
+    Algorithm::ES256,
+    Algorithm::ES384,
+    Algorithm::EdDSA,
+];
+
+/// Path of the JWKS endpoint.
+const JWKS_PATH: &str = "/.well-known/jwks.json";
+/// Path of the OpenID discovery endpoint.
+const DISCOVERY_PATH: &str = "/.well-known/openid-configuration";
+
+/// A misbehaviour of the JWKS and discovery endpoints, set with
+/// [`MockIdp::set_fault`].
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Fault {
+    /// Behave normally.
+    #[default]
+    None,
+    /// Answer with this status code and a small body (invalid codes become 500).
+    Status(u16),
+    /// Wait this long, then answer normally.
+    Delay(Duration),
+    /// Answer 200 with a body that is not JSON.
+    Garbage,
+    /// Answer 200 with a syntactically valid JSON document of this many bytes
+    /// (the normal document plus a `"padding"` member; never smaller than the
+    /// normal document).
+    Oversized(usize),
+    /// Answer `302 Found` with this `Location`.
+    Redirect(String),
+    /// Answer 200 and send the body one byte at a time, one byte every
+    /// `chunk_every`: the normal document followed by endless whitespace. The
+    /// body only ends when the mock shuts down.
+    SlowDrip {
+        /// Interval between two bytes (the first byte is sent at once).
+        chunk_every: Duration,
+    },
+}
+
+/// A key currently published in the JWKS.
+struct PublishedKey {
+    alg: Algorithm,
+    /// Generation of this key for its algorithm: `1` for the initial key.
+    slot: u32,
+    kid: String,
+    material: Arc<KeyMaterial>,
+}
+
+/// Mutable configuration of a mock.
+struct Config {
+    issuer: String,
+    keys: Vec<PublishedKey>,
+    keep_previous: bool,
+    fault: Fault,
+    jwks_override: Option<Value>,
+    cache_control: Option<String>,
+}
+
+/// State shared between the [`MockIdp`] handles, its token builders and the
+/// HTTP handlers.
+pub(crate) struct Shared {
+    addr: SocketAddr,
+    config: Mutex<Config>,
+    jwks_fetches: AtomicUsize,
+    discovery_fetches: AtomicUsize,
+    /// Becomes `true` (or its sender is dropped) when the mock shuts down.
+    shutdown: watch::Receiver<bool>,
+}
+
+impl Shared {
+    fn config(&self) -> MutexGuard<'_, Config> {
+        self.config.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub(crate) fn issuer(&self) -> String {
+        self.config().issuer.clone()
+    }
+
+    /// The kid and key material of the current key for `alg`.
+    ///
+    /// Panics if `alg` is not one of [`ALGORITHMS`].
+    pub(crate) fn current_key(&self, alg: Algorithm) -> (String, Arc<KeyMaterial>) {
+        let config = self.config();
+        let key = current(&config.keys, alg);
+        (key.kid.clone(), Arc::clone(&key.material))
+    }
+
+    /// The real key set, ignoring any override.
+    fn real_jwks(&self) -> Value {
+        let config = self.config();
+        let keys: Vec<Value> = config
+            .keys
+            .iter()
+            .map(|k| k.material.jwk(k.alg, &k.kid))
+            .collect();
+        json!({ "keys": keys })
+    }
+
+    /// What the JWKS endpoint serves when no fault is set.
+    pub(crate) fn jwks_document(&self) -> Value {
+        let over = self.config().jwks_override.clone();
+        over.unwrap_or_else(|| self.real_jwks())
+    }
+
+    /// What the discovery endpoint serves when no fault is set.
+    pub(crate) fn discovery_document(&self) -> Value {
+        json!({
+            "issuer": self.issuer(),
+            "jwks_uri": format!("{}{JWKS_PATH}", self.url()),
+            "id_token_signing_alg_values_supported": ALGORITHMS,
+        })
+    }
+}
+
+fn current(keys: &[PublishedKey], alg: Algorithm) -> &PublishedKey {
+    keys.iter()
+        .rev()
+        .find(|k| k.alg == alg)
+        .unwrap_or_else(|| panic!("MockIdp publishes no key for {alg:?}; use one of ALGORITHMS"))
+}
+
+fn published(alg: Algorithm, slot: u32, material: Arc<KeyMaterial>) -> PublishedKey {
+    let slug = keys::alg_slug(alg).unwrap_or("key");
+    PublishedKey {
+        alg,
+        slot,
+        kid: format!("{slug}-{slot}"),
+        material,
+    }
+}
+
+/// Owns the server: dropping it (with the last [`MockIdp`] clone) drops the
+/// shutdown sender, which stops the server.
+struct Handle {
+    shared: Arc<Shared>,
+    shutdown: watch::Sender<bool>,
+}
+
+/// An in-process identity provider serving a JWKS and a discovery document,
+/// and minting tokens signed with the published keys.
+///
+/// Cloning is cheap and shares the same server; the server stops when the
+/// last clone is dropped or [`shutdown`](Self::shutdown) is called. It runs on
+/// the tokio runtime that called [`start`](Self::start).
+#[derive(Clone)]
+pub struct MockIdp {
+    inner: Arc<Handle>,
+}
+
+impl fmt::Debug for MockIdp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MockIdp")
+            .field("url", &self.url())
+            .field("issuer", &self.issuer())
+            .finish_non_exhaustive()
+    }
+}
+
+impl MockIdp {
+    /// Starts a mock on `127.0.0.1`, port 0, with one signing key per
+    /// algorithm in [`ALGORITHMS`] (kids `rs256-1`, …, `eddsa-1`).
+    ///
+    /// # Panics
+    ///
+    /// If no tokio runtime is running, or binding a loopback port fails.
+    pub async fn start() -> Self {
+        token::ensure_provider();
+        let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+            .await
+            .expect("bind a mock identity provider to 127.0.0.1:0");
+        let addr = listener
+            .local_addr()
+            .expect("a bound listener has a local address");
+
+        let wanted: Vec<(Algorithm, u32)> = ALGORITHMS.iter().map(|&alg| (alg, 1)).collect();
+        let keys = keys::pooled_many(&wanted)
+            .into_iter()
+            .zip(ALGORITHMS)
+            .map(|(material, alg)| published(alg, 1, material))
+            .collect();
+
+        let (shutdown, shutdown_rx) = watch::channel(false);
+        let shared = Arc::new(Shared {
+            addr,
+            config: Mutex::new(Config {
+                issuer: format!("http://{addr}"),
+                keys,
+                keep_previous: false,
+                fault: Fault::None,
+                jwks_override: None,
+                cache_control: None,
+            }),
+            jwks_fetches: AtomicUsize::new(0),
+            discovery_fetches: AtomicUsize::new(0),
+            shutdown: shutdown_rx,
+        });
+        server::spawn(listener, Arc::clone(&shared));
+        Self {
+            inner: Arc::new(Handle { shared, shutdown }),
+        }
+    }
+
+    fn shared(&self) -> &Arc<Shared> {
+        &self.inner.shared
+    }
+
+    /// Base URL, `http://127.0.0.1:PORT` (no trailing slash).
+    pub fn url(&self) -> String {
+        self.shared().url()
+    }
+
+    /// The issuer: [`url`](Self::url) unless changed with
+    /// [`set_issuer`](Self::set_issuer).
+    pub fn issuer(&self) -> String {
+        self.shared().issuer()
+    }
+
+    /// URL of the JWKS endpoint.
+    pub fn jwks_url(&self) -> String {
+        format!("{}{JWKS_PATH}", self.url())
+    }
+
+    /// URL of the OpenID discovery document.
+    pub fn discovery_url(&self) -> String {
+        format!("{}{DISCOVERY_PATH}", self.url())
+    }
+
+    /// The default audience stamped on minted tokens: `"test-api"`.
+    pub fn audience(&self) -> &str {
+        token::DEFAULT_AUDIENCE
+    }
+
+    /// A token builder: RS256, the current key's kid and the default claims.
+    pub fn token(&self) -> TokenBuilder {
+        TokenBuilder::new(Arc::clone(self.shared()))
+    }
+
+    /// A token with the default claims, signed with `alg`'s current key.
+    ///
+    /// # Panics
+    ///
+    /// If `alg` is not one of [`ALGORITHMS`].
+    pub fn mint(&self, alg: Algorithm) -> String {
+        self.token().alg(alg).sign()
+    }
+
+    /// Signs the exact `header_json` and `payload_json` bytes (which need not
+    /// be valid or canonical JSON) with `alg`'s current key.
+    ///
+    /// # Panics
+    ///
+    /// If `alg` is not one of [`ALGORITHMS`].
+    pub fn sign_raw(&self, alg: Algorithm, header_json: &str, payload_json: &str) -> String {
+        let (_, key) = self.shared().current_key(alg);
+        token::sign_compact(
+            &key.encoding,
+            alg,
+            header_json.as_bytes(),
+            payload_json.as_bytes(),
+        )
+    }
+
+    /// The kid of `alg`'s current key, e.g. `rs256-1`.
+    ///
+    /// # Panics
+    ///
+    /// If `alg` is not one of [`ALGORITHMS`].
+    pub fn kid(&self, alg: Algorithm) -> String {
+        self.shared().current_key(alg).0
+    }
+
+    /// Replaces `alg`'s key with a new one and returns the new kid (`rs256-2`
+    /// after the first rotation). The previous key is removed from the JWKS
+    /// unless [`keep_previous`](Self::keep_previous) is on.
+    ///
+    /// # Panics
+    ///
+    /// If `alg` is not one of [`ALGORITHMS`].
+    pub fn rotate(&self, alg: Algorithm) -> String {
+        let slot = current(&self.shared().config().keys, alg).slot + 1;
+        // Generate (or fetch from the pool) without holding the lock.
+        let key = published(alg, slot, keys::pooled(alg, slot));
+        let kid = key.kid.clone();
+        let mut config = self.shared().config();
+        if !config.keep_previous {
+            config.keys.retain(|k| k.alg != alg);
+        }
+        config.keys.push(key);
+        tracing::debug!(kid = %kid, "mock identity provider rotated a key");
+        kid
+    }
+
+    /// Whether [`rotate`](Self::rotate) keeps publishing the replaced keys
+    /// (off by default).
+    pub fn keep_previous(&self, keep: bool) {
+        self.shared().config().keep_previous = keep;
+    }
+
+    /// The key set the JWKS endpoint currently serves (the override, if set).
+    pub fn jwks_json(&self) -> Value {
+        self.shared().jwks_document()
+    }
+
+    /// The public JWK published under `kid`, if it is currently published.
+    pub fn public_jwk(&self, kid: &str) -> Option<Value> {
+        let config = self.shared().config();
+        let key = config.keys.iter().find(|k| k.kid == kid)?;
+        Some(key.material.jwk(key.alg, &key.kid))
+    }
+
+    /// The PEM (`-----BEGIN PUBLIC KEY-----`, SubjectPublicKeyInfo) of the RSA
+    /// key published under `kid`; `None` if there is none or it is not RSA.
+    pub fn rsa_public_pem(&self, kid: &str) -> Option<String> {
+        let config = self.shared().config();
+        let key = config.keys.iter().find(|k| k.kid == kid)?;
+        key.material.rsa_public_pem()
+    }
+
+    /// Number of requests received on the JWKS path, failed ones included.
+    pub fn jwks_fetches(&self) -> usize {
+        self.shared().jwks_fetches.load(Ordering::SeqCst)
+    }
+
+    /// Number of requests received on the discovery path.
+    pub fn discovery_fetches(&self) -> usize {
+        self.shared().discovery_fetches.load(Ordering::SeqCst)
+    }
+
+    /// Makes the JWKS and discovery endpoints misbehave from the next request
+    /// on; [`Fault::None`] restores normal service.
+    pub fn set_fault(&self, fault: Fault) {
+        self.shared().config().fault = fault;
+    }
+
+    /// Serves exactly `body` on the JWKS path instead of the real keys
+    /// (`None` restores them). Tokens are still signed with the real keys.
+    pub fn set_jwks_override(&self, body: Option<Value>) {
+        self.shared().config().jwks_override = body;
+    }
+
+    /// Changes the `issuer` of the discovery document and the default `iss`
+    /// of tokens built from now on.
+    pub fn set_issuer(&self, issuer: &str) {
+        issuer.clone_into(&mut self.shared().config().issuer);
+    }
+
+    /// Sets (or, with `None`, removes) the `Cache-Control` header of JWKS
+    /// responses.
+    pub fn set_cache_control(&self, value: Option<&str>) {
+        self.shared().config().cache_control = value.map(str::to_owned);
+    }
+
+    /// Stops the server (for every clone). Connections in flight are allowed
+    /// to finish; a [`Fault::SlowDrip`] body ends.
+    pub fn shutdown(&self) {
+        self.inner.shutdown.send_replace(true);
+    }
+}
+
+/// A token signed with `alg` by a key that no [`MockIdp`] ever publishes,
+/// with header `{"alg", "typ": "JWT", "kid": kid}` and exactly `claims` as
+/// payload: for forged-signature tests.
+///
+/// # Panics
+///
+/// If `alg` is not one of [`ALGORITHMS`].
+pub fn foreign_token(alg: Algorithm, kid: &str, claims: Value) -> String {
+    let key = keys::pooled(alg, keys::FOREIGN_SLOT);
+    let header = json!({ "alg": alg, "typ": "JWT", "kid": kid }).to_string();
+    let payload = claims.to_string();
+    token::sign_compact(&key.encoding, alg, header.as_bytes(), payload.as_bytes())
+}

@@ -1,0 +1,164 @@
+//! OpenID Connect discovery: from an issuer URL to its `jwks_uri`, trusting nothing the
+//! discovery document says about itself that we did not configure.
+//!
+//! The document's `issuer` must equal the configured issuer exactly (RFC 8414 section 3.3,
+//! OpenID Connect Discovery section 4.3), and its `jwks_uri` must be https (or loopback, or
+//! explicitly allowed http). The discovered URI is kept for `discovery_ttl` and discovered
+//! again after that, or at once when the JWKS fetch fails with a client error (the URI may
+//! have moved).
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use reqwest::Url;
+use serde::Deserialize;
+
+use crate::builder::check_url;
+use crate::clock::{SharedClock, millis};
+use crate::jwks::http::HttpFetcher;
+use crate::jwks::source::{BoxFuture, FetchError, Fetched, KeySource, Validators};
+
+/// The discovery document's members we use.
+#[derive(Debug, Deserialize)]
+pub(crate) struct DiscoveryDocument {
+    pub(crate) issuer: String,
+    pub(crate) jwks_uri: String,
+}
+
+/// Parses a discovery document and checks it against the configured issuer.
+pub(crate) fn check_document(
+    body: &[u8],
+    expected_issuer: &str,
+    allow_http: bool,
+) -> Result<Url, FetchError> {
+    let doc: DiscoveryDocument = serde_json::from_slice(body).map_err(|e| {
+        FetchError::permanent(format!("discovery document for {expected_issuer} is malformed: {e}"))
+    })?;
+    if doc.issuer != expected_issuer {
+        tracing::error!(
+            configured = expected_issuer,
+            announced = doc.issuer,
+            "OIDC discovery issuer mismatch: refusing the provider's keys"
+        );
+        return Err(FetchError::permanent(format!(
+            "discovery document announces issuer `{}`, but `{expected_issuer}` is configured \
+             (they must match exactly)",
+            doc.issuer
+        )));
+    }
+    check_url(&doc.jwks_uri, allow_http, "discovered jwks_uri")
+        .map_err(|e| FetchError::permanent(e.to_string()))
+}
+
+/// The discovery URL for an issuer: `<issuer>/.well-known/openid-configuration`.
+pub(crate) fn discovery_url(issuer: &str) -> String {
+    format!("{}/.well-known/openid-configuration", issuer.trim_end_matches('/'))
+}
+
+/// A key source that discovers its JWKS URL from an OIDC issuer.
+#[derive(Debug)]
+pub(crate) struct OidcDiscovery {
+    issuer: String,
+    discovery_url: Url,
+    allow_http: bool,
+    discovery_ttl: Duration,
+    http: HttpFetcher,
+    clock: SharedClock,
+    // Held only while copying the small value in or out, never across an await.
+    discovered: Mutex<Option<(Url, i64)>>,
+}
+
+impl OidcDiscovery {
+    pub(crate) fn new(
+        issuer: String,
+        discovery_url: Url,
+        allow_http: bool,
+        discovery_ttl: Duration,
+        http: HttpFetcher,
+        clock: SharedClock,
+    ) -> Self {
+        Self {
+            issuer,
+            discovery_url,
+            allow_http,
+            discovery_ttl,
+            http,
+            clock,
+            discovered: Mutex::new(None),
+        }
+    }
+
+    async fn jwks_uri(&self) -> Result<Url, FetchError> {
+        let now = self.clock.now_millis();
+        let cached = self
+            .discovered
+            .lock()
+            .ok()
+            .and_then(|d| d.clone())
+            .filter(|(_, at)| now.saturating_sub(*at) < millis(self.discovery_ttl));
+        if let Some((url, _)) = cached {
+            return Ok(url);
+        }
+        let body = self.http.get_body(&self.discovery_url).await?;
+        let url = check_document(&body, &self.issuer, self.allow_http)?;
+        if let Ok(mut d) = self.discovered.lock() {
+            *d = Some((url.clone(), now));
+        }
+        Ok(url)
+    }
+
+    fn forget(&self) {
+        if let Ok(mut d) = self.discovered.lock() {
+            *d = None;
+        }
+    }
+}
+
+impl KeySource for OidcDiscovery {
+    fn fetch<'a>(
+        &'a self,
+        previous: Option<&'a Validators>,
+    ) -> BoxFuture<'a, Result<Fetched, FetchError>> {
+        Box::pin(async move {
+            let url = self.jwks_uri().await?;
+            let result = self.http.get(&url, previous).await;
+            if result.as_ref().is_err_and(|e| !e.is_retryable()) {
+                // The provider may have moved its keys: discover again next time.
+                self.forget();
+            }
+            result
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn discovery_issuer_must_match_exactly() {
+        let doc = br#"{"issuer":"https://idp.example/","jwks_uri":"https://idp.example/keys"}"#;
+        let err = check_document(doc, "https://idp.example", false).expect_err("trailing slash");
+        assert!(err.to_string().contains("must match exactly"), "{err}");
+        let url = check_document(doc, "https://idp.example/", false).expect("exact");
+        assert_eq!(url.as_str(), "https://idp.example/keys");
+    }
+
+    #[test]
+    fn discovered_jwks_uri_must_be_https_unless_loopback() {
+        let doc = br#"{"issuer":"https://idp.example","jwks_uri":"http://idp.example/keys"}"#;
+        assert!(check_document(doc, "https://idp.example", false).is_err());
+        assert!(check_document(doc, "https://idp.example", true).is_ok());
+        let local = br#"{"issuer":"https://idp.example","jwks_uri":"http://127.0.0.1:8080/k"}"#;
+        assert!(check_document(local, "https://idp.example", false).is_ok());
+        assert!(check_document(b"{}", "https://idp.example", false).is_err());
+    }
+
+    #[test]
+    fn discovery_url_joins_without_double_slash() {
+        assert_eq!(
+            discovery_url("https://idp.example/realms/x/"),
+            "https://idp.example/realms/x/.well-known/openid-configuration"
+        );
+    }
+}

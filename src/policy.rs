@@ -1,0 +1,273 @@
+//! The claims policy: what a token must say (401 when it does not), and what a valid token
+//! must be allowed to do (403 when it is not).
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{Map, Value};
+
+use crate::error::AuthError;
+use crate::jwt::{self, Compact};
+use crate::user::User;
+
+/// A custom authorization check: `Err(description)` refuses the request with 403.
+pub(crate) type ClaimsCheck = Arc<dyn Fn(&User) -> Result<(), &'static str> + Send + Sync>;
+
+/// Claims RFC 9068 requires in a JWT access token.
+pub(crate) const ACCESS_TOKEN_CLAIMS: [&str; 7] =
+    ["iss", "exp", "aud", "sub", "client_id", "iat", "jti"];
+
+#[derive(Clone, Default)]
+pub(crate) struct Policy {
+    pub(crate) issuer: Option<String>,
+    pub(crate) audiences: Vec<String>,
+    pub(crate) leeway_secs: i64,
+    pub(crate) required_claims: Vec<String>,
+    pub(crate) max_token_len: usize,
+    pub(crate) allow_missing_kid: bool,
+    /// RFC 9068: the header `typ` must be `at+jwt`.
+    pub(crate) access_token_profile: bool,
+    pub(crate) scopes: Vec<String>,
+    pub(crate) checks: Vec<ClaimsCheck>,
+}
+
+impl Policy {
+    /// Header checks that need no key.
+    pub(crate) fn check_header(&self, compact: &Compact<'_>) -> Result<(), AuthError> {
+        if self.access_token_profile {
+            let typ = compact.typ.as_deref().unwrap_or("");
+            let typ = typ.strip_prefix("application/").unwrap_or(typ);
+            if !typ.eq_ignore_ascii_case("at+jwt") {
+                return Err(AuthError::invalid("not an access token (typ must be at+jwt)"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Registered claims after the signature: exp (required), nbf, iat, iss, aud, required
+    /// claims. Returns exp and nbf for the token cache.
+    pub(crate) fn check_claims(
+        &self,
+        claims: &Map<String, Value>,
+        now: i64,
+    ) -> Result<(i64, Option<i64>), AuthError> {
+        let exp =
+            jwt::numeric_date(claims, "exp")?.ok_or(AuthError::invalid("missing exp claim"))?;
+        let nbf = jwt::numeric_date(claims, "nbf")?;
+        jwt::numeric_date(claims, "iat")?;
+        self.check_times(exp, nbf, now)?;
+        if let Some(expected) = &self.issuer {
+            match claims.get("iss") {
+                Some(Value::String(iss)) if iss == expected => {}
+                _ => return Err(AuthError::invalid("issuer mismatch")),
+            }
+        }
+        if !self.audiences.is_empty() && !audience_matches(claims.get("aud"), &self.audiences) {
+            return Err(AuthError::invalid("audience mismatch"));
+        }
+        let profile_claims = if self.access_token_profile {
+            &ACCESS_TOKEN_CLAIMS[..]
+        } else {
+            &[]
+        };
+        let required = self
+            .required_claims
+            .iter()
+            .map(String::as_str)
+            .chain(profile_claims.iter().copied());
+        for name in required {
+            if !claims.contains_key(name) {
+                return Err(AuthError::invalid("missing required claim"));
+            }
+        }
+        Ok((exp, nbf))
+    }
+
+    /// `exp` and `nbf` against `now` with leeway: valid while `now <= exp + leeway` and
+    /// `nbf - leeway <= now`.
+    pub(crate) fn check_times(
+        &self,
+        exp: i64,
+        nbf: Option<i64>,
+        now: i64,
+    ) -> Result<(), AuthError> {
+        if now > exp.saturating_add(self.leeway_secs) {
+            return Err(AuthError::invalid("token expired"));
+        }
+        if nbf.is_some_and(|nbf| now < nbf.saturating_sub(self.leeway_secs)) {
+            return Err(AuthError::invalid("token not yet valid"));
+        }
+        Ok(())
+    }
+
+    /// Scopes and custom checks on a verified token (403 when refused).
+    pub(crate) fn authorize(&self, user: &User) -> Result<(), AuthError> {
+        if !self.scopes.is_empty() {
+            let granted = granted_scopes(user);
+            if !self.scopes.iter().all(|s| granted.iter().any(|g| g == s)) {
+                return Err(AuthError::forbidden("insufficient scope"));
+            }
+        }
+        for check in &self.checks {
+            check(user).map_err(AuthError::forbidden)?;
+        }
+        Ok(())
+    }
+}
+
+/// Scopes from `scope` (space-separated, RFC 8693/9068) or `scp` (string or array, as Entra
+/// ID and Okta send).
+fn granted_scopes(user: &User) -> Vec<&str> {
+    let mut granted = Vec::new();
+    for name in ["scope", "scp"] {
+        match user.claim(name) {
+            Some(Value::String(s)) => granted.extend(s.split(' ').filter(|s| !s.is_empty())),
+            Some(Value::Array(list)) => granted.extend(list.iter().filter_map(Value::as_str)),
+            _ => {}
+        }
+    }
+    granted
+}
+
+/// `aud` is a string or a non-empty array of strings; one of them must be expected.
+pub(crate) fn audience_matches(aud: Option<&Value>, expected: &[String]) -> bool {
+    match aud {
+        Some(Value::String(aud)) => expected.iter().any(|e| e == aud),
+        Some(Value::Array(list)) if !list.is_empty() => {
+            list.iter().all(Value::is_string)
+                && list
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .any(|aud| expected.iter().any(|e| e == aud))
+        }
+        _ => false,
+    }
+}
+
+/// Checks for an OpenID Connect ID token, beyond the verifier's policy.
+///
+/// ```
+/// use jwks_auth::IdTokenChecks;
+/// use std::time::Duration;
+/// let checks = IdTokenChecks::new().nonce("n-0S6_WzA2Mj").max_age(Duration::from_secs(3600));
+/// ```
+#[derive(Debug, Clone, Default)]
+#[must_use]
+pub struct IdTokenChecks {
+    pub(crate) nonce: Option<String>,
+    pub(crate) max_age: Option<Duration>,
+}
+
+impl IdTokenChecks {
+    /// No extra checks.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The `nonce` sent in the authentication request; the token must carry it exactly.
+    pub fn nonce(mut self, nonce: impl Into<String>) -> Self {
+        self.nonce = Some(nonce.into());
+        self
+    }
+
+    /// The `max_age` sent in the authentication request: `auth_time` must be present and no
+    /// older than this (plus the verifier's leeway).
+    pub fn max_age(mut self, max_age: Duration) -> Self {
+        self.max_age = Some(max_age);
+        self
+    }
+
+    pub(crate) fn check(&self, user: &User, now: i64, leeway_secs: i64) -> Result<(), AuthError> {
+        if let Some(nonce) = &self.nonce {
+            if user.str_claim("nonce") != Some(nonce.as_str()) {
+                return Err(AuthError::invalid("nonce mismatch"));
+            }
+        }
+        if let Some(max_age) = self.max_age {
+            let auth_time = jwt::numeric_date(user.claims(), "auth_time")?
+                .ok_or(AuthError::invalid("missing auth_time claim"))?;
+            let max_age = i64::try_from(max_age.as_secs()).unwrap_or(i64::MAX);
+            if now > auth_time.saturating_add(max_age).saturating_add(leeway_secs) {
+                return Err(AuthError::invalid("authentication too old (max_age)"));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for Policy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Policy")
+            .field("issuer", &self.issuer)
+            .field("audiences", &self.audiences)
+            .field("leeway_secs", &self.leeway_secs)
+            .field("required_claims", &self.required_claims)
+            .field("access_token_profile", &self.access_token_profile)
+            .field("scopes", &self.scopes)
+            .field("checks", &self.checks.len())
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn audience_is_any_of_and_strict_about_shapes() {
+        let expected = vec!["api".to_string(), "other".to_string()];
+        assert!(audience_matches(Some(&json!("api")), &expected));
+        assert!(audience_matches(Some(&json!(["x", "other"])), &expected));
+        assert!(!audience_matches(Some(&json!(["x"])), &expected));
+        assert!(!audience_matches(Some(&json!([])), &expected));
+        assert!(!audience_matches(Some(&json!([1])), &expected));
+        assert!(!audience_matches(Some(&json!(["api", 1])), &expected));
+        assert!(!audience_matches(Some(&json!(7)), &expected));
+        assert!(!audience_matches(None, &expected));
+    }
+
+    #[test]
+    fn time_bounds_are_exact_to_the_second() {
+        let p = Policy {
+            leeway_secs: 30,
+            ..Policy::default()
+        };
+        assert!(p.check_times(1000, None, 1030).is_ok());
+        assert_eq!(p.check_times(1000, None, 1031), Err(AuthError::invalid("token expired")));
+        assert!(p.check_times(5000, Some(1000), 970).is_ok());
+        assert_eq!(
+            p.check_times(5000, Some(1000), 969),
+            Err(AuthError::invalid("token not yet valid"))
+        );
+    }
+
+    #[test]
+    fn scopes_read_scope_and_scp() {
+        let p = Policy {
+            scopes: vec!["read".into(), "write".into()],
+            ..Policy::default()
+        };
+        assert!(p.authorize(&User::from_claims(json!({"scope": "read write admin"}))).is_ok());
+        assert!(p.authorize(&User::from_claims(json!({"scp": ["write", "read"]}))).is_ok());
+        let refused = p.authorize(&User::from_claims(json!({"scope": "read"})));
+        assert_eq!(refused, Err(AuthError::forbidden("insufficient scope")));
+        assert!(p.authorize(&User::from_claims(json!({}))).is_err());
+    }
+
+    #[test]
+    fn id_token_nonce_and_max_age() {
+        let user = User::from_claims(json!({"nonce": "abc", "auth_time": 1000}));
+        let checks = IdTokenChecks::new().nonce("abc").max_age(Duration::from_secs(100));
+        assert!(checks.check(&user, 1100, 0).is_ok());
+        assert_eq!(
+            checks.check(&user, 1101, 0),
+            Err(AuthError::invalid("authentication too old (max_age)"))
+        );
+        let wrong = IdTokenChecks::new().nonce("xyz");
+        assert_eq!(wrong.check(&user, 0, 0), Err(AuthError::invalid("nonce mismatch")));
+        let no_auth_time = User::from_claims(json!({}));
+        assert!(IdTokenChecks::new().max_age(Duration::from_secs(1)).check(&no_auth_time, 0, 0).is_err());
+    }
+}

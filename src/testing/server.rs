@@ -1,0 +1,175 @@
+//! The HTTP side of the mock: routes, handlers and fault injection.
+//!
+//! Each handler counts the request, lets [`apply_fault`] answer instead if a
+//! fault is set, and otherwise serves its document. New endpoints follow the
+//! same shape.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::State;
+use axum::response::Response;
+use axum::routing::get;
+use bytes::Bytes;
+use http::{HeaderValue, StatusCode, header};
+use serde_json::{Value, json};
+use tokio::sync::watch;
+
+use super::{DISCOVERY_PATH, Fault, JWKS_PATH, Shared};
+
+/// Serves the mock's routes on `listener` until the mock shuts down.
+pub(crate) fn spawn(listener: tokio::net::TcpListener, shared: Arc<Shared>) {
+    let mut shutdown = shared.shutdown.clone();
+    let app = router(shared);
+    tokio::spawn(async move {
+        let stopped = async move {
+            // Err means every sender is gone: the last handle was dropped.
+            let _ = shutdown.wait_for(|stop| *stop).await;
+        };
+        if let Err(error) = axum::serve(listener, app)
+            .with_graceful_shutdown(stopped)
+            .await
+        {
+            tracing::warn!(%error, "mock identity provider server failed");
+        }
+    });
+}
+
+fn router(shared: Arc<Shared>) -> Router {
+    Router::new()
+        .route(JWKS_PATH, get(jwks))
+        .route(DISCOVERY_PATH, get(discovery))
+        .with_state(shared)
+}
+
+async fn jwks(State(shared): State<Arc<Shared>>) -> Response {
+    shared.jwks_fetches.fetch_add(1, Ordering::SeqCst);
+    if let Some(response) = apply_fault(&shared, Shared::jwks_document).await {
+        return response;
+    }
+    let mut response = json_response(StatusCode::OK, shared.jwks_document().to_string());
+    let cache_control = shared.config().cache_control.clone();
+    if let Some(value) = cache_control {
+        match HeaderValue::from_str(&value) {
+            Ok(value) => {
+                response.headers_mut().insert(header::CACHE_CONTROL, value);
+            }
+            Err(_) => tracing::warn!(value, "mock: invalid Cache-Control value ignored"),
+        }
+    }
+    response
+}
+
+async fn discovery(State(shared): State<Arc<Shared>>) -> Response {
+    shared.discovery_fetches.fetch_add(1, Ordering::SeqCst);
+    if let Some(response) = apply_fault(&shared, Shared::discovery_document).await {
+        return response;
+    }
+    json_response(StatusCode::OK, shared.discovery_document().to_string())
+}
+
+/// Applies the configured fault. Returns the response to send instead of the
+/// normal one, or `None` to answer normally (possibly after a delay).
+/// `document` builds the endpoint's normal document, for faults that reuse it.
+async fn apply_fault(shared: &Shared, document: fn(&Shared) -> Value) -> Option<Response> {
+    let fault = shared.config().fault.clone();
+    match fault {
+        Fault::None => None,
+        Fault::Delay(delay) => {
+            tokio::time::sleep(delay).await;
+            None
+        }
+        Fault::Status(code) => {
+            let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            let body = json!({ "error": "mock fault", "status": status.as_u16() });
+            Some(json_response(status, body.to_string()))
+        }
+        Fault::Garbage => Some(json_response(
+            StatusCode::OK,
+            "<html><body>this is not JSON {{{".to_owned(),
+        )),
+        Fault::Oversized(size) => Some(json_response(
+            StatusCode::OK,
+            padded(document(shared), size),
+        )),
+        Fault::Redirect(location) => Some(redirect(&location)),
+        Fault::SlowDrip { chunk_every } => {
+            let body = Bytes::from(document(shared).to_string());
+            let mut response = Response::new(slow_drip(body, chunk_every, shared.shutdown.clone()));
+            set_json_content_type(&mut response);
+            Some(response)
+        }
+    }
+}
+
+fn json_response(status: StatusCode, body: String) -> Response {
+    let mut response = Response::new(Body::from(body));
+    *response.status_mut() = status;
+    set_json_content_type(&mut response);
+    response
+}
+
+fn set_json_content_type(response: &mut Response) {
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+}
+
+fn redirect(location: &str) -> Response {
+    let Ok(location) = HeaderValue::from_str(location) else {
+        tracing::warn!(location, "mock: invalid redirect location");
+        return json_response(StatusCode::INTERNAL_SERVER_ERROR, "{}".to_owned());
+    };
+    let mut response = Response::new(Body::empty());
+    *response.status_mut() = StatusCode::FOUND;
+    response.headers_mut().insert(header::LOCATION, location);
+    response
+}
+
+/// `document` serialized with an extra `"padding"` member so that the result
+/// is `size` bytes long (or the document's own size, if that is larger).
+fn padded(document: Value, size: usize) -> String {
+    let mut object = match document {
+        Value::Object(object) => object,
+        other => {
+            let mut object = serde_json::Map::new();
+            object.insert("document".into(), other);
+            object
+        }
+    };
+    object.insert("padding".into(), json!(""));
+    let bare = Value::Object(object.clone()).to_string().len();
+    object.insert(
+        "padding".into(),
+        json!("x".repeat(size.saturating_sub(bare))),
+    );
+    Value::Object(object).to_string()
+}
+
+/// A body that sends `document` one byte at a time, the first at once and
+/// then one every `every`, followed by endless spaces. Ends on shutdown.
+fn slow_drip(document: Bytes, every: Duration, shutdown: watch::Receiver<bool>) -> Body {
+    let stream = futures_util::stream::unfold((0_usize, shutdown), move |(sent, mut shutdown)| {
+        let document = document.clone();
+        async move {
+            if sent > 0 {
+                tokio::select! {
+                    () = tokio::time::sleep(every) => {}
+                    _ = shutdown.wait_for(|stop| *stop) => return None,
+                }
+            }
+            let byte = document.get(sent).copied().unwrap_or(b' ');
+            let chunk = Bytes::copy_from_slice(&[byte]);
+            Some((
+                Ok::<_, Infallible>(chunk),
+                (sent.saturating_add(1), shutdown),
+            ))
+        }
+    });
+    Body::from_stream(stream)
+}

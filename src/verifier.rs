@@ -1,0 +1,241 @@
+//! [`JwksVerifier`]: the public verifier, for one issuer or several.
+
+use std::fmt;
+use std::sync::Arc;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::builder::JwksVerifierBuilder;
+use crate::error::{AuthError, ConfigError};
+use crate::jwks::cache::CacheStatus;
+use crate::jwks::source::FetchError;
+use crate::policy::IdTokenChecks;
+use crate::user::User;
+use crate::verify::{Attempt, IssuerVerifier};
+
+/// Verifies JWTs against cached JSON Web Key Sets.
+///
+/// Cheap to clone (one `Arc`); build one and share it. See [`JwksVerifier::builder`] for the
+/// settings and their defaults, and [`JwksVerifier::multi_issuer`] for several issuers.
+///
+/// ```no_run
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// use jwks_auth::JwksVerifier;
+/// let verifier = JwksVerifier::builder()
+///     .oidc_issuer("https://idp.example.com")   // discovery; iss must match exactly
+///     .audience("my-api")
+///     .build()?;
+/// let user = verifier.verify("eyJ...").await?;
+/// println!("hello {:?}", user.sub());
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct JwksVerifier {
+    inner: Arc<Kind>,
+}
+
+enum Kind {
+    One(IssuerVerifier),
+    /// Tenants chosen by the token's exact `iss`, before any key lookup.
+    Many(Vec<(String, JwksVerifier)>),
+}
+
+impl JwksVerifier {
+    /// Starts a builder (defaults listed on [`JwksVerifierBuilder`]).
+    #[must_use]
+    pub fn builder() -> JwksVerifierBuilder {
+        JwksVerifierBuilder::default()
+    }
+
+    pub(crate) fn from_issuer(verifier: IssuerVerifier) -> Self {
+        Self {
+            inner: Arc::new(Kind::One(verifier)),
+        }
+    }
+
+    /// One verifier for several issuers (multi-tenant). Each token is routed by its `iss`,
+    /// compared exactly with each verifier's configured issuer before any key is looked up, so
+    /// one tenant's keys never verify another tenant's tokens.
+    ///
+    /// # Errors
+    /// When a verifier has no configured issuer, two share one, or the list is empty.
+    pub fn multi_issuer(
+        verifiers: impl IntoIterator<Item = Self>,
+    ) -> Result<Self, ConfigError> {
+        let mut routes: Vec<(String, Self)> = Vec::new();
+        for verifier in verifiers {
+            let Kind::One(one) = &*verifier.inner else {
+                return Err(ConfigError::new("multi_issuer: verifiers cannot be nested"));
+            };
+            let Some(issuer) = one.policy.issuer.clone() else {
+                return Err(ConfigError::new(
+                    "multi_issuer: every verifier needs an .issuer(..) to route by",
+                ));
+            };
+            if routes.iter().any(|(known, _)| *known == issuer) {
+                return Err(ConfigError::new(format!(
+                    "multi_issuer: issuer `{issuer}` is configured twice"
+                )));
+            }
+            routes.push((issuer, verifier));
+        }
+        if routes.is_empty() {
+            return Err(ConfigError::new("multi_issuer: no verifier given"));
+        }
+        Ok(Self {
+            inner: Arc::new(Kind::Many(routes)),
+        })
+    }
+
+    /// Verifies a token (without any `Bearer ` prefix) and returns its user.
+    ///
+    /// Waits for the key set only when it must: on first use, for an unknown kid outside the
+    /// cooldown, or when the cached set is past `max_stale`.
+    ///
+    /// # Errors
+    /// An [`AuthError`]: invalid token (401), refused by policy (403), keys unavailable (503).
+    pub async fn verify(&self, token: &str) -> Result<User, AuthError> {
+        let one = self.route(token)?;
+        match one.verify_now(token) {
+            Attempt::Done(result) => result,
+            Attempt::NeedsKeys => one.verify_after_refresh(token).await,
+        }
+    }
+
+    /// Verifies an OpenID Connect ID token: everything [`verify`](Self::verify) checks, plus
+    /// `nonce` and `max_age` (against `auth_time`).
+    ///
+    /// # Errors
+    /// As [`verify`](Self::verify), and 401 when the nonce or `auth_time` do not pass.
+    pub async fn verify_id_token(
+        &self,
+        token: &str,
+        checks: &IdTokenChecks,
+    ) -> Result<User, AuthError> {
+        let user = self.verify(token).await?;
+        let one = self.route(token)?;
+        checks.check(&user, one.clock.now_millis().div_euclid(1000), one.policy.leeway_secs)?;
+        Ok(user)
+    }
+
+    /// The synchronous part, for the layer: decides without awaiting when it can.
+    pub(crate) fn verify_now(&self, token: &str) -> Attempt {
+        match self.route(token) {
+            Ok(one) => one.verify_now(token),
+            Err(e) => Attempt::Done(Err(e)),
+        }
+    }
+
+    fn route(&self, token: &str) -> Result<&IssuerVerifier, AuthError> {
+        match &*self.inner {
+            Kind::One(one) => Ok(one),
+            Kind::Many(routes) => {
+                let iss = peek_issuer(token)?;
+                routes
+                    .iter()
+                    .find(|(issuer, _)| *issuer == iss)
+                    .and_then(|(_, v)| match &*v.inner {
+                        Kind::One(one) => Some(one),
+                        Kind::Many(_) => None,
+                    })
+                    .ok_or(AuthError::invalid("unknown issuer"))
+            }
+        }
+    }
+
+    fn issuers(&self) -> Vec<&IssuerVerifier> {
+        match &*self.inner {
+            Kind::One(one) => vec![one],
+            Kind::Many(routes) => routes.iter().flat_map(|(_, v)| v.issuers()).collect(),
+        }
+    }
+
+    /// The verifier for one issuer of a [`multi_issuer`](Self::multi_issuer) verifier (or
+    /// this one, if its issuer matches).
+    #[must_use]
+    pub fn tenant(&self, issuer: &str) -> Option<&Self> {
+        match &*self.inner {
+            Kind::One(one) => (one.policy.issuer.as_deref() == Some(issuer)).then_some(self),
+            Kind::Many(routes) => routes.iter().find(|(i, _)| i == issuer).map(|(_, v)| v),
+        }
+    }
+
+    /// Forces a key set refresh now, ignoring the cooldown and the failure backoff (joins a
+    /// refresh already in flight). Call it at startup to warm the cache and surface
+    /// configuration problems (such as a discovery issuer mismatch) early.
+    ///
+    /// # Errors
+    /// The fetch error, saying which URL failed and why.
+    pub async fn refresh(&self) -> Result<(), FetchError> {
+        for one in self.issuers() {
+            one.keys.force_refresh().await?;
+        }
+        Ok(())
+    }
+
+    /// The current key set as a public JWKS document (`None` before the first fetch). For
+    /// several issuers, the union of their sets.
+    #[must_use]
+    pub fn jwks(&self) -> Option<Value> {
+        let mut keys = Vec::new();
+        let mut any = false;
+        for one in self.issuers() {
+            if let Some(snap) = one.keys.load().as_ref() {
+                any = true;
+                if let Value::Object(mut doc) = snap.keys.to_jwks() {
+                    if let Some(Value::Array(k)) = doc.remove("keys") {
+                        keys.extend(k);
+                    }
+                }
+            }
+        }
+        any.then(|| serde_json::json!({ "keys": keys }))
+    }
+
+    /// A status snapshot of the key cache (for several issuers: counters summed, kids
+    /// concatenated, fresh only if all are, stale if any is).
+    #[must_use]
+    pub fn status(&self) -> CacheStatus {
+        let mut all = self.issuers().into_iter().map(|one| one.keys.status());
+        let Some(mut total) = all.next() else {
+            return CacheStatus::default();
+        };
+        for s in all {
+            total.merge(s);
+        }
+        total
+    }
+}
+
+/// Reads `iss` from an unverified payload, only to choose the tenant whose keys will verify it.
+fn peek_issuer(token: &str) -> Result<String, AuthError> {
+    #[derive(Deserialize)]
+    struct Iss {
+        iss: String,
+    }
+    let payload = token
+        .split('.')
+        .nth(1)
+        .ok_or(AuthError::invalid("malformed token"))?;
+    let bytes = URL_SAFE_NO_PAD
+        .decode(payload)
+        .map_err(|_| AuthError::invalid("malformed token payload"))?;
+    serde_json::from_slice::<Iss>(&bytes)
+        .map(|i| i.iss)
+        .map_err(|_| AuthError::invalid("unknown issuer"))
+}
+
+impl fmt::Debug for JwksVerifier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &*self.inner {
+            Kind::One(one) => one.fmt(f),
+            Kind::Many(routes) => f
+                .debug_struct("JwksVerifier")
+                .field("issuers", &routes.iter().map(|(i, _)| i).collect::<Vec<_>>())
+                .finish(),
+        }
+    }
+}
