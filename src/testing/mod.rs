@@ -85,6 +85,8 @@ pub enum Fault {
         /// Interval between two bytes (the first byte is sent at once).
         chunk_every: Duration,
     },
+    /// Send the status line and headers, then break the connection before the body.
+    ConnectionReset,
 }
 
 /// A key currently published in the JWKS.
@@ -104,6 +106,9 @@ struct Config {
     fault: Fault,
     jwks_override: Option<Value>,
     cache_control: Option<String>,
+    /// Whether JWKS responses carry `ETag` / `Last-Modified` and conditional requests are
+    /// answered 304 when nothing changed.
+    validators: bool,
 }
 
 /// State shared between the [`MockIdp`] handles, its token builders and the
@@ -112,6 +117,7 @@ pub(crate) struct Shared {
     addr: SocketAddr,
     config: Mutex<Config>,
     jwks_fetches: AtomicUsize,
+    not_modified: AtomicUsize,
     discovery_fetches: AtomicUsize,
     /// Becomes `true` (or its sender is dropped) when the mock shuts down.
     shutdown: watch::Receiver<bool>,
@@ -243,8 +249,10 @@ impl MockIdp {
                 fault: Fault::None,
                 jwks_override: None,
                 cache_control: None,
+                validators: true,
             }),
             jwks_fetches: AtomicUsize::new(0),
+            not_modified: AtomicUsize::new(0),
             discovery_fetches: AtomicUsize::new(0),
             shutdown: shutdown_rx,
         });
@@ -373,6 +381,18 @@ impl MockIdp {
     /// Number of requests received on the JWKS path, failed ones included.
     pub fn jwks_fetches(&self) -> usize {
         self.shared().jwks_fetches.load(Ordering::SeqCst)
+    }
+
+    /// Number of JWKS requests answered `304 Not Modified` (they count in
+    /// [`jwks_fetches`](Self::jwks_fetches) too).
+    pub fn not_modified_answers(&self) -> usize {
+        self.shared().not_modified.load(Ordering::SeqCst)
+    }
+
+    /// Whether JWKS responses carry `ETag` and `Last-Modified` and conditional requests are
+    /// answered `304 Not Modified` when the set did not change (on by default).
+    pub fn set_validators(&self, on: bool) {
+        self.shared().config().validators = on;
     }
 
     /// Number of requests received on the discovery path.

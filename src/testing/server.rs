@@ -46,12 +46,35 @@ fn router(shared: Arc<Shared>) -> Router {
         .with_state(shared)
 }
 
-async fn jwks(State(shared): State<Arc<Shared>>) -> Response {
+async fn jwks(State(shared): State<Arc<Shared>>, request_headers: http::HeaderMap) -> Response {
     shared.jwks_fetches.fetch_add(1, Ordering::SeqCst);
     if let Some(response) = apply_fault(&shared, Shared::jwks_document).await {
         return response;
     }
-    let mut response = json_response(StatusCode::OK, shared.jwks_document().to_string());
+    let body = shared.jwks_document().to_string();
+    let validators = shared.config().validators;
+    // A strong validator derived from the content: the same set always has the same ETag.
+    let etag = format!("\"{:016x}\"", fnv1a(body.as_bytes()));
+    let unchanged = request_headers
+        .get(header::IF_NONE_MATCH)
+        .is_some_and(|v| v.as_bytes() == etag.as_bytes());
+    let mut response = if validators && unchanged {
+        shared.not_modified.fetch_add(1, Ordering::SeqCst);
+        let mut r = Response::new(Body::empty());
+        *r.status_mut() = StatusCode::NOT_MODIFIED;
+        r
+    } else {
+        json_response(StatusCode::OK, body)
+    };
+    if validators {
+        if let Ok(value) = HeaderValue::from_str(&etag) {
+            response.headers_mut().insert(header::ETAG, value);
+        }
+        response.headers_mut().insert(
+            header::LAST_MODIFIED,
+            HeaderValue::from_static("Sat, 01 Nov 2025 00:00:00 GMT"),
+        );
+    }
     let cache_control = shared.config().cache_control.clone();
     if let Some(value) = cache_control {
         match HeaderValue::from_str(&value) {
@@ -97,6 +120,17 @@ async fn apply_fault(shared: &Shared, document: fn(&Shared) -> Value) -> Option<
             padded(document(shared), size),
         )),
         Fault::Redirect(location) => Some(redirect(&location)),
+        Fault::ConnectionReset => {
+            let broken = futures_util::stream::once(async {
+                Err::<Bytes, std::io::Error>(std::io::Error::new(
+                    std::io::ErrorKind::ConnectionReset,
+                    "mock: connection reset",
+                ))
+            });
+            let mut response = Response::new(Body::from_stream(broken));
+            set_json_content_type(&mut response);
+            Some(response)
+        }
         Fault::SlowDrip { chunk_every } => {
             let body = Bytes::from(document(shared).to_string());
             let mut response = Response::new(slow_drip(body, chunk_every, shared.shutdown.clone()));
@@ -172,4 +206,11 @@ fn slow_drip(document: Bytes, every: Duration, shutdown: watch::Receiver<bool>) 
         }
     });
     Body::from_stream(stream)
+}
+
+/// FNV-1a: a stable, dependency-free content hash for the mock's ETag.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, b| {
+        (hash ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+    })
 }

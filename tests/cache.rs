@@ -1,0 +1,350 @@
+//! The key cache against the mock IdP: rotation, single-flight refresh, cooldown, HTTP
+//! caching, outages and stale-if-error, fetch hardening, discovery, multi-issuer, and the
+//! verified-token cache. Time moves with a `ManualClock`; nothing sleeps to hope.
+
+mod common;
+
+use std::future::Future;
+use std::time::Duration;
+
+use common::{app, builder, send_token};
+use http::StatusCode;
+use jwks_auth::testing::{Fault, MockIdp};
+use jwks_auth::{Algorithm, AuthErrorKind, JwksAuthLayer, JwksVerifier, ManualClock};
+
+/// Waits until `condition` holds, checking every 5 ms, for at most 3 s (then fails).
+async fn eventually(what: &str, mut condition: impl FnMut() -> bool) {
+    for _ in 0..600 {
+        if condition() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    panic!("timed out waiting for: {what}");
+}
+
+/// Runs `n` copies of a future concurrently on the multi-threaded runtime.
+async fn concurrently<F, T>(n: usize, make: impl Fn(usize) -> F) -> Vec<T>
+where
+    F: Future<Output = T> + Send + 'static,
+    T: Send + 'static,
+{
+    let tasks: Vec<_> = (0..n).map(|i| tokio::spawn(make(i))).collect();
+    let mut out = Vec::with_capacity(n);
+    for t in tasks {
+        out.push(t.await.expect("task"));
+    }
+    out
+}
+
+#[tokio::test]
+async fn key_rotation_is_picked_up_without_restart() {
+    let idp = MockIdp::start().await;
+    let app = app(JwksAuthLayer::new(builder(&idp).build().expect("config")));
+    assert_eq!(send_token(&app, &idp.mint(Algorithm::RS256)).await.status, StatusCode::OK);
+    let new_kid = idp.rotate(Algorithm::RS256);
+    let token = idp.mint(Algorithm::RS256);
+    assert!(token.len() > 10 && new_kid == "rs256-2");
+    assert_eq!(send_token(&app, &token).await.status, StatusCode::OK);
+    assert_eq!(idp.jwks_fetches(), 2, "one refresh for the new kid");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_thousand_concurrent_requests_with_a_new_kid_make_one_fetch() {
+    let idp = MockIdp::start().await;
+    let verifier = builder(&idp).build().expect("config");
+    verifier.verify(&idp.mint(Algorithm::ES256)).await.expect("warm");
+    assert_eq!(idp.jwks_fetches(), 1);
+    idp.rotate(Algorithm::ES256);
+    // Slow the endpoint down so that every request arrives while the refresh is in flight.
+    idp.set_fault(Fault::Delay(Duration::from_millis(200)));
+    let token = idp.mint(Algorithm::ES256);
+    let results = concurrently(1000, |_| {
+        let (v, t) = (verifier.clone(), token.clone());
+        async move { v.verify(&t).await }
+    })
+    .await;
+    assert!(results.iter().all(Result::is_ok), "every request verified");
+    assert_eq!(idp.jwks_fetches(), 2, "exactly one fetch for 1,000 misses");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn random_unknown_kids_within_the_cooldown_fail_at_once_without_fetching() {
+    let idp = MockIdp::start().await;
+    let verifier = builder(&idp)
+        .unknown_kid_cooldown(Duration::from_secs(30))
+        .build()
+        .expect("config");
+    verifier.verify(&idp.mint(Algorithm::RS256)).await.expect("warm");
+    // One unknown kid: one refresh, and the cooldown starts.
+    let first = idp.token().kid("nope-0").sign();
+    let err = verifier.verify(&first).await.expect_err("unknown kid");
+    assert_eq!(err.description(), "unknown key id");
+    assert_eq!(idp.jwks_fetches(), 2);
+    // From now on the endpoint would hang: any request that waited on it would time out.
+    idp.set_fault(Fault::Delay(Duration::from_secs(30)));
+    let results = concurrently(1000, |i| {
+        let v = verifier.clone();
+        let token = idp.token().kid(format!("random-{i}-{}", i * 7919)).sign();
+        async move { v.verify(&token).await }
+    })
+    .await;
+    for r in &results {
+        let e = r.as_ref().expect_err("refused");
+        assert_eq!((e.kind(), e.description()), (AuthErrorKind::InvalidToken, "unknown key id"));
+    }
+    assert_eq!(idp.jwks_fetches(), 2, "no fetch during the cooldown");
+    assert_eq!(verifier.status().cooldown_rejections, 1000, "all refused without waiting");
+}
+
+#[tokio::test]
+async fn idp_down_from_the_start_is_503_with_retry_after() {
+    let idp = MockIdp::start().await;
+    idp.set_fault(Fault::Status(500));
+    let app = app(JwksAuthLayer::new(
+        builder(&idp).failure_backoff(Duration::from_secs(5)).build().expect("config"),
+    ));
+    let reply = send_token(&app, &idp.mint(Algorithm::RS256)).await;
+    assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(reply.headers["retry-after"], "5");
+    assert!(reply.challenge().is_none());
+    assert_eq!(reply.body, r#"{"detail":"signing keys unavailable"}"#);
+    assert_eq!(idp.jwks_fetches(), 1);
+    // Within the backoff the next request does not hammer the IdP.
+    let again = send_token(&app, &idp.mint(Algorithm::RS256)).await;
+    assert_eq!(again.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(idp.jwks_fetches(), 1, "no fetch during the failure backoff");
+}
+
+#[tokio::test]
+async fn known_keys_keep_working_through_an_outage_until_max_stale_then_503() {
+    let idp = MockIdp::start().await;
+    let clock = ManualClock::now();
+    let verifier = builder(&idp)
+        .clock(clock.clone())
+        .cache_ttl(Duration::from_secs(600))
+        .max_stale(Duration::from_secs(3600))
+        .token_cache_capacity(0)
+        .build()
+        .expect("config");
+    let app = app(JwksAuthLayer::new(verifier.clone()));
+    let token = idp.token().expires_in(100_000).sign();
+    assert_eq!(send_token(&app, &token).await.status, StatusCode::OK);
+    idp.set_fault(Fault::Status(503));
+    // Past the TTL: the stale set is served while the background refresh fails.
+    clock.advance(Duration::from_secs(601));
+    assert_eq!(send_token(&app, &token).await.status, StatusCode::OK);
+    eventually("the background refresh to fail", || verifier.status().failures == 1).await;
+    let status = verifier.status();
+    assert!(status.stale && !status.fresh && status.last_error.is_some(), "{status:?}");
+    assert!(status.stale_uses >= 1);
+    // Past max_stale: 503.
+    clock.advance(Duration::from_secs(3600));
+    let reply = send_token(&app, &token).await;
+    assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(reply.headers.contains_key("retry-after"));
+    // The IdP recovers: the next request past the backoff fetches and passes.
+    idp.set_fault(Fault::None);
+    clock.advance(Duration::from_secs(10));
+    assert_eq!(send_token(&app, &token).await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn ttl_comes_from_max_age_and_the_refresh_is_a_conditional_request() {
+    let idp = MockIdp::start().await;
+    idp.set_cache_control(Some("public, max-age=120"));
+    let clock = ManualClock::now();
+    let verifier = builder(&idp).clock(clock.clone()).build().expect("config");
+    let token = idp.token().expires_in(100_000).sign();
+    verifier.verify(&token).await.expect("warm");
+    // 90 s: still fresh (max-age 120 s, refresh ahead at 80% = 96 s): no fetch.
+    clock.advance(Duration::from_secs(90));
+    verifier.verify(&token).await.expect("fresh");
+    assert_eq!(idp.jwks_fetches(), 1);
+    // 100 s: refresh ahead in the background; the answer is 304 Not Modified.
+    clock.advance(Duration::from_secs(10));
+    verifier.verify(&token).await.expect("served from cache");
+    eventually("the conditional refresh", || verifier.status().not_modified == 1).await;
+    assert_eq!(idp.jwks_fetches(), 2);
+    assert_eq!(idp.not_modified_answers(), 1);
+    assert!(verifier.status().etag.is_some());
+    // The 304 made the set fresh again for another 120 s.
+    clock.advance(Duration::from_secs(90));
+    verifier.verify(&token).await.expect("fresh again");
+    assert_eq!(idp.jwks_fetches(), 2);
+}
+
+#[tokio::test]
+async fn max_age_is_clamped_to_the_minimum_ttl() {
+    let idp = MockIdp::start().await;
+    idp.set_cache_control(Some("max-age=1"));
+    let clock = ManualClock::now();
+    let verifier = builder(&idp).clock(clock.clone()).build().expect("config");
+    let token = idp.token().expires_in(100_000).sign();
+    verifier.verify(&token).await.expect("warm");
+    clock.advance(Duration::from_secs(30));
+    verifier.verify(&token).await.expect("fresh");
+    assert_eq!(idp.jwks_fetches(), 1, "max-age=1 is clamped to 60 s");
+}
+
+#[tokio::test]
+async fn refresh_ahead_never_makes_a_request_wait() {
+    let idp = MockIdp::start().await;
+    let clock = ManualClock::now();
+    let verifier = builder(&idp)
+        .clock(clock.clone())
+        .cache_ttl(Duration::from_secs(100))
+        .http_timeout(Duration::from_secs(10))
+        .build()
+        .expect("config");
+    let token = idp.token().expires_in(100_000).sign();
+    verifier.verify(&token).await.expect("warm");
+    idp.set_fault(Fault::Delay(Duration::from_secs(5)));
+    clock.advance(Duration::from_secs(85));
+    // The refresh takes 5 s; the request must not wait for it.
+    let quick = tokio::time::timeout(Duration::from_secs(1), verifier.verify(&token)).await;
+    assert!(matches!(quick, Ok(Ok(_))), "served from the current set at once");
+    eventually("the background refresh to start", || idp.jwks_fetches() == 2).await;
+}
+
+#[tokio::test]
+async fn fetch_faults_keep_the_last_good_set_and_fail_a_cold_cache() {
+    let other = MockIdp::start().await;
+    let cases = [
+        ("500", Fault::Status(500)),
+        ("404", Fault::Status(404)),
+        ("302 to another origin", Fault::Redirect(other.jwks_url())),
+        ("garbage", Fault::Garbage),
+        ("10 MB", Fault::Oversized(10 * 1024 * 1024)),
+        ("slow drip", Fault::SlowDrip { chunk_every: Duration::from_millis(50) }),
+        ("connection reset", Fault::ConnectionReset),
+    ];
+    for (name, fault) in cases {
+        let idp = MockIdp::start().await;
+        let cold = builder(&idp).http_timeout(Duration::from_millis(500)).build().expect("config");
+        let warm = builder(&idp).http_timeout(Duration::from_millis(500)).build().expect("config");
+        let token = idp.token().expires_in(100_000).sign();
+        warm.verify(&token).await.expect("warm");
+        idp.set_fault(fault);
+        let err = cold.verify(&token).await.expect_err(name);
+        assert_eq!(err.kind(), AuthErrorKind::KeysUnavailable, "{name}");
+        assert!(cold.status().last_error.is_some(), "{name}");
+        // The warm verifier is forced to refresh and fails, but keeps its set.
+        assert!(warm.refresh().await.is_err(), "{name}");
+        warm.verify(&token).await.unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(idp.jwks_fetches(), 3, "{name}: warm-up, cold attempt, forced refresh");
+    }
+    assert_eq!(other.jwks_fetches(), 0, "the cross-origin redirect was not followed");
+}
+
+#[tokio::test]
+async fn retries_only_transient_failures() {
+    let idp = MockIdp::start().await;
+    idp.set_fault(Fault::Status(503));
+    let verifier = builder(&idp).http_retries(2).build().expect("config");
+    assert!(verifier.refresh().await.is_err());
+    assert_eq!(idp.jwks_fetches(), 3, "503: first try and two retries");
+    let idp = MockIdp::start().await;
+    idp.set_fault(Fault::Status(404));
+    let verifier = builder(&idp).http_retries(2).build().expect("config");
+    let err = verifier.refresh().await.expect_err("404");
+    assert!(err.to_string().contains("404"), "{err}");
+    assert_eq!(idp.jwks_fetches(), 1, "404 is not retried");
+}
+
+#[tokio::test]
+async fn oidc_discovery_finds_the_keys_and_refuses_another_issuer() {
+    let idp = MockIdp::start().await;
+    let verifier = JwksVerifier::builder()
+        .oidc_issuer(idp.issuer())
+        .audience(idp.audience())
+        .build()
+        .expect("config");
+    verifier.verify(&idp.mint(Algorithm::RS256)).await.expect("discovered");
+    assert_eq!((idp.discovery_fetches(), idp.jwks_fetches()), (1, 1));
+
+    let liar = MockIdp::start().await;
+    liar.set_issuer("https://someone-else.example");
+    let verifier = JwksVerifier::builder()
+        .oidc_issuer(liar.url())
+        .audience(liar.audience())
+        .build()
+        .expect("config");
+    let err = verifier.refresh().await.expect_err("issuer mismatch");
+    assert!(err.to_string().contains("must match exactly"), "{err}");
+    assert_eq!(liar.jwks_fetches(), 0, "keys of a mismatched issuer are never fetched");
+    let reply = send_token(&app(JwksAuthLayer::new(verifier)), &liar.mint(Algorithm::RS256)).await;
+    assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE);
+}
+
+#[tokio::test]
+async fn discovery_refuses_plain_http_for_remote_hosts() {
+    let err = JwksVerifier::builder()
+        .oidc_issuer("http://idp.example.com")
+        .audience("api")
+        .build()
+        .expect_err("http");
+    assert!(err.to_string().contains("use https"), "{err}");
+    let err = JwksVerifier::builder()
+        .jwks_url("ftp://idp.example.com/keys")
+        .issuer("x")
+        .audience("api")
+        .build()
+        .expect_err("ftp");
+    assert!(err.to_string().contains("not supported"), "{err}");
+}
+
+#[tokio::test]
+async fn multi_issuer_routes_by_iss_and_refuses_cross_tenant_tokens() {
+    let a = MockIdp::start().await;
+    let b = MockIdp::start().await;
+    // Mocks share pooled key material; rotate b so its current key is its own.
+    b.rotate(Algorithm::RS256);
+    let verifier = JwksVerifier::multi_issuer([
+        builder(&a).build().expect("a"),
+        builder(&b).build().expect("b"),
+    ])
+    .expect("config");
+    let user = verifier.verify(&a.mint(Algorithm::RS256)).await.expect("tenant a");
+    assert_eq!(user.issuer(), Some(a.issuer().as_str()));
+    verifier.verify(&b.mint(Algorithm::RS256)).await.expect("tenant b");
+    // Signed by b's key, claiming to be from a: routed to a, whose keys do not verify it.
+    let forged = b.token().claim("iss", serde_json::json!(a.issuer())).sign();
+    let err = verifier.verify(&forged).await.expect_err("cross-tenant");
+    assert_eq!(err.kind(), AuthErrorKind::InvalidToken);
+    let unknown = a.token().claim("iss", serde_json::json!("https://c.example")).sign();
+    assert_eq!(verifier.verify(&unknown).await.expect_err("unknown").description(), "unknown issuer");
+    assert!(JwksVerifier::multi_issuer([builder(&a).build().expect("a"), builder(&a).build().expect("a")]).is_err());
+}
+
+#[tokio::test]
+async fn cached_tokens_are_refused_past_exp() {
+    let idp = MockIdp::start().await;
+    // Minted before the clock is read, so that nbf (whole seconds) is not in its future.
+    let token = idp.token().expires_in(60).sign();
+    let clock = ManualClock::now();
+    let verifier = builder(&idp)
+        .clock(clock.clone())
+        .leeway(Duration::from_secs(0))
+        .build()
+        .expect("config");
+    verifier.verify(&token).await.expect("first");
+    verifier.verify(&token).await.expect("cached");
+    clock.advance(Duration::from_secs(61));
+    let err = verifier.verify(&token).await.expect_err("expired even though cached");
+    assert_eq!(err.description(), "token expired");
+}
+
+#[tokio::test]
+async fn cached_tokens_of_a_dropped_key_are_refused_at_the_next_refresh() {
+    let idp = MockIdp::start().await;
+    let verifier = builder(&idp).build().expect("config");
+    let token = idp.mint(Algorithm::RS256);
+    verifier.verify(&token).await.expect("first");
+    verifier.verify(&token).await.expect("cached");
+    idp.rotate(Algorithm::RS256); // rs256-1 is no longer published
+    verifier.refresh().await.expect("refresh");
+    let err = verifier.verify(&token).await.expect_err("its key left the set");
+    assert_eq!(err.kind(), AuthErrorKind::InvalidToken);
+    assert_eq!(idp.jwks_fetches(), 3, "warm-up, forced refresh, unknown-kid refresh");
+}
