@@ -85,6 +85,11 @@ mod verify;
 #[cfg(feature = "testing")]
 pub mod testing;
 
+/// The README's code blocks, compiled as doctests so that they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
+
 pub use algorithms::Algorithms;
 pub use builder::JwksVerifierBuilder;
 pub use clock::{Clock, ManualClock, SystemClock};
