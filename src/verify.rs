@@ -39,6 +39,10 @@ pub(crate) enum Attempt {
 impl IssuerVerifier {
     /// The synchronous path: everything that can be decided without awaiting.
     pub(crate) fn verify_now(&self, token: &str) -> Attempt {
+        if token.len() > self.policy.max_token_len {
+            // Before hashing it for the token cache: an oversized token costs nothing.
+            return Attempt::Done(Err(AuthError::invalid("token too large")));
+        }
         let now = self.clock.now_millis();
         let cache_key = self.token_cache.as_ref().map(|c| c.key(token));
         if let (Some(cache), Some(key)) = (&self.token_cache, &cache_key) {
