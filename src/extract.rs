@@ -141,7 +141,7 @@ impl<S: Send + Sync, T: DeserializeOwned> OptionalFromRequestParts<S> for Claims
         match user_or_none(parts)? {
             Some(user) => user
                 .claims_as()
-                .map(|c| Some(Claims(c)))
+                .map(|c| Some(Self(c)))
                 .map_err(AuthRejection::ClaimsMismatch),
             None => Ok(None),
         }

@@ -12,7 +12,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::Algorithm;
 use serde::Deserialize;
-use serde::de::{self, IgnoredAny, MapAccess, Visitor};
+use serde::de::{self, MapAccess, Visitor};
 use serde_json::{Map, Value};
 
 use crate::error::AuthError;
@@ -30,23 +30,6 @@ pub(crate) struct Compact<'a> {
     pub(crate) signing_input: &'a str,
     pub(crate) payload: &'a str,
     pub(crate) signature: &'a str,
-}
-
-/// The header members we act on. Unknown members are ignored except those that change how the
-/// token must be processed (`crit`, `b64`), which are refused. `jku`, `x5u`, `jwk` and `x5c` are
-/// never read: keys only ever come from the configured source.
-#[derive(Deserialize)]
-struct RawHeader<'a> {
-    #[serde(borrow)]
-    alg: Cow<'a, str>,
-    #[serde(default, borrow)]
-    kid: Option<Cow<'a, str>>,
-    #[serde(default)]
-    typ: Option<String>,
-    #[serde(default)]
-    crit: Option<IgnoredAny>,
-    #[serde(default)]
-    b64: Option<IgnoredAny>,
 }
 
 /// Splits and checks `token` up to (not including) the signature.
@@ -73,32 +56,41 @@ pub(crate) fn parse<'a>(
     URL_SAFE_NO_PAD
         .decode_vec(header, header_buf)
         .map_err(|_| AuthError::invalid("malformed token header"))?;
-    let raw: RawHeader<'a> = serde_json::from_slice(header_buf)
+    // A JSON object with unique member names (serde_json also bounds nesting at 128).
+    let UniqueObject(members) = serde_json::from_slice(header_buf)
         .map_err(|_| AuthError::invalid("malformed token header"))?;
-    if raw.crit.is_some() || raw.b64.is_some() {
+    // `crit` and `b64` change how a token must be processed: refused whatever their value.
+    // `jku`, `x5u`, `jwk` and `x5c` are never read: keys only come from the configured source.
+    if members.contains_key("crit") || members.contains_key("b64") {
         return Err(AuthError::invalid("unsupported critical header"));
     }
-    let alg = asymmetric_or_hmac(&raw.alg)?;
-    if let Some(kid) = &raw.kid {
-        if kid.is_empty() || kid.len() > MAX_KID_LEN {
-            return Err(AuthError::invalid("invalid key id"));
+    let alg = match members.get("alg") {
+        Some(Value::String(alg)) => Algorithm::from_str(alg)
+            .map_err(|_| AuthError::invalid("unsupported algorithm"))?,
+        _ => return Err(AuthError::invalid("unsupported algorithm")),
+    };
+    // A null kid or typ is read as absent (as before this parser existed); other types refused.
+    let kid = match members.get("kid") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(kid)) if !kid.is_empty() && kid.len() <= MAX_KID_LEN => {
+            Some(Cow::Owned(kid.clone()))
         }
-    }
+        Some(_) => return Err(AuthError::invalid("invalid key id")),
+    };
+    let typ = match members.get("typ") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(typ)) => Some(typ.clone()),
+        Some(_) => return Err(AuthError::invalid("malformed token header")),
+    };
     let signing_input = &token[..header.len() + 1 + payload.len()];
     Ok(Compact {
         alg,
-        kid: raw.kid,
-        typ: raw.typ,
+        kid,
+        typ,
         signing_input,
         payload,
         signature,
     })
-}
-
-/// Maps the header's `alg` (exact, case-sensitive) to an algorithm; `none` and unknown names
-/// are refused here, before any key lookup.
-fn asymmetric_or_hmac(alg: &str) -> Result<Algorithm, AuthError> {
-    Algorithm::from_str(alg).map_err(|_| AuthError::invalid("unsupported algorithm"))
 }
 
 /// Decodes the payload into a JSON object, refusing duplicate top-level members (which
@@ -215,6 +207,12 @@ mod tests {
             r#"{"alg":"RS256","alg":"HS256","kid":"k"}"#,
             r#"{"alg":"RS256","kid":7}"#,
             r#"{"alg":"RS256","kid":""}"#,
+            r#"{"alg":"RS256","kid":"k","crit":null}"#,
+            r#"{"alg":"RS256","kid":"k","b64":null}"#,
+            r#"{"alg":"RS256","kid":"k","jku":"a","jku":"b"}"#,
+            r#"["RS256","k"]"#,
+            r#"{"alg":"RS256","kid":"k","typ":7}"#,
+            r#"{"kid":"k"}"#,
         ];
         for h in cases {
             let mut buf = Vec::new();

@@ -179,10 +179,10 @@ impl IdTokenChecks {
     }
 
     pub(crate) fn check(&self, user: &User, now: i64, leeway_secs: i64) -> Result<(), AuthError> {
-        if let Some(nonce) = &self.nonce {
-            if user.str_claim("nonce") != Some(nonce.as_str()) {
-                return Err(AuthError::invalid("nonce mismatch"));
-            }
+        if let Some(nonce) = &self.nonce
+            && user.str_claim("nonce") != Some(nonce.as_str())
+        {
+            return Err(AuthError::invalid("nonce mismatch"));
         }
         if let Some(max_age) = self.max_age {
             let auth_time = jwt::numeric_date(user.claims(), "auth_time")?

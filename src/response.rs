@@ -142,10 +142,10 @@ impl RejectionHandler for JsonRejection {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
         );
-        if let Some(challenge) = self.challenge(error) {
-            if let Ok(value) = HeaderValue::from_str(&challenge) {
-                headers.insert(header::WWW_AUTHENTICATE, value);
-            }
+        if let Some(challenge) = self.challenge(error)
+            && let Ok(value) = HeaderValue::from_str(&challenge)
+        {
+            headers.insert(header::WWW_AUTHENTICATE, value);
         }
         if let Some(retry) = error.retry_after() {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(retry.as_secs().max(1)));

@@ -87,3 +87,48 @@ impl TokenCache {
         self.entries.entry_count()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::ManualClock;
+
+    fn entry(exp: i64) -> CachedToken {
+        CachedToken {
+            user: User::from_claims(serde_json::json!({"exp": exp})),
+            kid: Some("k".into()),
+            fingerprint: [0; 16],
+            exp,
+            nbf: None,
+        }
+    }
+
+    #[test]
+    fn memory_is_bounded_by_capacity() {
+        let clock = ManualClock::at_unix(1_000);
+        let cache = TokenCache::new(10, SharedClock(Arc::new(clock)), 0);
+        for i in 0..1_000 {
+            cache.insert(cache.key(&format!("token-{i}")), entry(10_000));
+        }
+        assert!(cache.len() <= 10, "{} entries", cache.len());
+    }
+
+    #[test]
+    fn entries_never_outlive_their_token() {
+        let clock = ManualClock::at_unix(1_000);
+        let cache = TokenCache::new(10, SharedClock(Arc::new(clock)), 0);
+        let key = cache.key("expired");
+        cache.insert(key, entry(999));
+        assert!(cache.get(&key).is_none(), "an already expired token is not kept");
+        let key = cache.key("live");
+        cache.insert(key, entry(5_000));
+        assert!(cache.get(&key).is_some());
+    }
+
+    #[test]
+    fn keys_are_collision_resistant_digests() {
+        let cache = TokenCache::new(10, SharedClock::default(), 0);
+        assert_ne!(cache.key("a.b.c"), cache.key("a.b.d"));
+        assert_eq!(cache.key("a.b.c"), cache.key("a.b.c"));
+    }
+}

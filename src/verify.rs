@@ -45,12 +45,12 @@ impl IssuerVerifier {
         }
         let now = self.clock.now_millis();
         let cache_key = self.token_cache.as_ref().map(|c| c.key(token));
-        if let (Some(cache), Some(key)) = (&self.token_cache, &cache_key) {
-            if let Some(hit) = cache.get(key) {
-                match self.reuse(&hit, now) {
-                    Some(result) => return Attempt::Done(result.and_then(|u| self.authorize(u))),
-                    None => cache.remove(key),
-                }
+        if let (Some(cache), Some(key)) = (&self.token_cache, &cache_key)
+            && let Some(hit) = cache.get(key)
+        {
+            match self.reuse(&hit, now) {
+                Some(result) => return Attempt::Done(result.and_then(|u| self.authorize(u))),
+                None => cache.remove(key),
             }
         }
         let mut header_buf = Vec::new();

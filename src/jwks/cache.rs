@@ -258,11 +258,11 @@ impl KeyCache {
         observed: u64,
         trigger: Trigger,
     ) -> Result<Arc<Snapshot>, AuthError> {
-        if let Some(snap) = self.current.load_full() {
-            if snap.generation != observed {
-                // Double check: someone already replaced the set this request saw.
-                return Ok(snap);
-            }
+        if let Some(snap) = self.current.load_full()
+            && snap.generation != observed
+        {
+            // Double check: someone already replaced the set this request saw.
+            return Ok(snap);
         }
         let now = self.now();
         if now < self.retry_at.load(Ordering::Relaxed) {

@@ -246,7 +246,7 @@ impl KeySet {
             },
             None => &[],
         };
-        let keyless = kid.is_none().then(|| 0..self.keys.len());
+        let keyless = kid.is_none().then_some(0..self.keys.len());
         indices.iter().copied().chain(keyless.into_iter().flatten())
     }
 
