@@ -32,6 +32,112 @@ pub(crate) struct Compact<'a> {
     pub(crate) signature: &'a str,
 }
 
+/// Most members a JOSE header may have; real ones have three or four.
+const MAX_HEADER_MEMBERS: usize = 16;
+
+/// The JOSE header, read strictly and without allocating for the usual members: it must be a
+/// JSON object with unique member names (at most [`MAX_HEADER_MEMBERS`]); `alg`, `kid` and
+/// `typ` are borrowed from the decoded bytes; every other value is parsed (so serde_json's
+/// nesting limit of 128 applies) and dropped.
+struct Header<'a> {
+    alg: Option<Member<'a>>,
+    kid: Option<Member<'a>>,
+    typ: Option<Member<'a>>,
+    critical: bool,
+}
+
+/// A header member we read: a string, null, or anything else.
+enum Member<'a> {
+    Str(Cow<'a, str>),
+    Null,
+    Other,
+}
+
+impl<'de> Deserialize<'de> for Member<'de> {
+    fn deserialize<D: de::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct MemberVisitor;
+        impl<'de> Visitor<'de> for MemberVisitor {
+            type Value = Member<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a header member")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(Member::Str(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Member::Str(Cow::Owned(v.to_owned())))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(Member::Null)
+            }
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(Member::Other)
+            }
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+                Ok(Member::Other)
+            }
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+                Ok(Member::Other)
+            }
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+                Ok(Member::Other)
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                while seq.next_element::<Value>()?.is_some() {}
+                Ok(Member::Other)
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                while map.next_entry::<Cow<'de, str>, Value>()?.is_some() {}
+                Ok(Member::Other)
+            }
+        }
+        deserializer.deserialize_any(MemberVisitor)
+    }
+}
+
+impl<'de> Deserialize<'de> for Header<'de> {
+    fn deserialize<D: de::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct HeaderVisitor;
+        impl<'de> Visitor<'de> for HeaderVisitor {
+            type Value = Header<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JOSE header object with unique member names")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Self::Value, A::Error> {
+                let mut names: [Option<Member<'de>>; MAX_HEADER_MEMBERS] =
+                    std::array::from_fn(|_| None);
+                let mut count = 0;
+                let mut header = Header {
+                    alg: None,
+                    kid: None,
+                    typ: None,
+                    critical: false,
+                };
+                while let Some(Member::Str(name)) = access.next_key::<Member<'de>>()? {
+                    let duplicate = names[..count]
+                        .iter()
+                        .any(|seen| matches!(seen, Some(Member::Str(n)) if *n == name));
+                    if duplicate || count == MAX_HEADER_MEMBERS {
+                        return Err(de::Error::custom("duplicate or too many header members"));
+                    }
+                    let value: Member<'de> = access.next_value()?;
+                    match &*name {
+                        "alg" => header.alg = Some(value),
+                        "kid" => header.kid = Some(value),
+                        "typ" => header.typ = Some(value),
+                        "crit" | "b64" => header.critical = true,
+                        _ => {}
+                    }
+                    names[count] = Some(Member::Str(name));
+                    count += 1;
+                }
+                Ok(header)
+            }
+        }
+        deserializer.deserialize_map(HeaderVisitor)
+    }
+}
+
 /// Splits and checks `token` up to (not including) the signature.
 ///
 /// `header_buf` receives the decoded header so that the kid can be borrowed from it.
@@ -56,31 +162,28 @@ pub(crate) fn parse<'a>(
     URL_SAFE_NO_PAD
         .decode_vec(header, header_buf)
         .map_err(|_| AuthError::invalid("malformed token header"))?;
-    // A JSON object with unique member names (serde_json also bounds nesting at 128).
-    let UniqueObject(members) = serde_json::from_slice(header_buf)
+    let jose: Header<'a> = serde_json::from_slice(header_buf)
         .map_err(|_| AuthError::invalid("malformed token header"))?;
     // `crit` and `b64` change how a token must be processed: refused whatever their value.
     // `jku`, `x5u`, `jwk` and `x5c` are never read: keys only come from the configured source.
-    if members.contains_key("crit") || members.contains_key("b64") {
+    if jose.critical {
         return Err(AuthError::invalid("unsupported critical header"));
     }
-    let alg = match members.get("alg") {
-        Some(Value::String(alg)) => Algorithm::from_str(alg)
+    let alg = match &jose.alg {
+        Some(Member::Str(alg)) => Algorithm::from_str(alg)
             .map_err(|_| AuthError::invalid("unsupported algorithm"))?,
         _ => return Err(AuthError::invalid("unsupported algorithm")),
     };
-    // A null kid or typ is read as absent (as before this parser existed); other types refused.
-    let kid = match members.get("kid") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(kid)) if !kid.is_empty() && kid.len() <= MAX_KID_LEN => {
-            Some(Cow::Owned(kid.clone()))
-        }
+    // A null kid or typ is read as absent; any other non-string is refused.
+    let kid = match jose.kid {
+        None | Some(Member::Null) => None,
+        Some(Member::Str(kid)) if !kid.is_empty() && kid.len() <= MAX_KID_LEN => Some(kid),
         Some(_) => return Err(AuthError::invalid("invalid key id")),
     };
-    let typ = match members.get("typ") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(typ)) => Some(typ.clone()),
-        Some(_) => return Err(AuthError::invalid("malformed token header")),
+    let typ = match jose.typ {
+        None | Some(Member::Null) => None,
+        Some(Member::Str(typ)) => Some(typ.into_owned()),
+        Some(Member::Other) => return Err(AuthError::invalid("malformed token header")),
     };
     let signing_input = &token[..header.len() + 1 + payload.len()];
     Ok(Compact {

@@ -47,6 +47,8 @@ pub(crate) struct LayerConfig {
     pub(crate) optional: bool,
     pub(crate) dev_user: Option<User>,
     pub(crate) rejection: SharedRejection,
+    /// Values inserted into every request passed to the inner service.
+    pub(crate) extensions: http::Extensions,
 }
 
 impl JwksAuthLayer {
@@ -59,6 +61,7 @@ impl JwksAuthLayer {
                 optional: false,
                 dev_user: None,
                 rejection: SharedRejection(Box::new(JsonRejection::new())),
+                extensions: http::Extensions::new(),
             }),
         }
     }
@@ -101,6 +104,16 @@ impl JwksAuthLayer {
              without any token check. Never enable this in production."
         );
         self.config_mut().dev_user = Some(user.into_dev_bypass());
+        self
+    }
+
+    /// Inserts a clone of `value` into the extensions of every request the layer passes to
+    /// the inner service (authenticated, anonymous or dev-bypass), e.g. a handle that an
+    /// extractor needs. One value per type: a second call with the same type replaces the
+    /// first. [`CloudflareAccess::layer`](crate::cloudflare::CloudflareAccess::layer) uses it
+    /// to make itself reachable by the `Identity` extractor.
+    pub fn extension<T: Clone + Send + Sync + 'static>(mut self, value: T) -> Self {
+        self.config_mut().extensions.insert(value);
         self
     }
 

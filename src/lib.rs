@@ -58,17 +58,31 @@
 //! | `aws-lc-rs` | yes | the aws-lc-rs crypto backend (fast) |
 //! | `rust-crypto` | no | the pure-Rust RustCrypto backend; aws-lc-rs wins if both are on |
 //! | `testing` | no | [`testing::MockIdp`], an in-process identity provider for your tests |
+//!
+//! # Cloudflare Access
+//!
+//! [`cloudflare::CloudflareAccess`] is the preset for applications behind Cloudflare Access:
+//! team certs, exact issuer, AUD tag, header-then-cookie tokens, the Starlette middleware's
+//! responses, service tokens, policies, and the identity endpoint with a cached, lazy
+//! [`cloudflare::Identity`] extractor.
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod algorithms;
 mod builder;
 mod clock;
+pub mod cloudflare;
 mod crypto;
 mod error;
 #[cfg(feature = "axum")]
 mod extract;
 mod future;
+#[cfg(feature = "__fuzz")]
+#[doc(hidden)]
+pub mod fuzzing;
+// The issuer side: key stores, rotating signer, JWKS publishing (feature `aws-lc-rs`).
+#[cfg(feature = "aws-lc-rs")]
+pub mod issuer;
 pub mod jwks;
 mod jwt;
 mod layer;
@@ -93,6 +107,7 @@ pub struct ReadmeDoctests;
 pub use algorithms::Algorithms;
 pub use builder::JwksVerifierBuilder;
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use cloudflare::{CloudflareAccess, Identity};
 pub use error::{AuthError, AuthErrorKind, ConfigError};
 #[cfg(feature = "axum")]
 pub use extract::{AuthRejection, Claims};

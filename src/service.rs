@@ -47,6 +47,9 @@ where
 
     fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
         let config = &self.config;
+        if !config.extensions.is_empty() {
+            req.extensions_mut().extend(config.extensions.clone());
+        }
         if let Some(user) = &config.dev_user {
             req.extensions_mut().insert(user.clone());
             req.extensions_mut().insert(DevBypass);

@@ -49,19 +49,49 @@ impl HttpFetcher {
         url: &Url,
         previous: Option<&Validators>,
     ) -> Result<Fetched, FetchError> {
+        self.get_retrying(url, previous, &HeaderMap::new())
+            .await
+            .map_err(|failure| failure.error)
+    }
+
+    /// The body of a GET answered exactly 200, sending `extra` headers (e.g. a cookie) on top
+    /// of the usual ones, with the same hardening as [`get`](Self::get). On failure, the
+    /// status the server answered (if it answered) comes with the error, so that callers can
+    /// tell a refusal (4xx) from an outage.
+    pub(crate) async fn get_body_with_headers(
+        &self,
+        url: &Url,
+        extra: &HeaderMap,
+    ) -> Result<Bytes, GetFailure> {
+        match self.get_retrying(url, None, extra).await? {
+            Fetched::Document { body, .. } => Ok(body),
+            Fetched::NotModified { .. } => Err(GetFailure {
+                status: Some(StatusCode::NOT_MODIFIED),
+                error: FetchError::permanent(format!("GET {url}: unexpected 304")),
+            }),
+        }
+    }
+
+    async fn get_retrying(
+        &self,
+        url: &Url,
+        previous: Option<&Validators>,
+        extra: &HeaderMap,
+    ) -> Result<Fetched, GetFailure> {
         let mut attempt = 0;
         loop {
-            let result = match tokio::time::timeout(self.timeout, self.get_once(url, previous)).await
-            {
-                Ok(result) => result,
-                Err(_) => Err(FetchError::transient(format!(
-                    "GET {url}: no complete answer within {:?}",
-                    self.timeout
-                ))),
-            };
+            let result =
+                match tokio::time::timeout(self.timeout, self.get_once(url, previous, extra)).await
+                {
+                    Ok(result) => result,
+                    Err(_) => Err(GetFailure::from(FetchError::transient(format!(
+                        "GET {url}: no complete answer within {:?}",
+                        self.timeout
+                    )))),
+                };
             match result {
-                Err(e) if e.is_retryable() && attempt < self.retries => {
-                    tracing::debug!(%url, error = %e, attempt, "retrying fetch");
+                Err(e) if e.error.is_retryable() && attempt < self.retries => {
+                    tracing::debug!(%url, error = %e.error, attempt, "retrying fetch");
                     tokio::time::sleep(backoff(attempt)).await;
                     attempt += 1;
                 }
@@ -85,12 +115,16 @@ impl HttpFetcher {
         &self,
         url: &Url,
         previous: Option<&Validators>,
-    ) -> Result<Fetched, FetchError> {
+        extra: &HeaderMap,
+    ) -> Result<Fetched, GetFailure> {
         let mut request = self
             .client
             .get(url.clone())
             .header(header::USER_AGENT, USER_AGENT)
             .header(header::ACCEPT, "application/json");
+        for (name, value) in extra {
+            request = request.header(name, value);
+        }
         if let Some(v) = previous {
             if let Some(etag) = &v.etag {
                 request = request.header(header::IF_NONE_MATCH, etag);
@@ -103,9 +137,12 @@ impl HttpFetcher {
             FetchError::transient(format!("GET {url}: {}", error_chain(&e)))
         })?;
         if response.url().origin() != url.origin() {
-            return Err(FetchError::permanent(format!(
-                "GET {url}: redirected to another origin; refused"
-            )));
+            return Err(GetFailure {
+                status: Some(response.status()),
+                error: FetchError::permanent(format!(
+                    "GET {url}: redirected to another origin; refused"
+                )),
+            });
         }
         let status = response.status();
         let max_age = max_age(response.headers());
@@ -114,20 +151,23 @@ impl HttpFetcher {
         }
         if status != StatusCode::OK {
             let message = format!("GET {url}: status {status}, expected 200");
-            return Err(if status.is_server_error() {
-                FetchError::transient(message)
-            } else {
-                FetchError::permanent(message)
+            return Err(GetFailure {
+                status: Some(status),
+                error: if status.is_server_error() {
+                    FetchError::transient(message)
+                } else {
+                    FetchError::permanent(message)
+                },
             });
         }
         if response
             .content_length()
             .is_some_and(|len| len > self.max_body as u64)
         {
-            return Err(FetchError::permanent(format!(
+            return Err(GetFailure::from(FetchError::permanent(format!(
                 "GET {url}: body larger than {} bytes",
                 self.max_body
-            )));
+            ))));
         }
         let validators = Validators {
             etag: header_string(response.headers(), header::ETAG),
@@ -138,10 +178,10 @@ impl HttpFetcher {
             FetchError::transient(format!("GET {url}: reading body: {}", error_chain(&e)))
         })? {
             if body.len() + chunk.len() > self.max_body {
-                return Err(FetchError::permanent(format!(
+                return Err(GetFailure::from(FetchError::permanent(format!(
                     "GET {url}: body larger than {} bytes",
                     self.max_body
-                )));
+                ))));
             }
             body.extend_from_slice(&chunk);
         }
@@ -150,6 +190,22 @@ impl HttpFetcher {
             max_age,
             validators,
         })
+    }
+}
+
+/// A failed GET: the error, and the status when the server answered with one.
+#[derive(Debug, Clone)]
+pub(crate) struct GetFailure {
+    pub(crate) status: Option<StatusCode>,
+    pub(crate) error: FetchError,
+}
+
+impl From<FetchError> for GetFailure {
+    fn from(error: FetchError) -> Self {
+        Self {
+            status: None,
+            error,
+        }
     }
 }
 
@@ -171,10 +227,10 @@ pub(crate) fn max_age(headers: &HeaderMap) -> Option<Duration> {
             if lower == "no-cache" || lower == "no-store" {
                 return Some(Duration::ZERO);
             }
-            if let Some(secs) = lower.strip_prefix("max-age=") {
-                if let Ok(secs) = secs.trim_matches('"').parse::<u64>() {
-                    found = Some(Duration::from_secs(secs));
-                }
+            if let Some(secs) = lower.strip_prefix("max-age=")
+                && let Ok(secs) = secs.trim_matches('"').parse::<u64>()
+            {
+                found = Some(Duration::from_secs(secs));
             }
         }
     }

@@ -18,9 +18,14 @@
 //! # }
 //! ```
 //!
+//! It also plays Cloudflare Access: `/cdn-cgi/access/certs` in Cloudflare's format and
+//! `/cdn-cgi/access/get-identity`, with [`MockIdp::cf_token`] and
+//! [`MockIdp::cf_service_token`] presets (see [`MockIdp::cf_certs_url`]).
+//!
 //! Key material is generated once per process and shared between mocks, so
 //! starting a mock after the first one is cheap.
 
+mod cloudflare;
 mod keys;
 mod server;
 #[cfg(test)]
@@ -38,6 +43,7 @@ use serde_json::{Value, json};
 use tokio::sync::watch;
 
 use keys::KeyMaterial;
+pub use cloudflare::CF_AUD;
 pub use token::TokenBuilder;
 
 /// Every algorithm the mock publishes a key for, one key each.
@@ -58,8 +64,9 @@ const JWKS_PATH: &str = "/.well-known/jwks.json";
 /// Path of the OpenID discovery endpoint.
 const DISCOVERY_PATH: &str = "/.well-known/openid-configuration";
 
-/// A misbehaviour of the JWKS and discovery endpoints, set with
-/// [`MockIdp::set_fault`].
+/// A misbehaviour of the JWKS, discovery and Cloudflare certs endpoints, set
+/// with [`MockIdp::set_fault`] (or of the get-identity endpoint, set with
+/// [`MockIdp::set_identity_fault`]).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum Fault {
@@ -109,6 +116,10 @@ struct Config {
     /// Whether JWKS responses carry `ETag` / `Last-Modified` and conditional requests are
     /// answered 304 when nothing changed.
     validators: bool,
+    /// Misbehaviour of the Cloudflare get-identity endpoint.
+    identity_fault: Fault,
+    /// Served instead of the realistic identity document when set.
+    identity_override: Option<Value>,
 }
 
 /// State shared between the [`MockIdp`] handles, its token builders and the
@@ -119,6 +130,10 @@ pub(crate) struct Shared {
     jwks_fetches: AtomicUsize,
     not_modified: AtomicUsize,
     discovery_fetches: AtomicUsize,
+    certs_fetches: AtomicUsize,
+    identity_fetches: AtomicUsize,
+    /// Counter behind the `identity_nonce` of Cloudflare tokens.
+    cf_nonces: AtomicUsize,
     /// Becomes `true` (or its sender is dropped) when the mock shuts down.
     shutdown: watch::Receiver<bool>,
 }
@@ -250,10 +265,15 @@ impl MockIdp {
                 jwks_override: None,
                 cache_control: None,
                 validators: true,
+                identity_fault: Fault::None,
+                identity_override: None,
             }),
             jwks_fetches: AtomicUsize::new(0),
             not_modified: AtomicUsize::new(0),
             discovery_fetches: AtomicUsize::new(0),
+            certs_fetches: AtomicUsize::new(0),
+            identity_fetches: AtomicUsize::new(0),
+            cf_nonces: AtomicUsize::new(0),
             shutdown: shutdown_rx,
         });
         server::spawn(listener, Arc::clone(&shared));
@@ -400,8 +420,8 @@ impl MockIdp {
         self.shared().discovery_fetches.load(Ordering::SeqCst)
     }
 
-    /// Makes the JWKS and discovery endpoints misbehave from the next request
-    /// on; [`Fault::None`] restores normal service.
+    /// Makes the JWKS, discovery and Cloudflare certs endpoints misbehave from
+    /// the next request on; [`Fault::None`] restores normal service.
     pub fn set_fault(&self, fault: Fault) {
         self.shared().config().fault = fault;
     }

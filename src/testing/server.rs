@@ -19,6 +19,7 @@ use http::{HeaderValue, StatusCode, header};
 use serde_json::{Value, json};
 use tokio::sync::watch;
 
+use super::cloudflare::{CF_CERTS_PATH, CF_IDENTITY_PATH};
 use super::{DISCOVERY_PATH, Fault, JWKS_PATH, Shared};
 
 /// Serves the mock's routes on `listener` until the mock shuts down.
@@ -43,6 +44,8 @@ fn router(shared: Arc<Shared>) -> Router {
     Router::new()
         .route(JWKS_PATH, get(jwks))
         .route(DISCOVERY_PATH, get(discovery))
+        .route(CF_CERTS_PATH, get(cf_certs))
+        .route(CF_IDENTITY_PATH, get(cf_identity))
         .with_state(shared)
 }
 
@@ -95,11 +98,66 @@ async fn discovery(State(shared): State<Arc<Shared>>) -> Response {
     json_response(StatusCode::OK, shared.discovery_document().to_string())
 }
 
+async fn cf_certs(State(shared): State<Arc<Shared>>) -> Response {
+    shared.certs_fetches.fetch_add(1, Ordering::SeqCst);
+    if let Some(response) = apply_fault(&shared, Shared::certs_document).await {
+        return response;
+    }
+    json_response(StatusCode::OK, shared.certs_document().to_string())
+}
+
+/// Requires `Cookie: CF_Authorization=<token signed by this mock>`, like Cloudflare.
+async fn cf_identity(
+    State(shared): State<Arc<Shared>>,
+    request_headers: http::HeaderMap,
+) -> Response {
+    shared.identity_fetches.fetch_add(1, Ordering::SeqCst);
+    let fault = shared.config().identity_fault.clone();
+    // Faults that reuse the document get a neutral one: the token has not been checked yet.
+    let neutral = |_: &Shared| json!({ "email": "fault@example.test" });
+    if let Some(response) = apply_given_fault(&shared, fault, neutral).await {
+        return response;
+    }
+    let token = request_headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == crate::token::CF_AUTHORIZATION_COOKIE)
+        .map(|(_, value)| value.to_owned());
+    let Some(token) = token else {
+        return json_response(
+            StatusCode::UNAUTHORIZED,
+            json!({ "err": "no CF_Authorization cookie" }).to_string(),
+        );
+    };
+    match shared.verify_cf_token(&token) {
+        Some(claims) => json_response(
+            StatusCode::OK,
+            shared.identity_document(&claims).to_string(),
+        ),
+        None => json_response(
+            StatusCode::UNAUTHORIZED,
+            json!({ "err": "invalid token" }).to_string(),
+        ),
+    }
+}
+
 /// Applies the configured fault. Returns the response to send instead of the
 /// normal one, or `None` to answer normally (possibly after a delay).
 /// `document` builds the endpoint's normal document, for faults that reuse it.
 async fn apply_fault(shared: &Shared, document: fn(&Shared) -> Value) -> Option<Response> {
     let fault = shared.config().fault.clone();
+    apply_given_fault(shared, fault, document).await
+}
+
+/// Applies `fault`, as [`apply_fault`] does with the configured one.
+async fn apply_given_fault(
+    shared: &Shared,
+    fault: Fault,
+    document: fn(&Shared) -> Value,
+) -> Option<Response> {
     match fault {
         Fault::None => None,
         Fault::Delay(delay) => {

@@ -28,7 +28,10 @@ pub fn builder(idp: &MockIdp) -> JwksVerifierBuilder {
 /// `/me` answers the user's sub; `/open` does not look at the user.
 pub fn app(layer: JwksAuthLayer) -> Router {
     Router::new()
-        .route("/me", get(|user: User| async move { user.sub().unwrap_or("").to_owned() }))
+        .route(
+            "/me",
+            get(|user: User| async move { user.sub().unwrap_or("").to_owned() }),
+        )
         .route(
             "/maybe",
             get(|user: Option<User>| async move {
@@ -46,7 +49,9 @@ pub struct Reply {
 
 impl Reply {
     pub fn challenge(&self) -> Option<&str> {
-        self.headers.get("www-authenticate").and_then(|v| v.to_str().ok())
+        self.headers
+            .get("www-authenticate")
+            .and_then(|v| v.to_str().ok())
     }
 
     /// Asserts a 401 invalid_token refusal with its challenge.
@@ -65,7 +70,12 @@ pub async fn send(app: &Router, request: Request<Body>) -> Reply {
     let response = app.clone().oneshot(request).await.expect("infallible");
     let status = response.status();
     let headers = response.headers().clone();
-    let bytes = response.into_body().collect().await.expect("body").to_bytes();
+    let bytes = response
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes();
     Reply {
         status,
         headers,

@@ -1,0 +1,108 @@
+//! The axum extractor for [`Identity`] and the response for [`IdentityError`].
+
+use std::sync::Arc;
+
+use axum::extract::{FromRequestParts, OptionalFromRequestParts};
+use axum::response::{IntoResponse, Response};
+use http::request::Parts;
+use http::{HeaderValue, header};
+
+use super::CloudflareAccess;
+use super::identity::{Identity, IdentityError, IdentityErrorKind};
+use crate::layer::Anonymous;
+use crate::token;
+use crate::user::User;
+
+/// The identity fetched for this request, so that a second extraction does not fetch again.
+#[derive(Clone)]
+struct Fetched(Arc<Identity>);
+
+/// Finds the request's identity: fetched on first use (through the cache), `None` for an
+/// anonymous request of an optional layer.
+async fn identity(parts: &mut Parts) -> Result<Option<Arc<Identity>>, IdentityError> {
+    if let Some(Fetched(identity)) = parts.extensions.get::<Fetched>() {
+        return Ok(Some(Arc::clone(identity)));
+    }
+    let Some(access) = parts.extensions.get::<CloudflareAccess>().cloned() else {
+        tracing::error!("{}", IdentityErrorKind::LayerMissing.description());
+        return Err(IdentityError::of_kind(IdentityErrorKind::LayerMissing));
+    };
+    if let Some(user) = parts.extensions.get::<User>().filter(|u| u.is_dev_bypass()) {
+        // No token to send to Cloudflare: the dev user's claims are all there is.
+        return Ok(Some(Arc::new(Identity::from_user(user))));
+    }
+    if parts.extensions.get::<Anonymous>().is_some() {
+        return Ok(None);
+    }
+    let token = token::extract(&parts.headers, &CloudflareAccess::token_sources())
+        .map_err(IdentityError::from)?
+        .ok_or_else(|| IdentityError::of_kind(IdentityErrorKind::MissingToken))?
+        .to_owned();
+    let identity = access.get_identity(&token).await?;
+    parts.extensions.insert(Fetched(Arc::clone(&identity)));
+    Ok(Some(identity))
+}
+
+/// Extracts the caller's [`Identity`], fetching it from Cloudflare on first use in the request
+/// (only handlers that ask for it pay for it) and reusing the [`CloudflareAccess`] cache.
+///
+/// Needs [`CloudflareAccess::layer`] on the route (else 500). The token is read from the same
+/// sources as the layer (`Cf-Access-Jwt-Assertion`, then the `CF_Authorization` cookie). With
+/// the dev-user bypass, the identity is built from the dev user's claims. Failures are
+/// [`IdentityError`] responses: 401, 403, 502 or 503.
+impl<S: Send + Sync> FromRequestParts<S> for Identity {
+    type Rejection = IdentityError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        identity(parts)
+            .await?
+            .map(|identity| Self::clone(&identity))
+            .ok_or_else(|| IdentityError::of_kind(IdentityErrorKind::MissingToken))
+    }
+}
+
+/// `Option<Identity>`: `None` for an anonymous request of an
+/// [`optional`](crate::JwksAuthLayer::optional) layer; failures still refuse the request.
+impl<S: Send + Sync> OptionalFromRequestParts<S> for Identity {
+    type Rejection = IdentityError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        _state: &S,
+    ) -> Result<Option<Self>, Self::Rejection> {
+        Ok(identity(parts)
+            .await?
+            .map(|identity| Self::clone(&identity)))
+    }
+}
+
+/// The kind's status, a `{"detail": ...}` body with the kind's short description (the full
+/// message is logged, not sent), and an RFC 6750 challenge on 401 and 403.
+impl IntoResponse for IdentityError {
+    fn into_response(self) -> Response {
+        let kind = self.kind();
+        match kind {
+            IdentityErrorKind::BadResponse | IdentityErrorKind::Unavailable => {
+                tracing::warn!(error = %self, "jwks-auth: Cloudflare identity fetch failed");
+            }
+            _ => tracing::debug!(error = %self, "jwks-auth: no Cloudflare identity"),
+        }
+        let body = axum::Json(serde_json::json!({ "detail": kind.description() }));
+        let mut response = (kind.status(), body).into_response();
+        let challenge = match kind {
+            IdentityErrorKind::MissingToken => Some("Bearer"),
+            IdentityErrorKind::InvalidToken | IdentityErrorKind::Rejected => {
+                Some(r#"Bearer error="invalid_token""#)
+            }
+            IdentityErrorKind::Forbidden => Some(r#"Bearer error="insufficient_scope""#),
+            _ => None,
+        };
+        if let Some(challenge) = challenge {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static(challenge),
+            );
+        }
+        response
+    }
+}
