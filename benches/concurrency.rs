@@ -32,7 +32,10 @@ async fn run() {
         .audience(idp.audience())
         .build()
         .expect("config");
-    verifier.verify(&idp.mint(Algorithm::ES256)).await.expect("warm-up");
+    verifier
+        .verify(&idp.mint(Algorithm::ES256))
+        .await
+        .expect("warm-up");
 
     // 1. A new kid, 10,000 requests at once; the endpoint answers after 100 ms so that they
     //    all arrive while the refresh is in flight.
@@ -96,7 +99,11 @@ async fn run() {
     cached.refresh().await.expect("keys");
     let mut rss_after_warmup = 0;
     for i in 0..100_000u32 {
-        let token = idp.token().alg(Algorithm::EdDSA).subject(&format!("user-{i}")).sign();
+        let token = idp
+            .token()
+            .alg(Algorithm::EdDSA)
+            .subject(&format!("user-{i}"))
+            .sign();
         cached.verify(&token).await.expect("valid");
         if i == 20_000 {
             rss_after_warmup = rss_kib();

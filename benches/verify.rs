@@ -32,7 +32,9 @@ const ALGS: [(Algorithm, &str); 3] = [
     (Algorithm::EdDSA, "EdDSA"),
 ];
 
-type Inner = tower::util::ServiceFn<fn(Request<Body>) -> std::future::Ready<Result<Response<Body>, Infallible>>>;
+type Inner = tower::util::ServiceFn<
+    fn(Request<Body>) -> std::future::Ready<Result<Response<Body>, Infallible>>,
+>;
 
 fn trivial(_req: Request<Body>) -> std::future::Ready<Result<Response<Body>, Infallible>> {
     std::future::ready(Ok(Response::new(Body::empty())))
@@ -66,7 +68,12 @@ fn setup() -> Setup {
     };
     let cold = build(0);
     let repeat = build(10_000);
-    Setup { _rt: rt, idp, cold, repeat }
+    Setup {
+        _rt: rt,
+        idp,
+        cold,
+        repeat,
+    }
 }
 
 /// One request through the service; the cached-key path completes on its first poll, so no
@@ -109,14 +116,24 @@ fn benches(c: &mut Criterion) {
         assert_eq!(call(&s.repeat, bearer(&token)), 200);
 
         c.bench_with_input(BenchmarkId::new("floor", name), &token, |b, t| {
-            b.iter(|| jsonwebtoken::decode::<serde_json::Value>(t, &key, &validation).expect("valid"));
+            b.iter(|| {
+                jsonwebtoken::decode::<serde_json::Value>(t, &key, &validation).expect("valid")
+            });
         });
-        c.bench_with_input(BenchmarkId::new("layer_cold_token", name), &token, |b, t| {
-            b.iter(|| assert_eq!(call(&s.cold, bearer(t)), 200));
-        });
-        c.bench_with_input(BenchmarkId::new("layer_repeat_token", name), &token, |b, t| {
-            b.iter(|| assert_eq!(call(&s.repeat, bearer(t)), 200));
-        });
+        c.bench_with_input(
+            BenchmarkId::new("layer_cold_token", name),
+            &token,
+            |b, t| {
+                b.iter(|| assert_eq!(call(&s.cold, bearer(t)), 200));
+            },
+        );
+        c.bench_with_input(
+            BenchmarkId::new("layer_repeat_token", name),
+            &token,
+            |b, t| {
+                b.iter(|| assert_eq!(call(&s.repeat, bearer(t)), 200));
+            },
+        );
     }
 
     let token = s.idp.mint(Algorithm::RS256);
@@ -126,7 +143,10 @@ fn benches(c: &mut Criterion) {
     c.bench_function("extract/cookie", |b| {
         b.iter(|| {
             let request = Request::get("/")
-                .header("cookie", format!("theme=dark; lang=en; CF_Authorization={token}; _ga=GA1.2.3"))
+                .header(
+                    "cookie",
+                    format!("theme=dark; lang=en; CF_Authorization={token}; _ga=GA1.2.3"),
+                )
                 .body(Body::empty())
                 .expect("request");
             assert_eq!(call(&s.repeat, request), 200);
@@ -140,7 +160,6 @@ fn benches(c: &mut Criterion) {
     c.bench_function("keyset_parse/10_keys", |b| {
         b.iter(|| KeySet::from_jwks(document.as_bytes(), Algorithms::ASYMMETRIC).expect("set"));
     });
-
 }
 
 criterion_group! {

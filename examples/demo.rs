@@ -13,7 +13,11 @@ use jwks_auth::{Algorithm, JwksAuthLayer, JwksVerifier, User};
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let idp = MockIdp::start().await;
-    println!("mock identity provider: {} (JWKS at {})", idp.issuer(), idp.jwks_url());
+    println!(
+        "mock identity provider: {} (JWKS at {})",
+        idp.issuer(),
+        idp.jwks_url()
+    );
 
     let verifier = JwksVerifier::builder()
         .jwks_url(idp.jwks_url())
@@ -32,7 +36,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         request.send()
     };
 
-    let token = idp.token().subject("alice").claim("email", "alice@example.test".into()).sign();
+    let token = idp
+        .token()
+        .subject("alice")
+        .claim("email", "alice@example.test".into())
+        .sign();
     show("valid RS256 token", get_me(Some(token)).await?).await;
     show("no token", get_me(None).await?).await;
     let expired = idp.token().subject("alice").expires_in(-3600).sign();
@@ -42,13 +50,21 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         &idp.kid(Algorithm::RS256),
         serde_json::json!({"iss": idp.issuer(), "aud": idp.audience(), "sub": "mallory", "exp": 4_000_000_000u64}),
     );
-    show("token signed by someone else's key", get_me(Some(forged)).await?).await;
+    show(
+        "token signed by someone else's key",
+        get_me(Some(forged)).await?,
+    )
+    .await;
     let es256 = idp.token().alg(Algorithm::ES256).subject("bob").sign();
     show("valid ES256 token", get_me(Some(es256)).await?).await;
 
     let new_kid = idp.rotate(Algorithm::RS256);
     let rotated = idp.token().subject("alice").sign();
-    show(&format!("after key rotation (new kid {new_kid})"), get_me(Some(rotated)).await?).await;
+    show(
+        &format!("after key rotation (new kid {new_kid})"),
+        get_me(Some(rotated)).await?,
+    )
+    .await;
 
     // An identity provider that is down before any key set was fetched: 503, not 401.
     let down = MockIdp::start().await;
@@ -72,7 +88,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         "\nkey cache: {} fetches ({} for the rotation), kids {:?}",
         status.fetches,
         status.fetches.saturating_sub(1),
-        status.kids.iter().filter(|k| k.starts_with("rs256")).collect::<Vec<_>>()
+        status
+            .kids
+            .iter()
+            .filter(|k| k.starts_with("rs256"))
+            .collect::<Vec<_>>()
     );
     Ok(())
 }
@@ -82,7 +102,11 @@ fn protected_app(verifier: JwksVerifier) -> Router {
         .route(
             "/me",
             get(|user: User| async move {
-                format!("hello {} <{}>", user.sub().unwrap_or("?"), user.email().unwrap_or("-"))
+                format!(
+                    "hello {} <{}>",
+                    user.sub().unwrap_or("?"),
+                    user.email().unwrap_or("-")
+                )
             }),
         )
         .layer(JwksAuthLayer::new(verifier))

@@ -63,12 +63,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("|---|---|---|---|---|");
     let scenarios = [
         ("no auth layer (ceiling)", &urls[0], None),
-        ("layer, repeat RS256 token (cache hit)", &urls[1], Some(&token)),
-        ("layer, RS256 signature every request (cache off)", &urls[2], Some(&token)),
+        (
+            "layer, repeat RS256 token (cache hit)",
+            &urls[1],
+            Some(&token),
+        ),
+        (
+            "layer, RS256 signature every request (cache off)",
+            &urls[2],
+            Some(&token),
+        ),
     ];
     let mut ceiling = None;
     for (name, url, token) in scenarios {
-        let result = client_rt.block_on(load(url, token.map(String::as_str), connections, seconds))?;
+        let result =
+            client_rt.block_on(load(url, token.map(String::as_str), connections, seconds))?;
         let ceiling = *ceiling.get_or_insert(result.rps);
         println!(
             "| {name} | {:.0} | {:?} | {:?} | {:.0}% |",
@@ -95,7 +104,9 @@ async fn load(
     connections: usize,
     seconds: u64,
 ) -> Result<LoadResult, Box<dyn std::error::Error>> {
-    let client = reqwest::Client::builder().pool_max_idle_per_host(connections).build()?;
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(connections)
+        .build()?;
     let stop = Arc::new(AtomicBool::new(false));
     let authorization = token.map(|t| format!("Bearer {t}"));
     // Warm the connections and the caches.
@@ -107,8 +118,12 @@ async fn load(
     let started = Instant::now();
     let workers: Vec<_> = (0..connections)
         .map(|_| {
-            let (client, url, auth, stop) =
-                (client.clone(), url.to_owned(), authorization.clone(), Arc::clone(&stop));
+            let (client, url, auth, stop) = (
+                client.clone(),
+                url.to_owned(),
+                authorization.clone(),
+                Arc::clone(&stop),
+            );
             tokio::spawn(async move {
                 let mut latencies = Vec::new();
                 while !stop.load(Ordering::Relaxed) {

@@ -17,7 +17,9 @@ use jwks_auth::{JwksAuthLayer, JwksVerifier, User};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    tracing_subscriber::fmt().with_env_filter("jwks_auth=info").init();
+    tracing_subscriber::fmt()
+        .with_env_filter("jwks_auth=info")
+        .init();
     let mut args = std::env::args().skip(1);
     let issuer = args.next().or_else(|| std::env::var("OIDC_ISSUER").ok());
     let audience = args.next().or_else(|| std::env::var("OIDC_AUDIENCE").ok());
@@ -26,7 +28,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         return run_against_mock().await;
     };
     let audience = audience.ok_or("give the audience too (second argument or OIDC_AUDIENCE)")?;
-    let verifier = JwksVerifier::builder().oidc_issuer(&issuer).audience(audience).build()?;
+    let verifier = JwksVerifier::builder()
+        .oidc_issuer(&issuer)
+        .audience(audience)
+        .build()?;
     // Fail fast on a wrong issuer or an unreachable provider.
     verifier.refresh().await?;
     println!("keys from {issuer}: {:?}", verifier.status().kids);
@@ -40,14 +45,19 @@ fn app(verifier: JwksVerifier) -> Router {
     Router::new()
         .route(
             "/me",
-            get(|user: User| async move { serde_json::to_string_pretty(user.claims()).unwrap_or_default() }),
+            get(|user: User| async move {
+                serde_json::to_string_pretty(user.claims()).unwrap_or_default()
+            }),
         )
         .layer(JwksAuthLayer::new(verifier))
 }
 
 async fn run_against_mock() -> Result<(), Box<dyn std::error::Error>> {
     let idp = MockIdp::start().await;
-    println!("no issuer given: using the embedded mock IdP at {}", idp.issuer());
+    println!(
+        "no issuer given: using the embedded mock IdP at {}",
+        idp.issuer()
+    );
     let verifier = JwksVerifier::builder()
         .oidc_issuer(idp.issuer())
         .audience(idp.audience())
@@ -62,7 +72,11 @@ async fn run_against_mock() -> Result<(), Box<dyn std::error::Error>> {
     println!("valid token   -> {}\n{}", ok.status(), ok.text().await?);
     let other_audience = idp.token().audience("someone-else".into()).sign();
     let refused = http.get(&url).bearer_auth(other_audience).send().await?;
-    println!("other audience -> {} {}", refused.status(), refused.text().await?);
+    println!(
+        "other audience -> {} {}",
+        refused.status(),
+        refused.text().await?
+    );
     println!(
         "discovery fetched {} time(s), JWKS {} time(s)",
         idp.discovery_fetches(),

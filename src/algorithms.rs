@@ -68,9 +68,8 @@ impl Algorithms {
     pub const HMAC: Self =
         Self(bit(Algorithm::HS256) | bit(Algorithm::HS384) | bit(Algorithm::HS512));
     /// Every asymmetric algorithm: the default.
-    pub const ASYMMETRIC: Self = Self(
-        Self::RSA.0 | bit(Algorithm::ES256) | bit(Algorithm::ES384) | bit(Algorithm::EdDSA),
-    );
+    pub const ASYMMETRIC: Self =
+        Self(Self::RSA.0 | bit(Algorithm::ES256) | bit(Algorithm::ES384) | bit(Algorithm::EdDSA));
     /// The empty set.
     pub const NONE: Self = Self(0);
 
@@ -112,7 +111,8 @@ impl From<Algorithm> for Algorithms {
 
 impl FromIterator<Algorithm> for Algorithms {
     fn from_iter<I: IntoIterator<Item = Algorithm>>(iter: I) -> Self {
-        iter.into_iter().fold(Self::NONE, |set, a| set.union(a.into()))
+        iter.into_iter()
+            .fold(Self::NONE, |set, a| set.union(a.into()))
     }
 }
 

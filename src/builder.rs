@@ -13,8 +13,8 @@ use crate::clock::{Clock, SharedClock};
 use crate::error::ConfigError;
 use crate::jwks::cache::{CacheConfig, KeyCache};
 use crate::jwks::http::{HttpFetcher, default_client};
-use crate::jwks::source::{JwksUrl, KeySource, StaticJwks};
 use crate::jwks::keyset::VerifyKey;
+use crate::jwks::source::{JwksUrl, KeySource, StaticJwks};
 use crate::oidc::{OidcDiscovery, discovery_url};
 use crate::policy::{ClaimsCheck, Policy};
 use crate::token_cache::TokenCache;
@@ -404,9 +404,8 @@ impl JwksVerifierBuilder {
             }
         };
         let leeway_secs = i64::try_from(self.leeway.as_secs()).unwrap_or(i64::MAX);
-        let token_cache = (self.token_cache_capacity > 0).then(|| {
-            TokenCache::new(self.token_cache_capacity, self.clock.clone(), leeway_secs)
-        });
+        let token_cache = (self.token_cache_capacity > 0)
+            .then(|| TokenCache::new(self.token_cache_capacity, self.clock.clone(), leeway_secs));
         let asymmetric = self.algorithms.intersect(Algorithms::ASYMMETRIC);
         let hmac_algorithms = match self.algorithms.intersect(Algorithms::HMAC) {
             none if none.is_empty() => Algorithm::HS256.into(),
@@ -464,8 +463,7 @@ impl JwksVerifierBuilder {
         if self.algorithms.is_empty() {
             return Err(ConfigError::new("algorithms: the set is empty"));
         }
-        if !self.algorithms.intersect(Algorithms::HMAC).is_empty() && self.hmac_secrets.is_empty()
-        {
+        if !self.algorithms.intersect(Algorithms::HMAC).is_empty() && self.hmac_secrets.is_empty() {
             return Err(ConfigError::new(
                 "algorithms: HS256/384/512 never verify against a key set (key confusion); \
                  they need a local secret given with .hmac_secret(..)",

@@ -87,9 +87,10 @@ impl IntoResponse for AuthRejection {
             Self::ClaimsMismatch(_) => Some(r#"Bearer error="invalid_token""#),
         };
         if let Some(challenge) = challenge {
-            response
-                .headers_mut()
-                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(challenge));
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static(challenge),
+            );
         }
         response
     }
@@ -127,7 +128,9 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Claims<T> {
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         let user = user_or_none(parts)?.ok_or(AuthRejection::Anonymous)?;
-        user.claims_as().map(Claims).map_err(AuthRejection::ClaimsMismatch)
+        user.claims_as()
+            .map(Claims)
+            .map_err(AuthRejection::ClaimsMismatch)
     }
 }
 

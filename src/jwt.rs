@@ -170,8 +170,9 @@ pub(crate) fn parse<'a>(
         return Err(AuthError::invalid("unsupported critical header"));
     }
     let alg = match &jose.alg {
-        Some(Member::Str(alg)) => Algorithm::from_str(alg)
-            .map_err(|_| AuthError::invalid("unsupported algorithm"))?,
+        Some(Member::Str(alg)) => {
+            Algorithm::from_str(alg).map_err(|_| AuthError::invalid("unsupported algorithm"))?
+        }
         _ => return Err(AuthError::invalid("unsupported algorithm")),
     };
     // A null kid or typ is read as absent; any other non-string is refused.
@@ -236,7 +237,10 @@ impl<'de> Deserialize<'de> for UniqueObject {
 /// Reads a NumericDate claim: whole seconds since the epoch, as a JSON integer.
 ///
 /// Strings, fractions and out-of-range numbers are refused rather than rounded.
-pub(crate) fn numeric_date(claims: &Map<String, Value>, name: &str) -> Result<Option<i64>, AuthError> {
+pub(crate) fn numeric_date(
+    claims: &Map<String, Value>,
+    name: &str,
+) -> Result<Option<i64>, AuthError> {
     match claims.get(name) {
         None => Ok(None),
         Some(Value::Number(n)) => n
@@ -321,7 +325,10 @@ mod tests {
             let mut buf = Vec::new();
             assert!(parse(&token(h, "{}"), 16 * 1024, &mut buf).is_err(), "{h}");
         }
-        let long = format!(r#"{{"alg":"RS256","kid":"{}"}}"#, "k".repeat(MAX_KID_LEN + 1));
+        let long = format!(
+            r#"{{"alg":"RS256","kid":"{}"}}"#,
+            "k".repeat(MAX_KID_LEN + 1)
+        );
         let mut buf = Vec::new();
         assert!(parse(&token(&long, "{}"), 64 * 1024, &mut buf).is_err());
     }
@@ -339,7 +346,14 @@ mod tests {
     fn payload_refuses_duplicates_non_objects_and_deep_nesting() {
         assert!(decode_payload(&b64(r#"{"sub":"a","sub":"b"}"#)).is_err());
         assert!(decode_payload(&b64("[1]")).is_err());
-        assert!(decode_payload(&b64(&format!("{{\"a\":{}1{}}}", "[".repeat(10_000), "]".repeat(10_000)))).is_err());
+        assert!(
+            decode_payload(&b64(&format!(
+                "{{\"a\":{}1{}}}",
+                "[".repeat(10_000),
+                "]".repeat(10_000)
+            )))
+            .is_err()
+        );
         assert!(decode_payload(&b64(r#"{"exp":1e400}"#)).is_err());
         let ok = decode_payload(&b64(r#"{"sub":"a","n":{"x":1}}"#)).expect("valid");
         assert_eq!(ok["sub"], "a");
@@ -347,8 +361,10 @@ mod tests {
 
     #[test]
     fn numeric_dates_must_be_integers() {
-        let m = decode_payload(&b64(r#"{"a":1700000000,"b":"1700000000","c":1.5,"d":18446744073709551615}"#))
-            .expect("valid");
+        let m = decode_payload(&b64(
+            r#"{"a":1700000000,"b":"1700000000","c":1.5,"d":18446744073709551615}"#,
+        ))
+        .expect("valid");
         assert_eq!(numeric_date(&m, "a"), Ok(Some(1_700_000_000)));
         assert!(numeric_date(&m, "b").is_err());
         assert!(numeric_date(&m, "c").is_err());

@@ -41,6 +41,7 @@ pub struct JwksAuthLayer {
     pub(crate) config: Arc<LayerConfig>,
 }
 
+#[derive(Clone)]
 pub(crate) struct LayerConfig {
     pub(crate) verifier: JwksVerifier,
     pub(crate) sources: Vec<TokenSource>,
@@ -60,15 +61,16 @@ impl JwksAuthLayer {
                 sources: TokenSource::defaults(),
                 optional: false,
                 dev_user: None,
-                rejection: SharedRejection(Box::new(JsonRejection::new())),
+                rejection: SharedRejection(Arc::new(JsonRejection::new())),
                 extensions: http::Extensions::new(),
             }),
         }
     }
 
+    /// Configuration is copied on write: a layer configured after being cloned never changes
+    /// the clones.
     fn config_mut(&mut self) -> &mut LayerConfig {
-        Arc::get_mut(&mut self.config)
-            .expect("configure a JwksAuthLayer before cloning it")
+        Arc::make_mut(&mut self.config)
     }
 
     /// Where tokens are read from, in order of precedence: the first source holding a token
@@ -87,7 +89,7 @@ impl JwksAuthLayer {
 
     /// Replaces the rejection response ([`JsonRejection`] by default).
     pub fn rejection(mut self, handler: impl RejectionHandler) -> Self {
-        self.config_mut().rejection = SharedRejection(Box::new(handler));
+        self.config_mut().rejection = SharedRejection(Arc::new(handler));
         self
     }
 

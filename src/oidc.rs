@@ -32,7 +32,9 @@ pub(crate) fn check_document(
     allow_http: bool,
 ) -> Result<Url, FetchError> {
     let doc: DiscoveryDocument = serde_json::from_slice(body).map_err(|e| {
-        FetchError::permanent(format!("discovery document for {expected_issuer} is malformed: {e}"))
+        FetchError::permanent(format!(
+            "discovery document for {expected_issuer} is malformed: {e}"
+        ))
     })?;
     if doc.issuer != expected_issuer {
         tracing::error!(
@@ -52,7 +54,10 @@ pub(crate) fn check_document(
 
 /// The discovery URL for an issuer: `<issuer>/.well-known/openid-configuration`.
 pub(crate) fn discovery_url(issuer: &str) -> String {
-    format!("{}/.well-known/openid-configuration", issuer.trim_end_matches('/'))
+    format!(
+        "{}/.well-known/openid-configuration",
+        issuer.trim_end_matches('/')
+    )
 }
 
 /// A key source that discovers its JWKS URL from an OIDC issuer.

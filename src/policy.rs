@@ -39,7 +39,9 @@ impl Policy {
             let typ = compact.typ.as_deref().unwrap_or("");
             let typ = typ.strip_prefix("application/").unwrap_or(typ);
             if !typ.eq_ignore_ascii_case("at+jwt") {
-                return Err(AuthError::invalid("not an access token (typ must be at+jwt)"));
+                return Err(AuthError::invalid(
+                    "not an access token (typ must be at+jwt)",
+                ));
             }
         }
         Ok(())
@@ -188,7 +190,11 @@ impl IdTokenChecks {
             let auth_time = jwt::numeric_date(user.claims(), "auth_time")?
                 .ok_or(AuthError::invalid("missing auth_time claim"))?;
             let max_age = i64::try_from(max_age.as_secs()).unwrap_or(i64::MAX);
-            if now > auth_time.saturating_add(max_age).saturating_add(leeway_secs) {
+            if now
+                > auth_time
+                    .saturating_add(max_age)
+                    .saturating_add(leeway_secs)
+            {
                 return Err(AuthError::invalid("authentication too old (max_age)"));
             }
         }
@@ -235,7 +241,10 @@ mod tests {
             ..Policy::default()
         };
         assert!(p.check_times(1000, None, 1030).is_ok());
-        assert_eq!(p.check_times(1000, None, 1031), Err(AuthError::invalid("token expired")));
+        assert_eq!(
+            p.check_times(1000, None, 1031),
+            Err(AuthError::invalid("token expired"))
+        );
         assert!(p.check_times(5000, Some(1000), 970).is_ok());
         assert_eq!(
             p.check_times(5000, Some(1000), 969),
@@ -249,8 +258,14 @@ mod tests {
             scopes: vec!["read".into(), "write".into()],
             ..Policy::default()
         };
-        assert!(p.authorize(&User::from_claims(json!({"scope": "read write admin"}))).is_ok());
-        assert!(p.authorize(&User::from_claims(json!({"scp": ["write", "read"]}))).is_ok());
+        assert!(
+            p.authorize(&User::from_claims(json!({"scope": "read write admin"})))
+                .is_ok()
+        );
+        assert!(
+            p.authorize(&User::from_claims(json!({"scp": ["write", "read"]})))
+                .is_ok()
+        );
         let refused = p.authorize(&User::from_claims(json!({"scope": "read"})));
         assert_eq!(refused, Err(AuthError::forbidden("insufficient scope")));
         assert!(p.authorize(&User::from_claims(json!({}))).is_err());
@@ -259,15 +274,25 @@ mod tests {
     #[test]
     fn id_token_nonce_and_max_age() {
         let user = User::from_claims(json!({"nonce": "abc", "auth_time": 1000}));
-        let checks = IdTokenChecks::new().nonce("abc").max_age(Duration::from_secs(100));
+        let checks = IdTokenChecks::new()
+            .nonce("abc")
+            .max_age(Duration::from_secs(100));
         assert!(checks.check(&user, 1100, 0).is_ok());
         assert_eq!(
             checks.check(&user, 1101, 0),
             Err(AuthError::invalid("authentication too old (max_age)"))
         );
         let wrong = IdTokenChecks::new().nonce("xyz");
-        assert_eq!(wrong.check(&user, 0, 0), Err(AuthError::invalid("nonce mismatch")));
+        assert_eq!(
+            wrong.check(&user, 0, 0),
+            Err(AuthError::invalid("nonce mismatch"))
+        );
         let no_auth_time = User::from_claims(json!({}));
-        assert!(IdTokenChecks::new().max_age(Duration::from_secs(1)).check(&no_auth_time, 0, 0).is_err());
+        assert!(
+            IdTokenChecks::new()
+                .max_age(Duration::from_secs(1))
+                .check(&no_auth_time, 0, 0)
+                .is_err()
+        );
     }
 }

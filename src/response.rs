@@ -1,6 +1,7 @@
 //! Turning an [`AuthError`] into a response: RFC 6750 challenges, JSON bodies, replaceable.
 
 use std::fmt;
+use std::sync::Arc;
 
 use bytes::Bytes;
 use http::{HeaderValue, Response, header};
@@ -148,7 +149,10 @@ impl RejectionHandler for JsonRejection {
             headers.insert(header::WWW_AUTHENTICATE, value);
         }
         if let Some(retry) = error.retry_after() {
-            headers.insert(header::RETRY_AFTER, HeaderValue::from(retry.as_secs().max(1)));
+            headers.insert(
+                header::RETRY_AFTER,
+                HeaderValue::from(retry.as_secs().max(1)),
+            );
         }
         response
     }
@@ -174,7 +178,8 @@ fn quoted(s: &str) -> String {
 }
 
 /// A shared, type-erased handler.
-pub(crate) struct SharedRejection(pub(crate) Box<dyn RejectionHandler>);
+#[derive(Clone)]
+pub(crate) struct SharedRejection(pub(crate) Arc<dyn RejectionHandler>);
 
 impl fmt::Debug for SharedRejection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -196,9 +201,17 @@ mod tests {
         let r = JsonRejection::new().rejection(&AuthError::missing());
         assert_eq!(r.status(), 401);
         assert_eq!(header(&r, header::WWW_AUTHENTICATE), Some("Bearer"));
-        assert_eq!(r.body(), &Bytes::from_static(br#"{"detail":"missing bearer token"}"#));
-        let r = JsonRejection::new().realm("api").rejection(&AuthError::missing());
-        assert_eq!(header(&r, header::WWW_AUTHENTICATE), Some(r#"Bearer realm="api""#));
+        assert_eq!(
+            r.body(),
+            &Bytes::from_static(br#"{"detail":"missing bearer token"}"#)
+        );
+        let r = JsonRejection::new()
+            .realm("api")
+            .rejection(&AuthError::missing());
+        assert_eq!(
+            header(&r, header::WWW_AUTHENTICATE),
+            Some(r#"Bearer realm="api""#)
+        );
     }
 
     #[test]
@@ -210,16 +223,29 @@ mod tests {
         );
         let r = JsonRejection::new().rejection(&AuthError::forbidden("scope read required"));
         assert_eq!(r.status(), 403);
-        assert!(header(&r, header::WWW_AUTHENTICATE).is_some_and(|h| h.contains("insufficient_scope")));
-        let r = JsonRejection::new().hide_details().rejection(&AuthError::invalid("token expired"));
-        assert_eq!(r.body(), &Bytes::from_static(br#"{"detail":"unauthorized"}"#));
-        assert!(!header(&r, header::WWW_AUTHENTICATE).unwrap_or("").contains("expired"));
+        assert!(
+            header(&r, header::WWW_AUTHENTICATE).is_some_and(|h| h.contains("insufficient_scope"))
+        );
+        let r = JsonRejection::new()
+            .hide_details()
+            .rejection(&AuthError::invalid("token expired"));
+        assert_eq!(
+            r.body(),
+            &Bytes::from_static(br#"{"detail":"unauthorized"}"#)
+        );
+        assert!(
+            !header(&r, header::WWW_AUTHENTICATE)
+                .unwrap_or("")
+                .contains("expired")
+        );
     }
 
     #[test]
     fn unavailable_is_503_with_retry_after() {
-        let r = JsonRejection::new()
-            .rejection(&AuthError::unavailable("signing keys unavailable", Duration::from_secs(7)));
+        let r = JsonRejection::new().rejection(&AuthError::unavailable(
+            "signing keys unavailable",
+            Duration::from_secs(7),
+        ));
         assert_eq!(r.status(), 503);
         assert_eq!(header(&r, header::RETRY_AFTER), Some("7"));
         assert_eq!(header(&r, header::WWW_AUTHENTICATE), None);

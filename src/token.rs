@@ -173,8 +173,11 @@ mod tests {
 
     #[test]
     fn two_authorization_headers_are_refused() {
-        let err = get(&[("authorization", "Bearer a.b.c"), ("authorization", "Bearer d.e.f")])
-            .expect_err("ambiguous");
+        let err = get(&[
+            ("authorization", "Bearer a.b.c"),
+            ("authorization", "Bearer d.e.f"),
+        ])
+        .expect_err("ambiguous");
         assert_eq!(err.description(), "several token headers");
     }
 
@@ -188,7 +191,10 @@ mod tests {
         assert_eq!(get(&all), Ok(Some("from.bearer.x".into())));
         assert_eq!(get(&all[1..]), Ok(Some("from.header.x".into())));
         assert_eq!(get(&all[2..]), Ok(Some("from.cookie.x".into())));
-        let cookie_first = [TokenSource::cf_authorization_cookie(), TokenSource::AuthorizationBearer];
+        let cookie_first = [
+            TokenSource::cf_authorization_cookie(),
+            TokenSource::AuthorizationBearer,
+        ];
         let h = headers(&all);
         assert_eq!(extract(&h, &cookie_first), Ok(Some("from.cookie.x")));
     }

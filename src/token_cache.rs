@@ -119,7 +119,10 @@ mod tests {
         let cache = TokenCache::new(10, SharedClock(Arc::new(clock)), 0);
         let key = cache.key("expired");
         cache.insert(key, entry(999));
-        assert!(cache.get(&key).is_none(), "an already expired token is not kept");
+        assert!(
+            cache.get(&key).is_none(),
+            "an already expired token is not kept"
+        );
         let key = cache.key("live");
         cache.insert(key, entry(5_000));
         assert!(cache.get(&key).is_some());

@@ -64,9 +64,7 @@ impl JwksVerifier {
     ///
     /// # Errors
     /// When a verifier has no configured issuer, two share one, or the list is empty.
-    pub fn multi_issuer(
-        verifiers: impl IntoIterator<Item = Self>,
-    ) -> Result<Self, ConfigError> {
+    pub fn multi_issuer(verifiers: impl IntoIterator<Item = Self>) -> Result<Self, ConfigError> {
         let mut routes: Vec<(String, Self)> = Vec::new();
         for verifier in verifiers {
             let Kind::One(one) = &*verifier.inner else {
@@ -119,7 +117,11 @@ impl JwksVerifier {
     ) -> Result<User, AuthError> {
         let user = self.verify(token).await?;
         let one = self.route(token)?;
-        checks.check(&user, one.clock.now_millis().div_euclid(1000), one.policy.leeway_secs)?;
+        checks.check(
+            &user,
+            one.clock.now_millis().div_euclid(1000),
+            one.policy.leeway_secs,
+        )?;
         Ok(user)
     }
 
@@ -236,7 +238,10 @@ impl fmt::Debug for JwksVerifier {
             Kind::One(one) => one.fmt(f),
             Kind::Many(routes) => f
                 .debug_struct("JwksVerifier")
-                .field("issuers", &routes.iter().map(|(i, _)| i).collect::<Vec<_>>())
+                .field(
+                    "issuers",
+                    &routes.iter().map(|(i, _)| i).collect::<Vec<_>>(),
+                )
                 .finish(),
         }
     }

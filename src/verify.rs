@@ -133,7 +133,9 @@ impl IssuerVerifier {
             _ => return Err(AuthError::invalid("token has no key id")),
         };
         // Not cached: HMAC verification is cheaper than a cache round trip would save.
-        self.check(compact, key, now).map(|(user, _)| user).and_then(|u| self.authorize(u))
+        self.check(compact, key, now)
+            .map(|(user, _)| user)
+            .and_then(|u| self.authorize(u))
     }
 
     /// Verify, cache the success, apply the authorization policy.
@@ -223,4 +225,3 @@ impl fmt::Debug for IssuerVerifier {
             .finish_non_exhaustive()
     }
 }
-

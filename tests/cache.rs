@@ -41,7 +41,10 @@ where
 async fn key_rotation_is_picked_up_without_restart() {
     let idp = MockIdp::start().await;
     let app = app(JwksAuthLayer::new(builder(&idp).build().expect("config")));
-    assert_eq!(send_token(&app, &idp.mint(Algorithm::RS256)).await.status, StatusCode::OK);
+    assert_eq!(
+        send_token(&app, &idp.mint(Algorithm::RS256)).await.status,
+        StatusCode::OK
+    );
     let new_kid = idp.rotate(Algorithm::RS256);
     let token = idp.mint(Algorithm::RS256);
     assert!(token.len() > 10 && new_kid == "rs256-2");
@@ -53,7 +56,10 @@ async fn key_rotation_is_picked_up_without_restart() {
 async fn a_thousand_concurrent_requests_with_a_new_kid_make_one_fetch() {
     let idp = MockIdp::start().await;
     let verifier = builder(&idp).build().expect("config");
-    verifier.verify(&idp.mint(Algorithm::ES256)).await.expect("warm");
+    verifier
+        .verify(&idp.mint(Algorithm::ES256))
+        .await
+        .expect("warm");
     assert_eq!(idp.jwks_fetches(), 1);
     idp.rotate(Algorithm::ES256);
     // Slow the endpoint down so that every request arrives while the refresh is in flight.
@@ -75,7 +81,10 @@ async fn random_unknown_kids_within_the_cooldown_fail_at_once_without_fetching()
         .unknown_kid_cooldown(Duration::from_secs(30))
         .build()
         .expect("config");
-    verifier.verify(&idp.mint(Algorithm::RS256)).await.expect("warm");
+    verifier
+        .verify(&idp.mint(Algorithm::RS256))
+        .await
+        .expect("warm");
     // One unknown kid: one refresh, and the cooldown starts.
     let first = idp.token().kid("nope-0").sign();
     let err = verifier.verify(&first).await.expect_err("unknown kid");
@@ -91,10 +100,17 @@ async fn random_unknown_kids_within_the_cooldown_fail_at_once_without_fetching()
     .await;
     for r in &results {
         let e = r.as_ref().expect_err("refused");
-        assert_eq!((e.kind(), e.description()), (AuthErrorKind::InvalidToken, "unknown key id"));
+        assert_eq!(
+            (e.kind(), e.description()),
+            (AuthErrorKind::InvalidToken, "unknown key id")
+        );
     }
     assert_eq!(idp.jwks_fetches(), 2, "no fetch during the cooldown");
-    assert_eq!(verifier.status().cooldown_rejections, 1000, "all refused without waiting");
+    assert_eq!(
+        verifier.status().cooldown_rejections,
+        1000,
+        "all refused without waiting"
+    );
 }
 
 #[tokio::test]
@@ -102,7 +118,10 @@ async fn idp_down_from_the_start_is_503_with_retry_after() {
     let idp = MockIdp::start().await;
     idp.set_fault(Fault::Status(500));
     let app = app(JwksAuthLayer::new(
-        builder(&idp).failure_backoff(Duration::from_secs(5)).build().expect("config"),
+        builder(&idp)
+            .failure_backoff(Duration::from_secs(5))
+            .build()
+            .expect("config"),
     ));
     let reply = send_token(&app, &idp.mint(Algorithm::RS256)).await;
     assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE);
@@ -134,9 +153,15 @@ async fn known_keys_keep_working_through_an_outage_until_max_stale_then_503() {
     // Past the TTL: the stale set is served while the background refresh fails.
     clock.advance(Duration::from_secs(601));
     assert_eq!(send_token(&app, &token).await.status, StatusCode::OK);
-    eventually("the background refresh to fail", || verifier.status().failures == 1).await;
+    eventually("the background refresh to fail", || {
+        verifier.status().failures == 1
+    })
+    .await;
     let status = verifier.status();
-    assert!(status.stale && !status.fresh && status.last_error.is_some(), "{status:?}");
+    assert!(
+        status.stale && !status.fresh && status.last_error.is_some(),
+        "{status:?}"
+    );
     assert!(status.stale_uses >= 1);
     // Past max_stale: 503.
     clock.advance(Duration::from_secs(3600));
@@ -164,7 +189,10 @@ async fn ttl_comes_from_max_age_and_the_refresh_is_a_conditional_request() {
     // 100 s: refresh ahead in the background; the answer is 304 Not Modified.
     clock.advance(Duration::from_secs(10));
     verifier.verify(&token).await.expect("served from cache");
-    eventually("the conditional refresh", || verifier.status().not_modified == 1).await;
+    eventually("the conditional refresh", || {
+        verifier.status().not_modified == 1
+    })
+    .await;
     assert_eq!(idp.jwks_fetches(), 2);
     assert_eq!(idp.not_modified_answers(), 1);
     assert!(verifier.status().etag.is_some());
@@ -203,8 +231,14 @@ async fn refresh_ahead_never_makes_a_request_wait() {
     clock.advance(Duration::from_secs(85));
     // The refresh takes 5 s; the request must not wait for it.
     let quick = tokio::time::timeout(Duration::from_secs(1), verifier.verify(&token)).await;
-    assert!(matches!(quick, Ok(Ok(_))), "served from the current set at once");
-    eventually("the background refresh to start", || idp.jwks_fetches() == 2).await;
+    assert!(
+        matches!(quick, Ok(Ok(_))),
+        "served from the current set at once"
+    );
+    eventually("the background refresh to start", || {
+        idp.jwks_fetches() == 2
+    })
+    .await;
 }
 
 #[tokio::test]
@@ -216,13 +250,24 @@ async fn fetch_faults_keep_the_last_good_set_and_fail_a_cold_cache() {
         ("302 to another origin", Fault::Redirect(other.jwks_url())),
         ("garbage", Fault::Garbage),
         ("10 MB", Fault::Oversized(10 * 1024 * 1024)),
-        ("slow drip", Fault::SlowDrip { chunk_every: Duration::from_millis(50) }),
+        (
+            "slow drip",
+            Fault::SlowDrip {
+                chunk_every: Duration::from_millis(50),
+            },
+        ),
         ("connection reset", Fault::ConnectionReset),
     ];
     for (name, fault) in cases {
         let idp = MockIdp::start().await;
-        let cold = builder(&idp).http_timeout(Duration::from_millis(500)).build().expect("config");
-        let warm = builder(&idp).http_timeout(Duration::from_millis(500)).build().expect("config");
+        let cold = builder(&idp)
+            .http_timeout(Duration::from_millis(500))
+            .build()
+            .expect("config");
+        let warm = builder(&idp)
+            .http_timeout(Duration::from_millis(500))
+            .build()
+            .expect("config");
         let token = idp.token().expires_in(100_000).sign();
         warm.verify(&token).await.expect("warm");
         idp.set_fault(fault);
@@ -231,10 +276,20 @@ async fn fetch_faults_keep_the_last_good_set_and_fail_a_cold_cache() {
         assert!(cold.status().last_error.is_some(), "{name}");
         // The warm verifier is forced to refresh and fails, but keeps its set.
         assert!(warm.refresh().await.is_err(), "{name}");
-        warm.verify(&token).await.unwrap_or_else(|e| panic!("{name}: {e}"));
-        assert_eq!(idp.jwks_fetches(), 3, "{name}: warm-up, cold attempt, forced refresh");
+        warm.verify(&token)
+            .await
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(
+            idp.jwks_fetches(),
+            3,
+            "{name}: warm-up, cold attempt, forced refresh"
+        );
     }
-    assert_eq!(other.jwks_fetches(), 0, "the cross-origin redirect was not followed");
+    assert_eq!(
+        other.jwks_fetches(),
+        0,
+        "the cross-origin redirect was not followed"
+    );
 }
 
 #[tokio::test]
@@ -260,7 +315,10 @@ async fn oidc_discovery_finds_the_keys_and_refuses_another_issuer() {
         .audience(idp.audience())
         .build()
         .expect("config");
-    verifier.verify(&idp.mint(Algorithm::RS256)).await.expect("discovered");
+    verifier
+        .verify(&idp.mint(Algorithm::RS256))
+        .await
+        .expect("discovered");
     assert_eq!((idp.discovery_fetches(), idp.jwks_fetches()), (1, 1));
 
     let liar = MockIdp::start().await;
@@ -272,8 +330,16 @@ async fn oidc_discovery_finds_the_keys_and_refuses_another_issuer() {
         .expect("config");
     let err = verifier.refresh().await.expect_err("issuer mismatch");
     assert!(err.to_string().contains("must match exactly"), "{err}");
-    assert_eq!(liar.jwks_fetches(), 0, "keys of a mismatched issuer are never fetched");
-    let reply = send_token(&app(JwksAuthLayer::new(verifier)), &liar.mint(Algorithm::RS256)).await;
+    assert_eq!(
+        liar.jwks_fetches(),
+        0,
+        "keys of a mismatched issuer are never fetched"
+    );
+    let reply = send_token(
+        &app(JwksAuthLayer::new(verifier)),
+        &liar.mint(Algorithm::RS256),
+    )
+    .await;
     assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE);
 }
 
@@ -305,16 +371,38 @@ async fn multi_issuer_routes_by_iss_and_refuses_cross_tenant_tokens() {
         builder(&b).build().expect("b"),
     ])
     .expect("config");
-    let user = verifier.verify(&a.mint(Algorithm::RS256)).await.expect("tenant a");
+    let user = verifier
+        .verify(&a.mint(Algorithm::RS256))
+        .await
+        .expect("tenant a");
     assert_eq!(user.issuer(), Some(a.issuer().as_str()));
-    verifier.verify(&b.mint(Algorithm::RS256)).await.expect("tenant b");
+    verifier
+        .verify(&b.mint(Algorithm::RS256))
+        .await
+        .expect("tenant b");
     // Signed by b's key, claiming to be from a: routed to a, whose keys do not verify it.
     let forged = b.token().claim("iss", serde_json::json!(a.issuer())).sign();
     let err = verifier.verify(&forged).await.expect_err("cross-tenant");
     assert_eq!(err.kind(), AuthErrorKind::InvalidToken);
-    let unknown = a.token().claim("iss", serde_json::json!("https://c.example")).sign();
-    assert_eq!(verifier.verify(&unknown).await.expect_err("unknown").description(), "unknown issuer");
-    assert!(JwksVerifier::multi_issuer([builder(&a).build().expect("a"), builder(&a).build().expect("a")]).is_err());
+    let unknown = a
+        .token()
+        .claim("iss", serde_json::json!("https://c.example"))
+        .sign();
+    assert_eq!(
+        verifier
+            .verify(&unknown)
+            .await
+            .expect_err("unknown")
+            .description(),
+        "unknown issuer"
+    );
+    assert!(
+        JwksVerifier::multi_issuer([
+            builder(&a).build().expect("a"),
+            builder(&a).build().expect("a")
+        ])
+        .is_err()
+    );
 }
 
 #[tokio::test]
@@ -331,7 +419,10 @@ async fn cached_tokens_are_refused_past_exp() {
     verifier.verify(&token).await.expect("first");
     verifier.verify(&token).await.expect("cached");
     clock.advance(Duration::from_secs(61));
-    let err = verifier.verify(&token).await.expect_err("expired even though cached");
+    let err = verifier
+        .verify(&token)
+        .await
+        .expect_err("expired even though cached");
     assert_eq!(err.description(), "token expired");
 }
 
@@ -344,7 +435,14 @@ async fn cached_tokens_of_a_dropped_key_are_refused_at_the_next_refresh() {
     verifier.verify(&token).await.expect("cached");
     idp.rotate(Algorithm::RS256); // rs256-1 is no longer published
     verifier.refresh().await.expect("refresh");
-    let err = verifier.verify(&token).await.expect_err("its key left the set");
+    let err = verifier
+        .verify(&token)
+        .await
+        .expect_err("its key left the set");
     assert_eq!(err.kind(), AuthErrorKind::InvalidToken);
-    assert_eq!(idp.jwks_fetches(), 3, "warm-up, forced refresh, unknown-kid refresh");
+    assert_eq!(
+        idp.jwks_fetches(),
+        3,
+        "warm-up, forced refresh, unknown-kid refresh"
+    );
 }

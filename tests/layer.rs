@@ -16,18 +16,38 @@ async fn every_algorithm_via_every_token_source() {
     for alg in ALGORITHMS {
         let token = idp.token().alg(alg).subject("alice").sign();
         let via_bearer = send(&app, bearer(&token)).await;
-        let via_header = send(&app, get_with("/me", &[("cf-access-jwt-assertion", &token)])).await;
-        let via_cookie = send(
+        let via_header = send(
             &app,
-            get_with("/me", &[("cookie", &format!("x=1; CF_Authorization={token}"))]),
+            get_with("/me", &[("cf-access-jwt-assertion", &token)]),
         )
         .await;
-        for (source, reply) in [("bearer", via_bearer), ("header", via_header), ("cookie", via_cookie)] {
-            assert_eq!(reply.status, StatusCode::OK, "{alg:?} via {source}: {}", reply.body);
+        let via_cookie = send(
+            &app,
+            get_with(
+                "/me",
+                &[("cookie", &format!("x=1; CF_Authorization={token}"))],
+            ),
+        )
+        .await;
+        for (source, reply) in [
+            ("bearer", via_bearer),
+            ("header", via_header),
+            ("cookie", via_cookie),
+        ] {
+            assert_eq!(
+                reply.status,
+                StatusCode::OK,
+                "{alg:?} via {source}: {}",
+                reply.body
+            );
             assert_eq!(reply.body, "alice", "{alg:?} via {source}");
         }
     }
-    assert_eq!(idp.jwks_fetches(), 1, "one fetch serves every algorithm and source");
+    assert_eq!(
+        idp.jwks_fetches(),
+        1,
+        "one fetch serves every algorithm and source"
+    );
 }
 
 #[tokio::test]
@@ -90,7 +110,13 @@ async fn header_beats_cookie_and_bearer_beats_header() {
     assert_eq!(all.body, "from-bearer");
     let no_bearer = send(
         &app,
-        get_with("/me", &[("cf-access-jwt-assertion", &header_token), ("cookie", &cookie)]),
+        get_with(
+            "/me",
+            &[
+                ("cf-access-jwt-assertion", &header_token),
+                ("cookie", &cookie),
+            ],
+        ),
     )
     .await;
     assert_eq!(no_bearer.body, "from-header");
@@ -98,7 +124,10 @@ async fn header_beats_cookie_and_bearer_beats_header() {
     // cookie.
     let bad_header = send(
         &app,
-        get_with("/me", &[("cf-access-jwt-assertion", "x.y.z"), ("cookie", &cookie)]),
+        get_with(
+            "/me",
+            &[("cf-access-jwt-assertion", "x.y.z"), ("cookie", &cookie)],
+        ),
     )
     .await;
     bad_header.assert_invalid();
@@ -110,7 +139,11 @@ async fn two_authorization_headers_are_refused() {
     let app = app(JwksAuthLayer::new(builder(&idp).build().expect("config")));
     let token = idp.mint(jwks_auth::Algorithm::RS256);
     let auth = format!("Bearer {token}");
-    let reply = send(&app, get_with("/me", &[("authorization", &auth), ("authorization", &auth)])).await;
+    let reply = send(
+        &app,
+        get_with("/me", &[("authorization", &auth), ("authorization", &auth)]),
+    )
+    .await;
     reply.assert_invalid();
     assert_eq!(idp.jwks_fetches(), 0);
 }
@@ -120,11 +153,22 @@ async fn optional_layer_lets_anonymous_through_but_refuses_bad_tokens() {
     let idp = MockIdp::start().await;
     let app = app(JwksAuthLayer::new(builder(&idp).build().expect("config")).optional());
     let anonymous = send(&app, get_with("/maybe", &[])).await;
-    assert_eq!((anonymous.status, anonymous.body.as_str()), (StatusCode::OK, "anonymous"));
+    assert_eq!(
+        (anonymous.status, anonymous.body.as_str()),
+        (StatusCode::OK, "anonymous")
+    );
     let token = idp.token().subject("bob").sign();
-    let known = send(&app, get_with("/maybe", &[("authorization", &format!("Bearer {token}"))])).await;
+    let known = send(
+        &app,
+        get_with("/maybe", &[("authorization", &format!("Bearer {token}"))]),
+    )
+    .await;
     assert_eq!((known.status, known.body.as_str()), (StatusCode::OK, "bob"));
-    let bad = send(&app, get_with("/maybe", &[("authorization", "Bearer a.b.c")])).await;
+    let bad = send(
+        &app,
+        get_with("/maybe", &[("authorization", "Bearer a.b.c")]),
+    )
+    .await;
     bad.assert_invalid();
     // A handler that requires a user answers 401 for an anonymous request.
     let required = send(&app, get_with("/me", &[])).await;
@@ -135,8 +179,9 @@ async fn optional_layer_lets_anonymous_through_but_refuses_bad_tokens() {
 #[tokio::test]
 async fn dev_user_bypass_is_marked() {
     let idp = MockIdp::start().await;
-    let layer = JwksAuthLayer::new(builder(&idp).build().expect("config"))
-        .dev_user(User::from_claims(json!({"sub": "dev", "email": "dev@localhost"})));
+    let layer = JwksAuthLayer::new(builder(&idp).build().expect("config")).dev_user(
+        User::from_claims(json!({"sub": "dev", "email": "dev@localhost"})),
+    );
     let app = axum::Router::new()
         .route(
             "/me",
@@ -151,7 +196,10 @@ async fn dev_user_bypass_is_marked() {
         )
         .layer(layer);
     let reply = send(&app, get_with("/me", &[])).await;
-    assert_eq!((reply.status, reply.body.as_str()), (StatusCode::OK, "dev true true"));
+    assert_eq!(
+        (reply.status, reply.body.as_str()),
+        (StatusCode::OK, "dev true true")
+    );
     assert_eq!(idp.jwks_fetches(), 0, "the bypass never fetches keys");
 }
 
@@ -166,12 +214,21 @@ async fn typed_claims_extractor_and_missing_layer_message() {
     let protected = axum::Router::new()
         .route(
             "/me",
-            axum::routing::get(|Claims(c): Claims<MyClaims>| async move { format!("{} {}", c.sub, c.email) }),
+            axum::routing::get(|Claims(c): Claims<MyClaims>| async move {
+                format!("{} {}", c.sub, c.email)
+            }),
         )
         .layer(JwksAuthLayer::new(builder(&idp).build().expect("config")));
-    let token = idp.token().subject("carol").claim("email", json!("c@example.test")).sign();
+    let token = idp
+        .token()
+        .subject("carol")
+        .claim("email", json!("c@example.test"))
+        .sign();
     let reply = send_token(&protected, &token).await;
-    assert_eq!((reply.status, reply.body.as_str()), (StatusCode::OK, "carol c@example.test"));
+    assert_eq!(
+        (reply.status, reply.body.as_str()),
+        (StatusCode::OK, "carol c@example.test")
+    );
 
     // Claims that do not fit the type: 401 invalid_token, not 500.
     let no_email = idp.token().remove_claim("email").sign();
@@ -181,23 +238,33 @@ async fn typed_claims_extractor_and_missing_layer_message() {
     let unprotected = axum::Router::new().route("/me", axum::routing::get(|_: User| async { "" }));
     let reply = send(&unprotected, get_with("/me", &[])).await;
     assert_eq!(reply.status, StatusCode::INTERNAL_SERVER_ERROR);
-    assert!(reply.body.contains("is `JwksAuthLayer` installed"), "{}", reply.body);
+    assert!(
+        reply.body.contains("is `JwksAuthLayer` installed"),
+        "{}",
+        reply.body
+    );
 }
 
 #[tokio::test]
 async fn custom_rejection_and_hidden_details() {
     let idp = MockIdp::start().await;
     let verifier = builder(&idp).build().expect("config");
-    let custom = app(JwksAuthLayer::new(verifier.clone()).rejection(|e: &jwks_auth::AuthError| {
-        http::Response::builder()
-            .status(e.status())
-            .body(bytes::Bytes::from(format!("nope: {:?}", e.kind())))
-            .expect("response")
-    }));
+    let custom = app(
+        JwksAuthLayer::new(verifier.clone()).rejection(|e: &jwks_auth::AuthError| {
+            http::Response::builder()
+                .status(e.status())
+                .body(bytes::Bytes::from(format!("nope: {:?}", e.kind())))
+                .expect("response")
+        }),
+    );
     let reply = send(&custom, get_with("/me", &[])).await;
-    assert_eq!((reply.status, reply.body.as_str()), (StatusCode::UNAUTHORIZED, "nope: MissingToken"));
+    assert_eq!(
+        (reply.status, reply.body.as_str()),
+        (StatusCode::UNAUTHORIZED, "nope: MissingToken")
+    );
 
-    let hidden = app(JwksAuthLayer::new(verifier).rejection(jwks_auth::JsonRejection::new().hide_details().realm("api")));
+    let hidden = app(JwksAuthLayer::new(verifier)
+        .rejection(jwks_auth::JsonRejection::new().hide_details().realm("api")));
     let reply = send_token(&hidden, &idp.token().expires_in(-100).sign()).await;
     reply.assert_invalid();
     assert_eq!(reply.body, r#"{"detail":"unauthorized"}"#);
@@ -217,6 +284,9 @@ async fn rejection_carries_the_error_in_extensions() {
             Ok::<_, std::convert::Infallible>(http::Response::new(axum::body::Body::empty()))
         });
     let response = svc.oneshot(get_with("/", &[])).await.expect("infallible");
-    let error = response.extensions().get::<jwks_auth::AuthError>().expect("error attached");
+    let error = response
+        .extensions()
+        .get::<jwks_auth::AuthError>()
+        .expect("error attached");
     assert_eq!(error.kind(), jwks_auth::AuthErrorKind::MissingToken);
 }

@@ -201,7 +201,11 @@ impl KeyCache {
             Freshness::Fresh
         } else if now < snap.fresh_until {
             Freshness::RefreshAhead
-        } else if now < snap.fresh_until.saturating_add(millis(self.config.max_stale)) {
+        } else if now
+            < snap
+                .fresh_until
+                .saturating_add(millis(self.config.max_stale))
+        {
             Freshness::Stale
         } else {
             Freshness::Expired
@@ -226,7 +230,10 @@ impl KeyCache {
 
     pub(crate) fn unavailable_error(&self, now: i64) -> AuthError {
         let wait = self.retry_at.load(Ordering::Relaxed).saturating_sub(now);
-        let secs = u64::try_from(wait.max(0)).unwrap_or(0).div_ceil(1000).max(1);
+        let secs = u64::try_from(wait.max(0))
+            .unwrap_or(0)
+            .div_ceil(1000)
+            .max(1);
         AuthError::unavailable("signing keys unavailable", Duration::from_secs(secs))
     }
 
@@ -266,7 +273,10 @@ impl KeyCache {
         }
         let now = self.now();
         if now < self.retry_at.load(Ordering::Relaxed) {
-            return self.current.load_full().ok_or_else(|| self.unavailable_error(now));
+            return self
+                .current
+                .load_full()
+                .ok_or_else(|| self.unavailable_error(now));
         }
         let result = self
             .inflight
@@ -317,7 +327,9 @@ impl KeyCache {
                     self.counters.not_modified.fetch_add(1, Ordering::Relaxed);
                     Ok((Arc::clone(&prev.keys), max_age, prev.validators.clone()))
                 }
-                None => Err(FetchError::permanent("304 Not Modified without a cached set")),
+                None => Err(FetchError::permanent(
+                    "304 Not Modified without a cached set",
+                )),
             },
             Err(e) => Err(e),
         };
@@ -370,7 +382,10 @@ impl KeyCache {
         let now = self.now();
         let snap = self.current.load_full();
         let freshness = snap.as_ref().map(|s| self.freshness(s, now));
-        let cooldown = self.cooldown_until.load(Ordering::Relaxed).saturating_sub(now);
+        let cooldown = self
+            .cooldown_until
+            .load(Ordering::Relaxed)
+            .saturating_sub(now);
         CacheStatus {
             generation: snap.as_ref().map_or(0, |s| s.generation),
             kids: snap

@@ -105,9 +105,9 @@ impl HttpFetcher {
     pub(crate) async fn get_body(&self, url: &Url) -> Result<Bytes, FetchError> {
         match self.get(url, None).await? {
             Fetched::Document { body, .. } => Ok(body),
-            Fetched::NotModified { .. } => Err(FetchError::permanent(format!(
-                "GET {url}: unexpected 304"
-            ))),
+            Fetched::NotModified { .. } => {
+                Err(FetchError::permanent(format!("GET {url}: unexpected 304")))
+            }
         }
     }
 
@@ -133,9 +133,10 @@ impl HttpFetcher {
                 request = request.header(header::IF_MODIFIED_SINCE, date);
             }
         }
-        let mut response = request.send().await.map_err(|e| {
-            FetchError::transient(format!("GET {url}: {}", error_chain(&e)))
-        })?;
+        let mut response = request
+            .send()
+            .await
+            .map_err(|e| FetchError::transient(format!("GET {url}: {}", error_chain(&e))))?;
         if response.url().origin() != url.origin() {
             return Err(GetFailure {
                 status: Some(response.status()),
@@ -216,9 +217,27 @@ fn header_string(headers: &HeaderMap, name: header::HeaderName) -> Option<String
         .map(str::to_owned)
 }
 
-/// The freshness lifetime from `Cache-Control`: `max-age=N`, or zero for `no-cache` /
-/// `no-store` (the cache clamps it to its minimum TTL).
+/// The freshness lifetime announced by a response: `Cache-Control: max-age=N` (zero for
+/// `no-cache` / `no-store`; the cache clamps it to its minimum TTL), else `Expires` minus `Date`
+/// (RFC 9111 section 4.2.1; an `Expires` that does not parse means "already expired").
 pub(crate) fn max_age(headers: &HeaderMap) -> Option<Duration> {
+    cache_control_max_age(headers).or_else(|| expires(headers))
+}
+
+fn expires(headers: &HeaderMap) -> Option<Duration> {
+    let expires = headers.get(header::EXPIRES)?.to_str().ok()?;
+    let Ok(expires) = httpdate::parse_http_date(expires) else {
+        return Some(Duration::ZERO);
+    };
+    let date = headers
+        .get(header::DATE)
+        .and_then(|d| d.to_str().ok())
+        .and_then(|d| httpdate::parse_http_date(d).ok())
+        .unwrap_or_else(std::time::SystemTime::now);
+    Some(expires.duration_since(date).unwrap_or(Duration::ZERO))
+}
+
+fn cache_control_max_age(headers: &HeaderMap) -> Option<Duration> {
     let mut found = None;
     for value in headers.get_all(header::CACHE_CONTROL) {
         let Ok(value) = value.to_str() else { continue };
@@ -263,12 +282,41 @@ mod tests {
     fn max_age_reads_cache_control() {
         let mut h = HeaderMap::new();
         assert_eq!(max_age(&h), None);
-        h.insert(header::CACHE_CONTROL, "public, max-age=300, must-revalidate".parse().unwrap());
+        h.insert(
+            header::CACHE_CONTROL,
+            "public, max-age=300, must-revalidate".parse().unwrap(),
+        );
         assert_eq!(max_age(&h), Some(Duration::from_secs(300)));
         h.insert(header::CACHE_CONTROL, "no-store".parse().unwrap());
         assert_eq!(max_age(&h), Some(Duration::ZERO));
         h.insert(header::CACHE_CONTROL, "max-age=junk".parse().unwrap());
         assert_eq!(max_age(&h), None);
+    }
+
+    #[test]
+    fn expires_minus_date_when_there_is_no_max_age() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::DATE,
+            "Sun, 01 Nov 2026 10:00:00 GMT".parse().unwrap(),
+        );
+        h.insert(
+            header::EXPIRES,
+            "Sun, 01 Nov 2026 10:05:00 GMT".parse().unwrap(),
+        );
+        assert_eq!(max_age(&h), Some(Duration::from_secs(300)));
+        h.insert(header::EXPIRES, "0".parse().unwrap());
+        assert_eq!(
+            max_age(&h),
+            Some(Duration::ZERO),
+            "an invalid Expires is already expired"
+        );
+        h.insert(
+            header::EXPIRES,
+            "Sun, 01 Nov 2026 10:05:00 GMT".parse().unwrap(),
+        );
+        h.insert(header::CACHE_CONTROL, "max-age=60".parse().unwrap());
+        assert_eq!(max_age(&h), Some(Duration::from_secs(60)), "max-age wins");
     }
 
     #[test]

@@ -149,8 +149,8 @@ impl KeySet {
         struct Document {
             keys: Vec<Value>,
         }
-        let doc: Document = serde_json::from_slice(document)
-            .map_err(|e| KeySetError::Malformed(e.to_string()))?;
+        let doc: Document =
+            serde_json::from_slice(document).map_err(|e| KeySetError::Malformed(e.to_string()))?;
         let mut set = Self {
             keys: Vec::with_capacity(doc.keys.len().min(MAX_KEYS)),
             by_kid: HashMap::new(),
@@ -183,7 +183,10 @@ impl KeySet {
     fn push(&mut self, key: VerifyKey) {
         let index = self.keys.len();
         if let Some((base, version)) = key.kid.as_deref().and_then(split_version) {
-            let latest = self.latest_version.entry(base.into()).or_insert((version, index));
+            let latest = self
+                .latest_version
+                .entry(base.into())
+                .or_insert((version, index));
             if version > latest.0 {
                 *latest = (version, index);
             }
@@ -337,7 +340,11 @@ fn parse_key(jwk: &Value, allowed: Algorithms) -> Result<VerifyKey, &'static str
     {
         return Err("key_ops without verify");
     }
-    if raw.kid.as_ref().is_some_and(|k| k.is_empty() || k.len() > MAX_KID_LEN) {
+    if raw
+        .kid
+        .as_ref()
+        .is_some_and(|k| k.is_empty() || k.len() > MAX_KID_LEN)
+    {
         return Err("kid empty or too long");
     }
     let (fits, key, material) = match (raw.kty.as_str(), raw.crv.as_deref()) {
@@ -345,8 +352,8 @@ fn parse_key(jwk: &Value, allowed: Algorithms) -> Result<VerifyKey, &'static str
             let n = b64(raw.n.as_ref(), "missing n")?;
             let e = b64(raw.e.as_ref(), "missing e")?;
             let n_trimmed = strip_leading_zeros(&n);
-            let bits = n_trimmed.len() * 8
-                - n_trimmed.first().map_or(8, |b| b.leading_zeros() as usize);
+            let bits =
+                n_trimmed.len() * 8 - n_trimmed.first().map_or(8, |b| b.leading_zeros() as usize);
             if bits < MIN_RSA_BITS {
                 return Err("RSA key under 2048 bits");
             }

@@ -42,8 +42,8 @@ use jsonwebtoken::Algorithm;
 use serde_json::{Value, json};
 use tokio::sync::watch;
 
-use keys::KeyMaterial;
 pub use cloudflare::CF_AUD;
+use keys::KeyMaterial;
 pub use token::TokenBuilder;
 
 /// Every algorithm the mock publishes a key for, one key each.
