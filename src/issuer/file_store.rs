@@ -1,0 +1,233 @@
+//! [`FileStore`]: keys in a directory, one owner-only JSON file per base kid, written
+//! atomically.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::Write;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use jsonwebtoken::Algorithm;
+use serde_json::{Value, json};
+
+use super::IssuerError;
+use super::keyring::{Entry, Keyring, Persist, delegate_key_store};
+use super::keys::{KeyKind, KeyMaterial, PublicKey, alg_name};
+use super::store::{ExportPolicy, KeyId, KeySpec, StoredKey, StoredMaterial};
+use crate::clock::{Clock, SharedClock, SystemClock};
+
+const FORMAT: &str = "jwks-auth-keystore/1";
+
+/// A key store in a directory that survives restarts.
+///
+/// - One file per base kid, `<base>.json`, holding every version (private keys as private
+///   JWKs), mode `0600`, in a directory of mode `0700`. Files or a directory that other users
+///   can read are refused at [`open`](Self::open) ([`IssuerError::InsecurePermissions`]).
+/// - Every change is written to a temporary file in the same directory, synced, and renamed
+///   over the old file, then the directory is synced: a crash leaves the old or the new file,
+///   never a torn one. The change becomes visible only once it is on disk.
+/// - A file that cannot be read as a key file fails [`open`](Self::open) with
+///   [`IssuerError::Corrupt`]: the store never replaces a key it could not read with a new
+///   one.
+/// - Destroying a key keeps a small tombstone file (no key material) so that its version
+///   numbers are never reissued.
+///
+/// Unix only. One process should own a directory: two processes writing the same base would
+/// overwrite each other's versions.
+#[derive(Debug)]
+pub struct FileStore {
+    ring: Keyring<FilePersist>,
+}
+
+#[derive(Debug)]
+struct FilePersist {
+    dir: PathBuf,
+}
+
+impl FileStore {
+    /// Opens (creating it if needed, mode `0700`) the key directory and loads every key file.
+    ///
+    /// # Errors
+    /// [`IssuerError::Corrupt`], [`IssuerError::InsecurePermissions`], [`IssuerError::Io`].
+    pub fn open(dir: impl AsRef<Path>) -> Result<Self, IssuerError> {
+        Self::open_with_clock(dir, SystemClock)
+    }
+
+    /// As [`open`](Self::open), timestamping new keys with `clock`.
+    ///
+    /// # Errors
+    /// As [`open`](Self::open).
+    pub fn open_with_clock(dir: impl AsRef<Path>, clock: impl Clock) -> Result<Self, IssuerError> {
+        let dir = dir.as_ref().to_path_buf();
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&dir)
+            .map_err(|e| IssuerError::io(&dir, &e))?;
+        check_private(&dir)?;
+        let mut entries = BTreeMap::new();
+        for item in fs::read_dir(&dir).map_err(|e| IssuerError::io(&dir, &e))? {
+            let path = item.map_err(|e| IssuerError::io(&dir, &e))?.path();
+            let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+                continue;
+            };
+            if name.starts_with('.') && name.ends_with(".tmp") {
+                // A write interrupted before its rename: the old file is intact.
+                let _ = fs::remove_file(&path);
+                continue;
+            }
+            let Some(base) = name.strip_suffix(".json") else {
+                continue;
+            };
+            check_private(&path)?;
+            entries.insert(base.to_owned(), load(&path, base)?);
+        }
+        let persist = FilePersist { dir };
+        Ok(Self {
+            ring: Keyring::new(entries, SharedClock(Arc::new(clock)), persist),
+        })
+    }
+
+    /// The key directory.
+    #[must_use]
+    pub fn dir(&self) -> &Path {
+        &self.ring.persist().dir
+    }
+}
+
+delegate_key_store!(FileStore);
+
+impl Persist for FilePersist {
+    fn save(&self, base: &str, entry: &Entry) -> Result<(), IssuerError> {
+        let body = serde_json::to_vec_pretty(&to_json(base, entry)?)
+            .map_err(|e| IssuerError::Crypto(format!("cannot serialise key file: {e}")))?;
+        let path = self.dir.join(format!("{base}.json"));
+        let suffix: String = super::kdf::random_bytes(6)?
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let tmp = self.dir.join(format!(".{base}.{suffix}.tmp"));
+        let written = (|| {
+            let mut file = fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&tmp)?;
+            file.write_all(&body)?;
+            file.sync_all()?;
+            fs::rename(&tmp, &path)?;
+            fs::File::open(&self.dir)?.sync_all()
+        })();
+        written.map_err(|e| {
+            let _ = fs::remove_file(&tmp);
+            IssuerError::io(&path, &e)
+        })
+    }
+}
+
+fn check_private(path: &Path) -> Result<(), IssuerError> {
+    let mode = fs::metadata(path)
+        .map_err(|e| IssuerError::io(path, &e))?
+        .permissions()
+        .mode();
+    if mode & 0o077 != 0 {
+        return Err(IssuerError::InsecurePermissions {
+            path: path.to_path_buf(),
+            mode: mode & 0o7777,
+        });
+    }
+    Ok(())
+}
+
+fn to_json(base: &str, entry: &Entry) -> Result<Value, IssuerError> {
+    let mut versions = Vec::new();
+    for (version, key) in &entry.versions {
+        let kid = KeyId::new(base, *version)?.to_string();
+        let (private, jwk) = match &key.material {
+            StoredMaterial::Private(m) => (true, m.to_private_jwk(&kid, key.spec.algorithm)?),
+            StoredMaterial::Public(p) => (false, p.to_jwk(&kid, key.spec.algorithm)?),
+        };
+        versions.push(json!({
+            "version": version,
+            "kind": key.spec.kind.name(),
+            "alg": alg_name(key.spec.algorithm),
+            "export": match key.spec.export {
+                ExportPolicy::SecretAllowed => "secret-allowed",
+                _ => "public-only",
+            },
+            "created_at_ms": key.created_at_ms,
+            "private": private,
+            "jwk": jwk,
+        }));
+    }
+    Ok(json!({
+        "format": FORMAT,
+        "base": base,
+        "next_version": entry.next_version,
+        "versions": versions,
+    }))
+}
+
+fn load(path: &Path, base: &str) -> Result<Entry, IssuerError> {
+    let bytes = fs::read(path).map_err(|e| IssuerError::io(path, &e))?;
+    let corrupt = |why: String| IssuerError::corrupt(path, why);
+    let doc: Value =
+        serde_json::from_slice(&bytes).map_err(|e| corrupt(format!("not JSON: {e}")))?;
+    if doc["format"] != FORMAT {
+        return Err(corrupt(format!("`format` is not \"{FORMAT}\"")));
+    }
+    if doc["base"] != base {
+        return Err(corrupt("`base` does not match the file name".into()));
+    }
+    KeyId::new(base, 1).map_err(|e| corrupt(e.to_string()))?;
+    let next_version = doc["next_version"]
+        .as_u64()
+        .and_then(|v| u32::try_from(v).ok())
+        .ok_or_else(|| corrupt("`next_version` is missing".into()))?;
+    let list = doc["versions"]
+        .as_array()
+        .ok_or_else(|| corrupt("`versions` is not an array".into()))?;
+    let mut versions = BTreeMap::new();
+    for v in list {
+        let (version, key) = load_version(v).map_err(|e| corrupt(e.to_string()))?;
+        if version == 0 || version >= next_version || versions.insert(version, key).is_some() {
+            return Err(corrupt(format!("version {version} is out of place")));
+        }
+    }
+    Ok(Entry {
+        next_version,
+        versions,
+    })
+}
+
+fn load_version(v: &Value) -> Result<(u32, StoredKey), IssuerError> {
+    let bad = |what: &str| IssuerError::InvalidKey(format!("version entry: {what}"));
+    let version = v["version"]
+        .as_u64()
+        .and_then(|n| u32::try_from(n).ok())
+        .ok_or_else(|| bad("`version` missing"))?;
+    let kind = v["kind"]
+        .as_str()
+        .and_then(KeyKind::from_name)
+        .ok_or_else(|| bad("unknown `kind`"))?;
+    let algorithm: Algorithm =
+        serde_json::from_value(v["alg"].clone()).map_err(|_| bad("unknown `alg`"))?;
+    let export = match v["export"].as_str() {
+        Some("public-only") => ExportPolicy::PublicOnly,
+        Some("secret-allowed") => ExportPolicy::SecretAllowed,
+        _ => return Err(bad("unknown `export`")),
+    };
+    let created_at_ms = v["created_at_ms"]
+        .as_i64()
+        .ok_or_else(|| bad("`created_at_ms` missing"))?;
+    let material = match v["private"].as_bool() {
+        Some(true) => StoredMaterial::Private(KeyMaterial::from_jwk(&v["jwk"])?),
+        Some(false) => StoredMaterial::Public(PublicKey::from_jwk(&v["jwk"])?),
+        None => return Err(bad("`private` missing")),
+    };
+    let spec = KeySpec::new(kind)
+        .algorithm(algorithm)
+        .export_policy(export);
+    Ok((version, StoredKey::new(spec, created_at_ms, material)?))
+}

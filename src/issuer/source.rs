@@ -1,0 +1,229 @@
+//! Key sources built from local keys: a whole store ([`StoreKeys`]), and the failover /
+//! merged combination of two sources ([`FailoverSource`]).
+
+use std::collections::HashSet;
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use super::store::KeyStore;
+use crate::jwks::{BoxFuture, FetchError, Fetched, KeySource, Validators};
+
+/// A JWKS document answer with a content-derived `ETag`, or `NotModified` when the caller's
+/// validators already name this content.
+pub(crate) fn answer(
+    keys: Vec<Value>,
+    max_age: Option<Duration>,
+    previous: Option<&Validators>,
+) -> Fetched {
+    let body = Bytes::from(json!({ "keys": keys }).to_string());
+    let etag = etag(&body);
+    if previous.and_then(|v| v.etag.as_deref()) == Some(etag.as_str()) {
+        return Fetched::NotModified { max_age };
+    }
+    Fetched::Document {
+        body,
+        max_age,
+        validators: Validators {
+            etag: Some(etag),
+            last_modified: None,
+        },
+    }
+}
+
+/// A strong `ETag` for a body: the quoted, truncated SHA-256 of its bytes.
+pub(crate) fn etag(body: &[u8]) -> String {
+    let digest = Sha256::digest(body);
+    let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+    format!("\"{hex}\"")
+}
+
+/// Every asymmetric key version of a [`KeyStore`], as a [`KeySource`] for
+/// [`JwksVerifier`](crate::JwksVerifier) (HMAC keys are never published).
+///
+/// This publishes every version the store holds: for a rotating issuer, publish
+/// [`RotatingSigner::key_source`](super::RotatingSigner::key_source) instead, which drops
+/// versions whose retention window has closed.
+#[derive(Clone)]
+pub struct StoreKeys {
+    store: Arc<dyn KeyStore>,
+}
+
+impl StoreKeys {
+    /// A source over `store`.
+    #[must_use]
+    pub fn new(store: Arc<dyn KeyStore>) -> Self {
+        Self { store }
+    }
+}
+
+impl fmt::Debug for StoreKeys {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StoreKeys")
+            .field("store", &self.store)
+            .finish()
+    }
+}
+
+impl KeySource for StoreKeys {
+    fn fetch<'a>(
+        &'a self,
+        previous: Option<&'a Validators>,
+    ) -> BoxFuture<'a, Result<Fetched, FetchError>> {
+        let result = self
+            .store
+            .jwks()
+            .map_err(|e| FetchError::transient(format!("local key store: {e}")))
+            .map(|doc| answer(keys_of(&doc), None, previous));
+        Box::pin(async move { result })
+    }
+}
+
+pub(crate) fn keys_of(doc: &Value) -> Vec<Value> {
+    doc.get("keys")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// Two key sources, a primary and a secondary, read as one.
+///
+/// - [`FailoverSource::new`]: the primary's set; the secondary's when the primary fails.
+/// - [`FailoverSource::merged`]: the union of both sets, the primary's key winning when both
+///   have the same `kid` (e.g. local keys merged with a remote JWKS). If one side fails, the
+///   other side's set is served.
+///
+/// Falling back to the secondary when the primary fails is on by default
+/// ([`fail_open_reads`](Self::fail_open_reads)); switched off, a primary failure is the
+/// fetch's failure (the verifier then keeps its last good set for `max_stale`).
+///
+/// The document is rebuilt on each fetch; its `ETag` is derived from its content, so an
+/// unchanged union answers `NotModified`. The announced `max_age` is the smaller of the
+/// sides'.
+#[derive(Clone)]
+pub struct FailoverSource {
+    primary: Arc<dyn KeySource>,
+    secondary: Arc<dyn KeySource>,
+    merge: bool,
+    fail_open: bool,
+}
+
+impl fmt::Debug for FailoverSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FailoverSource")
+            .field("primary", &self.primary)
+            .field("secondary", &self.secondary)
+            .field("merge", &self.merge)
+            .field("fail_open_reads", &self.fail_open)
+            .finish()
+    }
+}
+
+impl FailoverSource {
+    /// The primary's set, falling back to the secondary's when the primary fails.
+    #[must_use]
+    pub fn new(primary: impl KeySource, secondary: impl KeySource) -> Self {
+        Self {
+            primary: Arc::new(primary),
+            secondary: Arc::new(secondary),
+            merge: false,
+            fail_open: true,
+        }
+    }
+
+    /// The union of both sets, the primary winning on `kid`.
+    #[must_use]
+    pub fn merged(primary: impl KeySource, secondary: impl KeySource) -> Self {
+        Self {
+            merge: true,
+            ..Self::new(primary, secondary)
+        }
+    }
+
+    /// Whether a failing primary is replaced by the secondary (default `true`).
+    #[must_use]
+    pub fn fail_open_reads(mut self, fail_open: bool) -> Self {
+        self.fail_open = fail_open;
+        self
+    }
+
+    async fn build(&self, previous: Option<&Validators>) -> Result<Fetched, FetchError> {
+        let (primary, secondary) = if self.merge {
+            let (p, s) =
+                futures_util::future::join(read_keys(&*self.primary), read_keys(&*self.secondary))
+                    .await;
+            (p, Some(s))
+        } else {
+            (read_keys(&*self.primary).await, None)
+        };
+        let (keys, max_age) = match (primary, secondary) {
+            (Ok(p), Some(Ok(s))) => (union(p.0, s.0), min_age(p.1, s.1)),
+            (Ok(p), Some(Err(e))) => {
+                tracing::warn!(error = %e, "jwks-auth: secondary key source failed; serving the primary's keys");
+                p
+            }
+            (Ok(p), None) => p,
+            (Err(e), secondary) if self.fail_open => {
+                tracing::warn!(error = %e, "jwks-auth: primary key source failed; serving the secondary's keys");
+                match secondary {
+                    Some(s) => s?,
+                    None => read_keys(&*self.secondary).await?,
+                }
+            }
+            (Err(e), _) => return Err(e),
+        };
+        Ok(answer(keys, max_age, previous))
+    }
+}
+
+impl KeySource for FailoverSource {
+    fn fetch<'a>(
+        &'a self,
+        previous: Option<&'a Validators>,
+    ) -> BoxFuture<'a, Result<Fetched, FetchError>> {
+        Box::pin(self.build(previous))
+    }
+}
+
+/// One side's keys (an unconditional fetch: the combination has its own validators).
+async fn read_keys(source: &dyn KeySource) -> Result<(Vec<Value>, Option<Duration>), FetchError> {
+    match source.fetch(None).await? {
+        Fetched::Document { body, max_age, .. } => {
+            let doc: Value = serde_json::from_slice(&body)
+                .map_err(|e| FetchError::permanent(format!("malformed JWKS document: {e}")))?;
+            if !doc.get("keys").is_some_and(Value::is_array) {
+                return Err(FetchError::permanent("JWKS document has no `keys` array"));
+            }
+            Ok((keys_of(&doc), max_age))
+        }
+        _ => Err(FetchError::permanent(
+            "key source answered `not modified` to an unconditional fetch",
+        )),
+    }
+}
+
+/// The primary's keys, then the secondary's whose kid the primary does not have.
+pub(crate) fn union(primary: Vec<Value>, secondary: Vec<Value>) -> Vec<Value> {
+    let kids: HashSet<String> = primary
+        .iter()
+        .filter_map(|k| k.get("kid").and_then(Value::as_str).map(str::to_owned))
+        .collect();
+    let mut keys = primary;
+    keys.extend(secondary.into_iter().filter(|k| {
+        k.get("kid")
+            .and_then(Value::as_str)
+            .is_none_or(|kid| !kids.contains(kid))
+    }));
+    keys
+}
+
+fn min_age(a: Option<Duration>, b: Option<Duration>) -> Option<Duration> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
