@@ -55,7 +55,7 @@
 //! | feature | default | what it adds |
 //! |---|---|---|
 //! | `axum` | yes | extractors: [`User`], [`Claims<T>`](Claims) and their `Option` forms |
-//! | `aws-lc-rs` | yes | the aws-lc-rs crypto backend (fast) |
+//! | `aws-lc-rs` | yes | the aws-lc-rs crypto backend (fast), and the issuer side ([`issuer`]: key stores, rotating signer, JWKS publishing) |
 //! | `rust-crypto` | no | the pure-Rust RustCrypto backend; aws-lc-rs wins if both are on |
 //! | `testing` | no | [`testing::MockIdp`], an in-process identity provider for your tests |
 //!

@@ -4,6 +4,7 @@
 //! carries the raw integers. Everything parsed here is validated afterwards by aws-lc-rs.
 
 const TAG_INTEGER: u8 = 0x02;
+const TAG_BIT_STRING: u8 = 0x03;
 const TAG_OCTET_STRING: u8 = 0x04;
 const TAG_SEQUENCE: u8 = 0x30;
 
@@ -62,6 +63,22 @@ pub(crate) fn pkcs1_components(pkcs1: &[u8]) -> Option<[Vec<u8>; 8]> {
         rest = after;
     }
     Some(out)
+}
+
+/// A `SubjectPublicKeyInfo` (rsaEncryption) for an RSA public key: the body of a
+/// `-----BEGIN PUBLIC KEY-----` PEM.
+pub(crate) fn rsa_spki(n: &[u8], e: &[u8]) -> Vec<u8> {
+    // AlgorithmIdentifier { rsaEncryption (1.2.840.113549.1.1.1), NULL }
+    const RSA_ENCRYPTION: [u8; 13] = [
+        0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01, 0x05, 0x00,
+    ];
+    let mut key = integer(n);
+    key.extend(integer(e));
+    let mut bits = vec![0]; // no unused bits
+    bits.extend(tlv(TAG_SEQUENCE, &key));
+    let mut body = tlv(TAG_SEQUENCE, &RSA_ENCRYPTION);
+    body.extend(tlv(TAG_BIT_STRING, &bits));
+    tlv(TAG_SEQUENCE, &body)
 }
 
 /// A PKCS#1 `RSAPrivateKey` from its components (n, e, d, p, q, dp, dq, qi).

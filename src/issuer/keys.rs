@@ -464,6 +464,19 @@ impl KeyMaterial {
             .to_jwk(kid, alg)
     }
 
+    /// The RSA public key as a `SubjectPublicKeyInfo` DER (the body of a `PUBLIC KEY` PEM);
+    /// `None` for other kinds.
+    pub(crate) fn rsa_spki_der(&self) -> Option<Vec<u8>> {
+        let members = &self.public.as_ref()?.members;
+        let member = |name: &str| {
+            let text = members.get(name)?.as_str()?;
+            URL_SAFE_NO_PAD.decode(text).ok()
+        };
+        self.kind
+            .rsa_bits()
+            .and_then(|_| Some(der::rsa_spki(&member("n")?, &member("e")?)))
+    }
+
     /// The private JWK (secret members included), for backups and full mirroring. Treat the
     /// result as a secret.
     ///

@@ -10,67 +10,41 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
-use aws_lc_rs::encoding::AsDer as _;
-use aws_lc_rs::signature::{
-    ECDSA_P256_SHA256_FIXED_SIGNING, ECDSA_P384_SHA384_FIXED_SIGNING, EcdsaKeyPair, Ed25519KeyPair,
-    KeyPair as _,
-};
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use jsonwebtoken::{Algorithm, EncodingKey};
-use serde_json::{Value, json};
+use serde_json::Value;
+
+use crate::issuer::{KeyKind, KeyMaterial as IssuerKey};
 
 /// The pool slot that no mock ever publishes.
 pub(crate) const FOREIGN_SLOT: u32 = 0;
 
-/// A private signing key plus the public members needed to publish it.
+/// A key of the issuer side's key material, with its signing form prepared once.
+///
+/// The mock generates and publishes keys exactly as `jwks_auth::issuer` does: one
+/// implementation of key generation and JWK export, not two.
 pub(crate) struct KeyMaterial {
-    /// The key in the form `jsonwebtoken::crypto::sign` expects
-    /// (PKCS#1 DER for RSA, PKCS#8 DER for EC and Ed25519).
+    /// The key in the form `jsonwebtoken::crypto::sign` expects.
     pub(crate) encoding: EncodingKey,
-    public: PublicParts,
-}
-
-enum PublicParts {
-    Rsa {
-        n: Vec<u8>,
-        e: Vec<u8>,
-        spki_der: Vec<u8>,
-    },
-    Ec {
-        crv: &'static str,
-        x: Vec<u8>,
-        y: Vec<u8>,
-    },
-    Okp {
-        x: Vec<u8>,
-    },
+    key: IssuerKey,
 }
 
 impl KeyMaterial {
-    /// The public JWK for this key, published as `alg` under `kid`.
+    /// The public JWK for this key, published as `alg` under `kid` (with `use: sig`).
+    ///
+    /// # Panics
+    ///
+    /// If `alg` does not fit the key (the pool only pairs keys with their algorithm).
     pub(crate) fn jwk(&self, alg: Algorithm, kid: &str) -> Value {
-        let mut jwk = match &self.public {
-            PublicParts::Rsa { n, e, .. } => {
-                json!({ "kty": "RSA", "n": b64url(n), "e": b64url(e) })
-            }
-            PublicParts::Ec { crv, x, y } => {
-                json!({ "kty": "EC", "crv": crv, "x": b64url(x), "y": b64url(y) })
-            }
-            PublicParts::Okp { x } => json!({ "kty": "OKP", "crv": "Ed25519", "x": b64url(x) }),
-        };
-        jwk["kid"] = json!(kid);
-        jwk["alg"] = json!(alg);
-        jwk["use"] = json!("sig");
-        jwk
+        self.key
+            .to_public_jwk(kid, alg)
+            .expect("pooled keys are generated for their algorithm")
     }
 
     /// The RSA public key as a PEM `PUBLIC KEY` (SubjectPublicKeyInfo) document.
     pub(crate) fn rsa_public_pem(&self) -> Option<String> {
-        match &self.public {
-            PublicParts::Rsa { spki_der, .. } => Some(pem("PUBLIC KEY", spki_der)),
-            PublicParts::Ec { .. } | PublicParts::Okp { .. } => None,
-        }
+        self.key.rsa_spki_der().map(|der| pem("PUBLIC KEY", &der))
     }
 }
 
@@ -136,75 +110,13 @@ pub(crate) fn pooled_many(wanted: &[(Algorithm, u32)]) -> Vec<Arc<KeyMaterial>> 
 }
 
 fn generate(alg: Algorithm) -> KeyMaterial {
-    match alg {
-        Algorithm::RS256
-        | Algorithm::RS384
-        | Algorithm::RS512
-        | Algorithm::PS256
-        | Algorithm::PS384
-        | Algorithm::PS512 => generate_rsa(),
-        Algorithm::ES256 => generate_ec(&ECDSA_P256_SHA256_FIXED_SIGNING, "P-256"),
-        Algorithm::ES384 => generate_ec(&ECDSA_P384_SHA384_FIXED_SIGNING, "P-384"),
-        Algorithm::EdDSA => generate_ed25519(),
-        other => panic!("the mock identity provider has no key pairs for {other:?}"),
-    }
-}
-
-fn generate_rsa() -> KeyMaterial {
-    use aws_lc_rs::rsa::{KeyPair, KeySize};
-    let pair = KeyPair::generate(KeySize::Rsa2048).expect("RSA-2048 key generation");
-    let pkcs8 = pair.as_der().expect("serialize a fresh RSA key as PKCS#8");
-    // jsonwebtoken wants PKCS#1 for RSA; its PEM reader unwraps PKCS#8 for us.
-    let encoding = EncodingKey::from_rsa_pem(pem("PRIVATE KEY", pkcs8.as_ref()).as_bytes())
-        .expect("jsonwebtoken reads a freshly generated PKCS#8 RSA key");
-    let public = pair.public_key();
+    let kind = KeyKind::for_algorithm(alg)
+        .filter(|kind| !kind.is_symmetric())
+        .unwrap_or_else(|| panic!("the mock identity provider has no key pairs for {alg:?}"));
+    let key = IssuerKey::generate(kind).expect("key generation with aws-lc-rs");
     KeyMaterial {
-        encoding,
-        public: PublicParts::Rsa {
-            n: public.modulus().big_endian_without_leading_zero().to_vec(),
-            e: public.exponent().big_endian_without_leading_zero().to_vec(),
-            spki_der: public
-                .as_der()
-                .expect("serialize a fresh RSA public key")
-                .as_ref()
-                .to_vec(),
-        },
-    }
-}
-
-fn generate_ec(
-    signing: &'static aws_lc_rs::signature::EcdsaSigningAlgorithm,
-    crv: &'static str,
-) -> KeyMaterial {
-    let pair = EcdsaKeyPair::generate(signing).expect("EC key generation");
-    let pkcs8 = pair
-        .to_pkcs8v1()
-        .expect("serialize a fresh EC key as PKCS#8");
-    // Uncompressed SEC1 point: 0x04 || x || y, both coordinates the same length.
-    let point = pair.public_key().as_ref();
-    let coords = &point[1..];
-    let (x, y) = coords.split_at(coords.len() / 2);
-    KeyMaterial {
-        encoding: EncodingKey::from_ec_der(pkcs8.as_ref()),
-        public: PublicParts::Ec {
-            crv,
-            x: x.to_vec(),
-            y: y.to_vec(),
-        },
-    }
-}
-
-fn generate_ed25519() -> KeyMaterial {
-    let pair = Ed25519KeyPair::generate().expect("Ed25519 key generation");
-    // PKCS#8 v1 (no embedded public key): the form jsonwebtoken expects.
-    let pkcs8 = pair
-        .to_pkcs8v1()
-        .expect("serialize a fresh Ed25519 key as PKCS#8");
-    KeyMaterial {
-        encoding: EncodingKey::from_ed_der(pkcs8.as_ref()),
-        public: PublicParts::Okp {
-            x: pair.public_key().as_ref().to_vec(),
-        },
+        encoding: key.encoding_key(),
+        key,
     }
 }
 
