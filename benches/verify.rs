@@ -6,6 +6,10 @@
 //! python3 benches/report.py      # ratios against the floor, from this run's estimates
 //! ```
 //!
+//! Criterion measures each benchmark in turn, so on a shared machine a load change between
+//! two benchmarks skews their ratio; `cargo bench --bench ratio` measures the same three paths
+//! interleaved and reports per-round ratios, which is what the README quotes.
+//!
 //! - `floor/<alg>`: `jsonwebtoken::decode::<serde_json::Value>`.
 //! - `layer_cold_token/<alg>`: one request through `JwksAuthLayer` (tower `oneshot`, trivial
 //!   inner service), key cached, verified-token cache off: the full signature path.
@@ -14,143 +18,49 @@
 //! - `keyset_parse/10_keys`: parsing a realistic 10-key JWKS (once per refresh, not per request).
 #![allow(missing_docs)] // criterion_group! generates undocumented items.
 
-use std::convert::Infallible;
+mod common;
 
-use axum::body::Body;
+use common::{ALGS, Floor, bearer, call, setup};
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
-use futures_util::FutureExt;
-use http::{Request, Response};
-use jsonwebtoken::{Algorithm, DecodingKey, Validation, jwk::Jwk};
+use http::Request;
+use jsonwebtoken::Algorithm;
+use jwks_auth::Algorithms;
 use jwks_auth::jwks::KeySet;
-use jwks_auth::testing::MockIdp;
-use jwks_auth::{Algorithms, JwksAuthLayer, JwksVerifier};
-use tower::{Layer, ServiceExt, service_fn};
-
-const ALGS: [(Algorithm, &str); 3] = [
-    (Algorithm::RS256, "RS256"),
-    (Algorithm::ES256, "ES256"),
-    (Algorithm::EdDSA, "EdDSA"),
-];
-
-type Inner = tower::util::ServiceFn<
-    fn(Request<Body>) -> std::future::Ready<Result<Response<Body>, Infallible>>,
->;
-
-fn trivial(_req: Request<Body>) -> std::future::Ready<Result<Response<Body>, Infallible>> {
-    std::future::ready(Ok(Response::new(Body::empty())))
-}
-
-struct Setup {
-    _rt: tokio::runtime::Runtime,
-    idp: MockIdp,
-    cold: jwks_auth::JwksAuth<Inner>,
-    repeat: jwks_auth::JwksAuth<Inner>,
-}
-
-fn setup() -> Setup {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .expect("runtime");
-    let idp = rt.block_on(MockIdp::start());
-    let build = |capacity: u64| {
-        let verifier = JwksVerifier::builder()
-            .jwks_url(idp.jwks_url())
-            .issuer(idp.issuer())
-            .audience(idp.audience())
-            .token_cache_capacity(capacity)
-            .build()
-            .expect("config");
-        rt.block_on(verifier.refresh()).expect("warm the key cache");
-        let inner: Inner = service_fn(trivial as fn(_) -> _);
-        JwksAuthLayer::new(verifier).layer(inner)
-    };
-    let cold = build(0);
-    let repeat = build(10_000);
-    Setup {
-        _rt: rt,
-        idp,
-        cold,
-        repeat,
-    }
-}
-
-/// One request through the service; the cached-key path completes on its first poll, so no
-/// executor is involved (the same as for the floor).
-fn call(svc: &jwks_auth::JwksAuth<Inner>, request: Request<Body>) -> u16 {
-    let response = svc
-        .clone()
-        .oneshot(request)
-        .now_or_never()
-        .expect("cached-key path completes without waiting")
-        .expect("infallible");
-    response.status().as_u16()
-}
-
-fn bearer(token: &str) -> Request<Body> {
-    Request::get("/")
-        .header("authorization", format!("Bearer {token}"))
-        .body(Body::empty())
-        .expect("request")
-}
 
 fn benches(c: &mut Criterion) {
     let s = setup();
     let jwks = s.idp.jwks_json();
     for (alg, name) in ALGS {
-        let token = s.idp.token().alg(alg).expires_in(86_400).sign();
-        let kid = s.idp.kid(alg);
-        let jwk_value = jwks["keys"]
-            .as_array()
-            .and_then(|keys| keys.iter().find(|k| k["kid"] == kid.as_str()))
-            .expect("published key")
-            .clone();
-        let jwk: Jwk = serde_json::from_value(jwk_value).expect("jwk");
-        let key = DecodingKey::from_jwk(&jwk).expect("decoding key");
-        let mut validation = Validation::new(alg);
-        validation.set_audience(&[s.idp.audience()]);
-        validation.set_issuer(&[s.idp.issuer()]);
-        assert!(jsonwebtoken::decode::<serde_json::Value>(&token, &key, &validation).is_ok());
-        assert_eq!(call(&s.cold, bearer(&token)), 200);
-        assert_eq!(call(&s.repeat, bearer(&token)), 200);
-
-        c.bench_with_input(BenchmarkId::new("floor", name), &token, |b, t| {
-            b.iter(|| {
-                jsonwebtoken::decode::<serde_json::Value>(t, &key, &validation).expect("valid")
-            });
+        let floor = Floor::new(&s, alg);
+        c.bench_with_input(BenchmarkId::new("floor", name), &(), |b, ()| {
+            b.iter(|| floor.decode())
+        });
+        c.bench_with_input(BenchmarkId::new("layer_cold_token", name), &(), |b, ()| {
+            b.iter(|| assert_eq!(call(&s.cold, floor.request.clone()), 200));
         });
         c.bench_with_input(
-            BenchmarkId::new("layer_cold_token", name),
-            &token,
-            |b, t| {
-                b.iter(|| assert_eq!(call(&s.cold, bearer(t)), 200));
-            },
-        );
-        c.bench_with_input(
             BenchmarkId::new("layer_repeat_token", name),
-            &token,
-            |b, t| {
-                b.iter(|| assert_eq!(call(&s.repeat, bearer(t)), 200));
+            &(),
+            |b, ()| {
+                b.iter(|| assert_eq!(call(&s.repeat, floor.request.clone()), 200));
             },
         );
     }
 
     let token = s.idp.mint(Algorithm::RS256);
+    let by_bearer = bearer(&token);
+    let by_cookie = Request::get("/")
+        .header(
+            "cookie",
+            format!("theme=dark; lang=en; CF_Authorization={token}; _ga=GA1.2.3"),
+        )
+        .body(())
+        .expect("request");
     c.bench_function("extract/bearer", |b| {
-        b.iter(|| assert_eq!(call(&s.repeat, bearer(&token)), 200));
+        b.iter(|| assert_eq!(call(&s.repeat, by_bearer.clone()), 200));
     });
     c.bench_function("extract/cookie", |b| {
-        b.iter(|| {
-            let request = Request::get("/")
-                .header(
-                    "cookie",
-                    format!("theme=dark; lang=en; CF_Authorization={token}; _ga=GA1.2.3"),
-                )
-                .body(Body::empty())
-                .expect("request");
-            assert_eq!(call(&s.repeat, request), 200);
-        });
+        b.iter(|| assert_eq!(call(&s.repeat, by_cookie.clone()), 200));
     });
 
     let mut keys: Vec<serde_json::Value> = jwks["keys"].as_array().expect("keys").clone();

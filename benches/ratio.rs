@@ -1,0 +1,78 @@
+//! Ratios against the floor, measured paired and interleaved so that they hold on a busy
+//! machine: each round times a batch of floor calls, a batch through the layer on a cold token
+//! and a batch on a repeat token, back to back (in a rotating order); the reported ratio is the
+//! median of the per-round ratios, and the times are per-call medians.
+//!
+//! ```text
+//! cargo bench --bench ratio
+//! ```
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{ALGS, Floor, call, setup};
+
+const ROUNDS: usize = 300;
+const BATCH: u32 = 16;
+
+fn main() {
+    let s = setup();
+    println!(
+        "paired, interleaved: {ROUNDS} rounds of {BATCH} calls each; medians; aws-lc-rs backend\n"
+    );
+    println!(
+        "| alg | floor: jsonwebtoken::decode | layer, cold token | cold / floor | layer, repeat token | floor / repeat |"
+    );
+    println!("|---|---|---|---|---|---|");
+    for (alg, name) in ALGS {
+        let floor = Floor::new(&s, alg);
+        let mut floor_t = Vec::with_capacity(ROUNDS);
+        let mut cold_t = Vec::with_capacity(ROUNDS);
+        let mut repeat_t = Vec::with_capacity(ROUNDS);
+        let (mut cold_ratio, mut repeat_ratio) = (Vec::new(), Vec::new());
+        for round in 0..ROUNDS + 10 {
+            let mut times = [Duration::ZERO; 3];
+            for step in 0..3 {
+                let which = (round + step) % 3;
+                let started = Instant::now();
+                for _ in 0..BATCH {
+                    match which {
+                        0 => floor.decode(),
+                        1 => assert_eq!(call(&s.cold, floor.request.clone()), 200),
+                        _ => assert_eq!(call(&s.repeat, floor.request.clone()), 200),
+                    }
+                }
+                times[which] = started.elapsed() / BATCH;
+            }
+            if round < 10 {
+                continue; // warm-up
+            }
+            floor_t.push(times[0]);
+            cold_t.push(times[1]);
+            repeat_t.push(times[2]);
+            cold_ratio.push(times[1].as_secs_f64() / times[0].as_secs_f64());
+            repeat_ratio.push(times[0].as_secs_f64() / times[2].as_secs_f64());
+        }
+        println!(
+            "| {name} | {:.1} us | {:.1} us | {:.3}x | {:.2} us | {:.1}x faster |",
+            median(&mut floor_t).as_secs_f64() * 1e6,
+            median(&mut cold_t).as_secs_f64() * 1e6,
+            median_f(&mut cold_ratio),
+            median(&mut repeat_t).as_secs_f64() * 1e6,
+            median_f(&mut repeat_ratio),
+        );
+        let _ = alg;
+    }
+    drop(s.rt);
+}
+
+fn median(v: &mut [Duration]) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn median_f(v: &mut [f64]) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
