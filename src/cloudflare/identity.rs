@@ -161,6 +161,7 @@ impl Identity {
 
     /// A minimal identity built from a user's claims, for the dev-user bypass (no token, so
     /// nothing to ask Cloudflare).
+    #[cfg(feature = "axum")]
     pub(crate) fn from_user(user: &User) -> Self {
         Self {
             email: user.email().map(str::to_owned),
