@@ -2,18 +2,19 @@
 //! responses, service tokens, policies, issuer and AUD, key rotation, get-identity and its
 //! cache, the `Identity` extractor.
 
+mod common;
+
 use std::time::Duration;
 
+use common::Reply;
+
 use axum::Router;
-use axum::body::Body;
 use axum::routing::get;
-use http::{HeaderMap, Request, StatusCode};
-use http_body_util::BodyExt;
+use http::StatusCode;
 use jwks_auth::cloudflare::{CloudflareAccessBuilder, IdentityErrorKind};
 use jwks_auth::testing::{Fault, MockIdp, foreign_token};
 use jwks_auth::{Algorithm, AuthErrorKind, CloudflareAccess, Identity, User};
 use serde_json::{Value, json};
-use tower::ServiceExt;
 
 const MISSING: &str = r#"{"detail":"Invalid CFA Token"}"#;
 const INVALID: &str = r#"{"detail":"CFA token verification failed"}"#;
@@ -51,59 +52,8 @@ fn app(access: &CloudflareAccess) -> Router {
         .layer(access.layer())
 }
 
-struct Reply {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: String,
-}
-
-impl Reply {
-    fn challenge(&self) -> Option<&str> {
-        self.headers
-            .get("www-authenticate")
-            .and_then(|v| v.to_str().ok())
-    }
-
-    #[track_caller]
-    fn assert_refused(&self, status: StatusCode, body: &str, challenge: Option<&str>) {
-        assert_eq!(self.status, status, "body: {}", self.body);
-        assert_eq!(self.body, body);
-        assert_eq!(self.challenge(), challenge);
-    }
-
-    #[track_caller]
-    fn assert_ok(&self, body: &str) {
-        assert_eq!((self.status, self.body.as_str()), (StatusCode::OK, body));
-    }
-
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.body).expect("JSON body")
-    }
-}
-
 async fn send(app: &Router, path: &str, headers: &[(&str, &str)]) -> Reply {
-    let mut request = Request::get(path);
-    for (name, value) in headers {
-        request = request.header(*name, *value);
-    }
-    let response = app
-        .clone()
-        .oneshot(request.body(Body::empty()).expect("request"))
-        .await
-        .expect("infallible");
-    let status = response.status();
-    let headers = response.headers().clone();
-    let bytes = response
-        .into_body()
-        .collect()
-        .await
-        .expect("body")
-        .to_bytes();
-    Reply {
-        status,
-        headers,
-        body: String::from_utf8_lossy(&bytes).into_owned(),
-    }
+    common::send(app, common::get_with(path, headers)).await
 }
 
 async fn with_header(app: &Router, path: &str, token: &str) -> Reply {

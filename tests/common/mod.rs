@@ -54,6 +54,25 @@ impl Reply {
             .and_then(|v| v.to_str().ok())
     }
 
+    /// Asserts the exact status, body and challenge of a refusal.
+    #[track_caller]
+    pub fn assert_refused(&self, status: StatusCode, body: &str, challenge: Option<&str>) {
+        assert_eq!(self.status, status, "body: {}", self.body);
+        assert_eq!(self.body, body);
+        assert_eq!(self.challenge(), challenge);
+    }
+
+    /// Asserts a 200 with exactly this body.
+    #[track_caller]
+    pub fn assert_ok(&self, body: &str) {
+        assert_eq!((self.status, self.body.as_str()), (StatusCode::OK, body));
+    }
+
+    /// The body as JSON.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).expect("JSON body")
+    }
+
     /// Asserts a 401 invalid_token refusal with its challenge.
     #[track_caller]
     pub fn assert_invalid(&self) {
