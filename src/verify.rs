@@ -68,14 +68,8 @@ impl IssuerVerifier {
         let Some(snap) = guard.as_ref() else {
             return Attempt::NeedsKeys;
         };
-        match self.keys.freshness(snap, now) {
-            Freshness::Fresh => {}
-            Freshness::RefreshAhead => self.keys.refresh_in_background(snap, now),
-            Freshness::Stale => {
-                self.keys.note_stale_use();
-                self.keys.refresh_in_background(snap, now);
-            }
-            Freshness::Expired => return Attempt::NeedsKeys,
+        if !self.keys.usable(snap, now) {
+            return Attempt::NeedsKeys;
         }
         match self.select(&snap.keys, &compact) {
             Selection::Found(key) => Attempt::Done(self.finish(&compact, key, now, cache_key)),
@@ -167,14 +161,8 @@ impl IssuerVerifier {
         }
         let guard = self.keys.load();
         let snap = guard.as_ref()?;
-        match self.keys.freshness(snap, now_ms) {
-            Freshness::Expired => return None,
-            Freshness::Stale => {
-                self.keys.note_stale_use();
-                self.keys.refresh_in_background(snap, now_ms);
-            }
-            Freshness::RefreshAhead => self.keys.refresh_in_background(snap, now_ms),
-            Freshness::Fresh => {}
+        if !self.keys.usable(snap, now_ms) {
+            return None;
         }
         snap.keys
             .contains(hit.kid.as_deref(), &hit.fingerprint)

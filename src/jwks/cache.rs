@@ -212,8 +212,22 @@ impl KeyCache {
         }
     }
 
-    pub(crate) fn note_stale_use(&self) {
-        self.counters.stale_uses.fetch_add(1, Ordering::Relaxed);
+    /// Whether a request may use `snap` now. Starts a background refresh when the set is due
+    /// and counts uses past the TTL; `false` once it is past `max_stale`.
+    pub(crate) fn usable(self: &Arc<Self>, snap: &Snapshot, now: i64) -> bool {
+        match self.freshness(snap, now) {
+            Freshness::Fresh => true,
+            Freshness::RefreshAhead => {
+                self.refresh_in_background(snap, now);
+                true
+            }
+            Freshness::Stale => {
+                self.counters.stale_uses.fetch_add(1, Ordering::Relaxed);
+                self.refresh_in_background(snap, now);
+                true
+            }
+            Freshness::Expired => false,
+        }
     }
 
     /// Whether an unknown kid must be refused without a fetch; counts the refusal.
