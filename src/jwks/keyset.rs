@@ -352,8 +352,10 @@ fn parse_key(jwk: &Value, allowed: Algorithms) -> Result<VerifyKey, &'static str
             let n = b64(raw.n.as_ref(), "missing n")?;
             let e = b64(raw.e.as_ref(), "missing e")?;
             let n_trimmed = strip_leading_zeros(&n);
-            let bits =
-                n_trimmed.len() * 8 - n_trimmed.first().map_or(8, |b| b.leading_zeros() as usize);
+            // An empty modulus (`"n": ""`) has 0 bits; never subtract from an empty length.
+            let bits = n_trimmed.first().map_or(0, |first| {
+                n_trimmed.len() * 8 - first.leading_zeros() as usize
+            });
             if bits < MIN_RSA_BITS {
                 return Err("RSA key under 2048 bits");
             }
@@ -424,4 +426,31 @@ fn parse_key(jwk: &Value, allowed: Algorithms) -> Result<VerifyKey, &'static str
 fn strip_leading_zeros(bytes: &[u8]) -> &[u8] {
     let start = bytes.iter().position(|b| *b != 0).unwrap_or(bytes.len());
     &bytes[start..]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rsa_jwk(n: &str) -> String {
+        format!(
+            r#"{{"keys":[{{"kty":"RSA","kid":"k","alg":"RS256","use":"sig","n":"{n}","e":"AQAB"}}]}}"#
+        )
+    }
+
+    /// Found by the `jwks` fuzz target: `"n": ""` made the bit count underflow (a panic with
+    /// debug assertions, a huge "size" without).
+    #[test]
+    fn an_empty_or_short_rsa_modulus_is_skipped_not_a_panic() {
+        let short = URL_SAFE_NO_PAD.encode([0xff; 255]);
+        for n in ["", "AA", "AAAA", short.as_str()] {
+            let err = KeySet::from_jwks(rsa_jwk(n).as_bytes(), Algorithms::ASYMMETRIC)
+                .expect_err("no usable key");
+            assert_eq!(err, KeySetError::NoUsableKeys { skipped: 1 }, "n = {n:?}");
+        }
+        let full = URL_SAFE_NO_PAD.encode([0xff; 256]);
+        let ok = KeySet::from_jwks(rsa_jwk(&full).as_bytes(), Algorithms::ASYMMETRIC)
+            .expect("a 2048-bit modulus is usable");
+        assert_eq!(ok.len(), 1);
+    }
 }
