@@ -15,6 +15,9 @@ SECS="${FUZZ_SECS:-25}"
 # address (default) or none: without the sanitizer the cold build takes ~4.5 min instead of
 # ~12 on 2 cores; panics, hangs and the verify oracle are still caught.
 SANITIZER="${FUZZ_SANITIZER:-address}"
+# A fixed seed makes a run reproducible (the same mutations in the same order; a slower
+# machine runs a prefix of a faster one's). FUZZ_SEED=0 lets libFuzzer pick one.
+SEED="${FUZZ_SEED:-1}"
 TARGETS=("$@")
 if [ "${#TARGETS[@]}" -eq 0 ]; then
     TARGETS=(token_extract verify compact jwks discovery cf_identity)
@@ -41,7 +44,7 @@ for target in "${TARGETS[@]}"; do
     echo "== fuzz $target for ${SECS}s"
     # New inputs go to fuzz/corpus/<target> (ignored by git); fuzz/seeds/<target> is read only.
     if ! cargo fuzz run --sanitizer "$SANITIZER" "$target" "fuzz/corpus/$target" "fuzz/seeds/$target" -- \
-        -max_total_time="$SECS" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+        -seed="$SEED" -max_total_time="$SECS" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
         >"$logs/$target.log" 2>&1; then
         tail -n 60 "$logs/$target.log"
         echo "FAILED: fuzz target $target (crash input saved under fuzz/artifacts/$target/)"
