@@ -19,7 +19,7 @@ use axum::routing::get;
 use jwks_auth::issuer::{
     FailoverSource, JwksPublisher, KeyStore, MemoryStore, MintOptions, RotatingSigner,
 };
-use jwks_auth::{Algorithm, JwksAuthLayer, JwksVerifier, User};
+use jwks_auth::{Algorithm, Algorithms, JwksAuthLayer, JwksVerifier, User};
 use tokio::net::TcpListener;
 
 const AUDIENCE: &str = "example-api";
@@ -157,17 +157,8 @@ async fn demo() -> Result<(), Box<dyn Error>> {
 
 async fn serve(port: u16) -> Result<(), Box<dyn Error>> {
     let (listener, issuer) = bind(port).await?;
-    let algorithms = [
-        Algorithm::RS256,
-        Algorithm::RS384,
-        Algorithm::RS512,
-        Algorithm::PS256,
-        Algorithm::PS384,
-        Algorithm::PS512,
-        Algorithm::ES256,
-        Algorithm::ES384,
-        Algorithm::EdDSA,
-    ];
+    // Every asymmetric algorithm the crate verifies (the set a verifier accepts by default).
+    let algorithms = Algorithms::ASYMMETRIC.iter();
     let store: Arc<dyn KeyStore> = Arc::new(MemoryStore::new());
     let mut signers = Vec::new();
     for alg in algorithms {
