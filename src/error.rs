@@ -1,4 +1,8 @@
 //! Errors: [`ConfigError`] when building, [`AuthError`] when a request is refused.
+//!
+//! Every refusal has one typed [`AuthReason`]; its `Display` is the client-safe description and
+//! [`AuthReason::code`] a stable snake_case name for logs and metrics. Callers match on the
+//! enum, never on the text.
 
 use std::fmt;
 use std::time::Duration;
@@ -55,56 +59,175 @@ impl AuthErrorKind {
     }
 }
 
+/// Defines [`AuthReason`] once: variant, kind, stable code and description side by side.
+macro_rules! reasons {
+    ($( $(#[$doc:meta])* $variant:ident => $kind:ident, $code:literal, $text:literal; )*) => {
+        /// Why a request was refused: one variant per reason, each with a fixed
+        /// [`AuthErrorKind`], a stable [`code`](Self::code) and a client-safe description
+        /// (its `Display`). Never contains token data.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        #[non_exhaustive]
+        pub enum AuthReason {
+            $( $(#[$doc])* $variant, )*
+            /// A custom authorization check refused the token (403); the text is the check's.
+            Policy(&'static str),
+        }
+
+        impl AuthReason {
+            /// The kind of refusal (and so the HTTP status) this reason maps to.
+            #[must_use]
+            pub const fn kind(self) -> AuthErrorKind {
+                match self {
+                    $( Self::$variant => AuthErrorKind::$kind, )*
+                    Self::Policy(_) => AuthErrorKind::Forbidden,
+                }
+            }
+
+            /// A stable snake_case name, for logs and metrics labels.
+            #[must_use]
+            pub const fn code(self) -> &'static str {
+                match self {
+                    $( Self::$variant => $code, )*
+                    Self::Policy(_) => "policy",
+                }
+            }
+
+            /// The client-safe description (also the `Display`).
+            #[must_use]
+            pub const fn description(self) -> &'static str {
+                match self {
+                    $( Self::$variant => $text, )*
+                    Self::Policy(text) => text,
+                }
+            }
+        }
+    };
+}
+
+reasons! {
+    /// No token in any configured source.
+    MissingToken => MissingToken, "missing_token", "missing bearer token";
+    /// Two `Authorization` (or other token) headers.
+    SeveralTokens => InvalidToken, "several_tokens", "several token headers";
+    /// `Authorization: Bearer` with nothing after it.
+    EmptyBearerToken => InvalidToken, "empty_bearer_token", "empty bearer token";
+    /// A bearer credential that is not RFC 6750 `b64token` syntax.
+    MalformedBearerToken => InvalidToken, "malformed_bearer_token", "malformed bearer token";
+    /// Longer than the configured token size cap.
+    TokenTooLarge => InvalidToken, "token_too_large", "token too large";
+    /// Not three non-empty base64url segments.
+    MalformedToken => InvalidToken, "malformed_token", "malformed token";
+    /// The JOSE header (or a token header value) is not what RFC 7515 allows.
+    MalformedHeader => InvalidToken, "malformed_header", "malformed token header";
+    /// The payload is not a JSON object with unique members.
+    MalformedPayload => InvalidToken, "malformed_payload", "malformed token payload";
+    /// A `crit` or `b64` header member (RFC 7515 section 4.1.11, RFC 7797).
+    UnsupportedCriticalHeader => InvalidToken, "unsupported_critical_header", "unsupported critical header";
+    /// `alg` missing, `none`, or not one this crate implements.
+    UnsupportedAlgorithm => InvalidToken, "unsupported_algorithm", "unsupported algorithm";
+    /// `kid` that is not a string of at most 256 bytes.
+    InvalidKeyId => InvalidToken, "invalid_key_id", "invalid key id";
+    /// `iss` matches none of a multi-issuer verifier's issuers.
+    UnknownIssuer => InvalidToken, "unknown_issuer", "unknown issuer";
+    /// No key in the current set has the token's `kid`.
+    UnknownKeyId => InvalidToken, "unknown_key_id", "unknown key id";
+    /// The token has no `kid` and the verifier requires one.
+    MissingKeyId => InvalidToken, "missing_key_id", "token has no key id";
+    /// Several keys fit the token's `kid` and `alg`.
+    AmbiguousKeyId => InvalidToken, "ambiguous_key_id", "ambiguous key id";
+    /// The token's `alg` is not in the verifier's allow-list (or HS* without a secret).
+    AlgorithmNotAllowed => InvalidToken, "algorithm_not_allowed", "algorithm not allowed";
+    /// The token's `alg` does not fit the key its `kid` names.
+    AlgorithmNotAllowedForKey => InvalidToken, "algorithm_not_allowed_for_key", "algorithm not allowed for this key";
+    /// The signature does not verify.
+    InvalidSignature => InvalidToken, "invalid_signature", "invalid signature";
+    /// `exp`, `nbf`, `iat` or `auth_time` is not a NumericDate (RFC 7519 section 2).
+    InvalidTimeClaim => InvalidToken, "invalid_time_claim", "invalid time claim";
+    /// No `exp` claim.
+    MissingExp => InvalidToken, "missing_exp", "missing exp claim";
+    /// Past `exp` plus leeway (RFC 7519 section 4.1.4).
+    Expired => InvalidToken, "expired", "token expired";
+    /// Before `nbf` minus leeway (RFC 7519 section 4.1.5).
+    NotYetValid => InvalidToken, "not_yet_valid", "token not yet valid";
+    /// `iss` differs from the configured issuer.
+    IssuerMismatch => InvalidToken, "issuer_mismatch", "issuer mismatch";
+    /// No `aud` value is a configured audience.
+    AudienceMismatch => InvalidToken, "audience_mismatch", "audience mismatch";
+    /// A required claim is absent.
+    MissingRequiredClaim => InvalidToken, "missing_required_claim", "missing required claim";
+    /// RFC 9068 profile on and the header `typ` is not `at+jwt`.
+    NotAccessToken => InvalidToken, "not_access_token", "not an access token (typ must be at+jwt)";
+    /// ID token `nonce` differs from the expected one.
+    NonceMismatch => InvalidToken, "nonce_mismatch", "nonce mismatch";
+    /// ID token `max_age` check without an `auth_time` claim.
+    MissingAuthTime => InvalidToken, "missing_auth_time", "missing auth_time claim";
+    /// ID token `auth_time` older than `max_age` plus leeway.
+    AuthenticationTooOld => InvalidToken, "authentication_too_old", "authentication too old (max_age)";
+    /// A required scope is not granted (403 `insufficient_scope`).
+    InsufficientScope => Forbidden, "insufficient_scope", "insufficient scope";
+    /// No usable key set (never fetched, or stale past `max_stale`).
+    KeysUnavailable => KeysUnavailable, "keys_unavailable", "signing keys unavailable";
+}
+
+impl fmt::Display for AuthReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.description())
+    }
+}
+
 /// Why a request (or a direct `verify` call) was refused.
 ///
 /// The description never contains the token. The rejection response carries a clone of this
-/// error in its extensions, so outer layers (logging, metrics) can inspect [`AuthError::kind`].
+/// error in its extensions, so outer layers (logging, metrics) can inspect
+/// [`AuthError::reason`] and [`AuthError::kind`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuthError {
-    kind: AuthErrorKind,
-    description: &'static str,
+    reason: AuthReason,
     retry_after: Option<Duration>,
 }
 
 impl AuthError {
-    pub(crate) const fn new(kind: AuthErrorKind, description: &'static str) -> Self {
+    /// An error for `reason` (its kind follows from the reason).
+    #[must_use]
+    pub const fn new(reason: AuthReason) -> Self {
         Self {
-            kind,
-            description,
+            reason,
             retry_after: None,
         }
     }
 
     pub(crate) const fn missing() -> Self {
-        Self::new(AuthErrorKind::MissingToken, "missing bearer token")
+        Self::new(AuthReason::MissingToken)
     }
 
-    pub(crate) const fn invalid(description: &'static str) -> Self {
-        Self::new(AuthErrorKind::InvalidToken, description)
-    }
-
+    /// A custom check's refusal (403).
     pub(crate) const fn forbidden(description: &'static str) -> Self {
-        Self::new(AuthErrorKind::Forbidden, description)
+        Self::new(AuthReason::Policy(description))
     }
 
-    pub(crate) fn unavailable(description: &'static str, retry_after: Duration) -> Self {
+    pub(crate) fn unavailable(retry_after: Duration) -> Self {
         Self {
-            kind: AuthErrorKind::KeysUnavailable,
-            description,
+            reason: AuthReason::KeysUnavailable,
             retry_after: Some(retry_after),
         }
+    }
+
+    /// Why the request was refused.
+    #[must_use]
+    pub fn reason(&self) -> AuthReason {
+        self.reason
     }
 
     /// The kind of refusal.
     #[must_use]
     pub fn kind(&self) -> AuthErrorKind {
-        self.kind
+        self.reason.kind()
     }
 
     /// A short, fixed description safe to show to clients (it never contains token data).
     #[must_use]
     pub fn description(&self) -> &'static str {
-        self.description
+        self.reason.description()
     }
 
     /// For [`AuthErrorKind::KeysUnavailable`]: when a retry may succeed.
@@ -116,14 +239,42 @@ impl AuthError {
     /// The HTTP status for this error.
     #[must_use]
     pub fn status(&self) -> http::StatusCode {
-        self.kind.status()
+        self.kind().status()
+    }
+}
+
+impl From<AuthReason> for AuthError {
+    fn from(reason: AuthReason) -> Self {
+        Self::new(reason)
     }
 }
 
 impl fmt::Display for AuthError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.description)
+        f.write_str(self.description())
     }
 }
 
 impl std::error::Error for AuthError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reasons_carry_their_kind_code_and_text() {
+        let e = AuthError::new(AuthReason::Expired);
+        assert_eq!(e.kind(), AuthErrorKind::InvalidToken);
+        assert_eq!(e.reason().code(), "expired");
+        assert_eq!(e.to_string(), "token expired");
+        assert_eq!(
+            AuthError::forbidden("not staff").kind(),
+            AuthErrorKind::Forbidden
+        );
+        assert_eq!(AuthReason::Policy("not staff").code(), "policy");
+        assert_eq!(
+            AuthError::unavailable(Duration::from_secs(3)).status(),
+            http::StatusCode::SERVICE_UNAVAILABLE
+        );
+    }
+}

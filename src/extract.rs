@@ -5,9 +5,10 @@ use std::fmt;
 use axum::extract::{FromRequestParts, OptionalFromRequestParts};
 use axum::response::{IntoResponse, Response};
 use http::request::Parts;
-use http::{HeaderValue, StatusCode, header};
+use http::{StatusCode, header};
 use serde::de::DeserializeOwned;
 
+use crate::challenge::BearerChallenge;
 use crate::layer::Anonymous;
 use crate::user::User;
 
@@ -83,14 +84,13 @@ impl IntoResponse for AuthRejection {
         let mut response = (status, body).into_response();
         let challenge = match self {
             Self::LayerMissing => None,
-            Self::Anonymous => Some("Bearer"),
-            Self::ClaimsMismatch(_) => Some(r#"Bearer error="invalid_token""#),
+            Self::Anonymous => Some(BearerChallenge::new()),
+            Self::ClaimsMismatch(_) => Some(BearerChallenge::new().error("invalid_token")),
         };
         if let Some(challenge) = challenge {
-            response.headers_mut().insert(
-                header::WWW_AUTHENTICATE,
-                HeaderValue::from_static(challenge),
-            );
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, challenge.to_header_value());
         }
         response
     }

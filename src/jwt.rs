@@ -15,7 +15,7 @@ use serde::Deserialize;
 use serde::de::{self, MapAccess, Visitor};
 use serde_json::{Map, Value};
 
-use crate::error::AuthError;
+use crate::error::{AuthError, AuthReason};
 
 /// Longest `kid` accepted, in a token or a JWK. Kids are opaque lookup keys; real ones are short.
 pub(crate) const MAX_KID_LEN: usize = 256;
@@ -147,44 +147,43 @@ pub(crate) fn parse<'a>(
     header_buf: &'a mut Vec<u8>,
 ) -> Result<Compact<'a>, AuthError> {
     if token.len() > max_len {
-        return Err(AuthError::invalid("token too large"));
+        return Err(AuthError::new(AuthReason::TokenTooLarge));
     }
     let mut parts = token.split('.');
     let (Some(header), Some(payload), Some(signature), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())
     else {
-        return Err(AuthError::invalid("malformed token"));
+        return Err(AuthError::new(AuthReason::MalformedToken));
     };
     if header.is_empty() || payload.is_empty() || signature.is_empty() {
         // An empty signature is how `alg: none` tokens look; refuse before any key lookup.
-        return Err(AuthError::invalid("malformed token"));
+        return Err(AuthError::new(AuthReason::MalformedToken));
     }
     URL_SAFE_NO_PAD
         .decode_vec(header, header_buf)
-        .map_err(|_| AuthError::invalid("malformed token header"))?;
+        .map_err(|_| AuthError::new(AuthReason::MalformedHeader))?;
     let jose: Header<'a> = serde_json::from_slice(header_buf)
-        .map_err(|_| AuthError::invalid("malformed token header"))?;
+        .map_err(|_| AuthError::new(AuthReason::MalformedHeader))?;
     // `crit` and `b64` change how a token must be processed: refused whatever their value.
     // `jku`, `x5u`, `jwk` and `x5c` are never read: keys only come from the configured source.
     if jose.critical {
-        return Err(AuthError::invalid("unsupported critical header"));
+        return Err(AuthError::new(AuthReason::UnsupportedCriticalHeader));
     }
     let alg = match &jose.alg {
-        Some(Member::Str(alg)) => {
-            Algorithm::from_str(alg).map_err(|_| AuthError::invalid("unsupported algorithm"))?
-        }
-        _ => return Err(AuthError::invalid("unsupported algorithm")),
+        Some(Member::Str(alg)) => Algorithm::from_str(alg)
+            .map_err(|_| AuthError::new(AuthReason::UnsupportedAlgorithm))?,
+        _ => return Err(AuthError::new(AuthReason::UnsupportedAlgorithm)),
     };
     // A null kid or typ is read as absent; any other non-string is refused.
     let kid = match jose.kid {
         None | Some(Member::Null) => None,
         Some(Member::Str(kid)) if !kid.is_empty() && kid.len() <= MAX_KID_LEN => Some(kid),
-        Some(_) => return Err(AuthError::invalid("invalid key id")),
+        Some(_) => return Err(AuthError::new(AuthReason::InvalidKeyId)),
     };
     let typ = match jose.typ {
         None | Some(Member::Null) => None,
         Some(Member::Str(typ)) => Some(typ.into_owned()),
-        Some(Member::Other) => return Err(AuthError::invalid("malformed token header")),
+        Some(Member::Other) => return Err(AuthError::new(AuthReason::MalformedHeader)),
     };
     let signing_input = &token[..header.len() + 1 + payload.len()];
     Ok(Compact {
@@ -202,9 +201,9 @@ pub(crate) fn parse<'a>(
 pub(crate) fn decode_payload(payload_b64: &str) -> Result<Map<String, Value>, AuthError> {
     let bytes = URL_SAFE_NO_PAD
         .decode(payload_b64)
-        .map_err(|_| AuthError::invalid("malformed token payload"))?;
-    let UniqueObject(map) = serde_json::from_slice(&bytes)
-        .map_err(|_| AuthError::invalid("malformed token payload"))?;
+        .map_err(|_| AuthError::new(AuthReason::MalformedPayload))?;
+    let UniqueObject(map) =
+        serde_json::from_slice(&bytes).map_err(|_| AuthError::new(AuthReason::MalformedPayload))?;
     Ok(map)
 }
 
@@ -246,8 +245,8 @@ pub(crate) fn numeric_date(
         Some(Value::Number(n)) => n
             .as_i64()
             .map(Some)
-            .ok_or(AuthError::invalid("invalid time claim")),
-        Some(_) => Err(AuthError::invalid("invalid time claim")),
+            .ok_or(AuthError::new(AuthReason::InvalidTimeClaim)),
+        Some(_) => Err(AuthError::new(AuthReason::InvalidTimeClaim)),
     }
 }
 
@@ -280,7 +279,7 @@ mod tests {
             let t = token(&format!(r#"{{"alg":"{alg}","kid":"k"}}"#), "{}");
             let mut buf = Vec::new();
             let err = parse(&t, 16 * 1024, &mut buf).expect_err(alg);
-            assert_eq!(err.description(), "unsupported algorithm", "{alg}");
+            assert_eq!(err.reason(), AuthReason::UnsupportedAlgorithm, "{alg}");
         }
     }
 
@@ -338,7 +337,7 @@ mod tests {
         let t = "a".repeat(100);
         let mut buf = Vec::new();
         let err = parse(&t, 99, &mut buf).expect_err("too large");
-        assert_eq!(err.description(), "token too large");
+        assert_eq!(err.reason(), AuthReason::TokenTooLarge);
         assert!(buf.is_empty());
     }
 

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use tower_layer::Layer;
 
-use crate::response::{JsonRejection, RejectionHandler, SharedRejection};
+use crate::response::{DefaultRejection, RejectionHandler, SharedRejection};
 use crate::service::JwksAuth;
 use crate::token::TokenSource;
 use crate::user::User;
@@ -15,7 +15,7 @@ use crate::verifier::JwksVerifier;
 ///
 /// On success the request gets a [`User`] in its extensions (read it with the axum
 /// extractors, or `req.extensions().get::<User>()`). On failure the inner service is not
-/// called and the response comes from the [`RejectionHandler`] (by default [`JsonRejection`]:
+/// called and the response comes from the [`RejectionHandler`] (by default [`DefaultRejection`]:
 /// 401 / 403 / 503 with an RFC 6750 challenge and a `{"detail": ...}` body).
 ///
 /// Cloning is cheap (one `Arc`).
@@ -61,7 +61,7 @@ impl JwksAuthLayer {
                 sources: TokenSource::defaults(),
                 optional: false,
                 dev_user: None,
-                rejection: SharedRejection(Arc::new(JsonRejection::new())),
+                rejection: SharedRejection(Arc::new(DefaultRejection::new())),
                 extensions: http::Extensions::new(),
             }),
         }
@@ -87,7 +87,7 @@ impl JwksAuthLayer {
         self
     }
 
-    /// Replaces the rejection response ([`JsonRejection`] by default).
+    /// Replaces the rejection response ([`DefaultRejection`] by default).
     pub fn rejection(mut self, handler: impl RejectionHandler) -> Self {
         self.config_mut().rejection = SharedRejection(Arc::new(handler));
         self

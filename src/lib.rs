@@ -70,6 +70,7 @@
 
 mod algorithms;
 mod builder;
+mod challenge;
 mod clock;
 pub mod cloudflare;
 mod crypto;
@@ -106,16 +107,17 @@ pub struct ReadmeDoctests;
 
 pub use algorithms::Algorithms;
 pub use builder::JwksVerifierBuilder;
+pub use challenge::BearerChallenge;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use cloudflare::{CloudflareAccess, Identity};
-pub use error::{AuthError, AuthErrorKind, ConfigError};
+pub use error::{AuthError, AuthErrorKind, AuthReason, ConfigError};
 #[cfg(feature = "axum")]
 pub use extract::{AuthRejection, Claims};
 pub use future::ResponseFuture;
 pub use jsonwebtoken::Algorithm;
 pub use layer::{Anonymous, DevBypass, JwksAuthLayer};
 pub use policy::IdTokenChecks;
-pub use response::{JsonRejection, RejectionHandler};
+pub use response::{DefaultRejection, RejectionHandler};
 pub use service::JwksAuth;
 pub use token::{CF_ACCESS_HEADER, CF_AUTHORIZATION_COOKIE, MAX_COOKIES, TokenSource};
 pub use user::User;

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde_json::{Map, Value};
 
-use crate::error::AuthError;
+use crate::error::{AuthError, AuthReason};
 use crate::jwt::{self, Compact};
 use crate::user::User;
 
@@ -39,9 +39,7 @@ impl Policy {
             let typ = compact.typ.as_deref().unwrap_or("");
             let typ = typ.strip_prefix("application/").unwrap_or(typ);
             if !typ.eq_ignore_ascii_case("at+jwt") {
-                return Err(AuthError::invalid(
-                    "not an access token (typ must be at+jwt)",
-                ));
+                return Err(AuthError::new(AuthReason::NotAccessToken));
             }
         }
         Ok(())
@@ -55,18 +53,18 @@ impl Policy {
         now: i64,
     ) -> Result<(i64, Option<i64>), AuthError> {
         let exp =
-            jwt::numeric_date(claims, "exp")?.ok_or(AuthError::invalid("missing exp claim"))?;
+            jwt::numeric_date(claims, "exp")?.ok_or(AuthError::new(AuthReason::MissingExp))?;
         let nbf = jwt::numeric_date(claims, "nbf")?;
         jwt::numeric_date(claims, "iat")?;
         self.check_times(exp, nbf, now)?;
         if let Some(expected) = &self.issuer {
             match claims.get("iss") {
                 Some(Value::String(iss)) if iss == expected => {}
-                _ => return Err(AuthError::invalid("issuer mismatch")),
+                _ => return Err(AuthError::new(AuthReason::IssuerMismatch)),
             }
         }
         if !self.audiences.is_empty() && !audience_matches(claims.get("aud"), &self.audiences) {
-            return Err(AuthError::invalid("audience mismatch"));
+            return Err(AuthError::new(AuthReason::AudienceMismatch));
         }
         let profile_claims = if self.access_token_profile {
             &ACCESS_TOKEN_CLAIMS[..]
@@ -80,7 +78,7 @@ impl Policy {
             .chain(profile_claims.iter().copied());
         for name in required {
             if !claims.contains_key(name) {
-                return Err(AuthError::invalid("missing required claim"));
+                return Err(AuthError::new(AuthReason::MissingRequiredClaim));
             }
         }
         Ok((exp, nbf))
@@ -95,10 +93,10 @@ impl Policy {
         now: i64,
     ) -> Result<(), AuthError> {
         if now > exp.saturating_add(self.leeway_secs) {
-            return Err(AuthError::invalid("token expired"));
+            return Err(AuthError::new(AuthReason::Expired));
         }
         if nbf.is_some_and(|nbf| now < nbf.saturating_sub(self.leeway_secs)) {
-            return Err(AuthError::invalid("token not yet valid"));
+            return Err(AuthError::new(AuthReason::NotYetValid));
         }
         Ok(())
     }
@@ -108,7 +106,7 @@ impl Policy {
         if !self.scopes.is_empty() {
             let granted = granted_scopes(user);
             if !self.scopes.iter().all(|s| granted.iter().any(|g| g == s)) {
-                return Err(AuthError::forbidden("insufficient scope"));
+                return Err(AuthError::new(AuthReason::InsufficientScope));
             }
         }
         for check in &self.checks {
@@ -184,18 +182,18 @@ impl IdTokenChecks {
         if let Some(nonce) = &self.nonce
             && user.str_claim("nonce") != Some(nonce.as_str())
         {
-            return Err(AuthError::invalid("nonce mismatch"));
+            return Err(AuthError::new(AuthReason::NonceMismatch));
         }
         if let Some(max_age) = self.max_age {
             let auth_time = jwt::numeric_date(user.claims(), "auth_time")?
-                .ok_or(AuthError::invalid("missing auth_time claim"))?;
+                .ok_or(AuthError::new(AuthReason::MissingAuthTime))?;
             let max_age = i64::try_from(max_age.as_secs()).unwrap_or(i64::MAX);
             if now
                 > auth_time
                     .saturating_add(max_age)
                     .saturating_add(leeway_secs)
             {
-                return Err(AuthError::invalid("authentication too old (max_age)"));
+                return Err(AuthError::new(AuthReason::AuthenticationTooOld));
             }
         }
         Ok(())
@@ -243,12 +241,12 @@ mod tests {
         assert!(p.check_times(1000, None, 1030).is_ok());
         assert_eq!(
             p.check_times(1000, None, 1031),
-            Err(AuthError::invalid("token expired"))
+            Err(AuthError::new(AuthReason::Expired))
         );
         assert!(p.check_times(5000, Some(1000), 970).is_ok());
         assert_eq!(
             p.check_times(5000, Some(1000), 969),
-            Err(AuthError::invalid("token not yet valid"))
+            Err(AuthError::new(AuthReason::NotYetValid))
         );
     }
 
@@ -267,7 +265,7 @@ mod tests {
                 .is_ok()
         );
         let refused = p.authorize(&User::from_claims(json!({"scope": "read"})));
-        assert_eq!(refused, Err(AuthError::forbidden("insufficient scope")));
+        assert_eq!(refused, Err(AuthError::new(AuthReason::InsufficientScope)));
         assert!(p.authorize(&User::from_claims(json!({}))).is_err());
     }
 
@@ -280,12 +278,12 @@ mod tests {
         assert!(checks.check(&user, 1100, 0).is_ok());
         assert_eq!(
             checks.check(&user, 1101, 0),
-            Err(AuthError::invalid("authentication too old (max_age)"))
+            Err(AuthError::new(AuthReason::AuthenticationTooOld))
         );
         let wrong = IdTokenChecks::new().nonce("xyz");
         assert_eq!(
             wrong.check(&user, 0, 0),
-            Err(AuthError::invalid("nonce mismatch"))
+            Err(AuthError::new(AuthReason::NonceMismatch))
         );
         let no_auth_time = User::from_claims(json!({}));
         assert!(

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use http::{HeaderValue, Response, header};
 
+use crate::challenge::BearerChallenge;
 use crate::error::{AuthError, AuthErrorKind};
 
 /// Builds the response for a refused request.
@@ -49,14 +50,14 @@ where
 /// | forbidden | 403 | `Bearer error="insufficient_scope", error_description="..."` |
 /// | keys unavailable | 503 | none; `Retry-After` instead |
 #[derive(Clone, Debug, Default)]
-pub struct JsonRejection {
+pub struct DefaultRejection {
     realm: Option<String>,
     hide_details: bool,
     missing_detail: Option<String>,
     invalid_detail: Option<String>,
 }
 
-impl JsonRejection {
+impl DefaultRejection {
     /// The default rejection.
     #[must_use]
     pub fn new() -> Self {
@@ -105,35 +106,24 @@ impl JsonRejection {
         }
     }
 
-    fn challenge(&self, error: &AuthError) -> Option<String> {
-        let code = match error.kind() {
-            AuthErrorKind::MissingToken => None,
-            AuthErrorKind::InvalidToken => Some("invalid_token"),
-            AuthErrorKind::Forbidden => Some("insufficient_scope"),
-            AuthErrorKind::KeysUnavailable => return None,
-        };
-        let mut params = Vec::new();
-        if let Some(realm) = &self.realm {
-            params.push(format!("realm=\"{}\"", quoted(realm)));
+    fn challenge(&self, error: &AuthError) -> Option<HeaderValue> {
+        if error.kind() == AuthErrorKind::KeysUnavailable {
+            return None;
         }
-        if let Some(code) = code {
-            params.push(format!("error=\"{code}\""));
-            let description = if self.hide_details {
-                generic(error.kind())
-            } else {
-                error.description()
-            };
-            params.push(format!("error_description=\"{}\"", quoted(description)));
-        }
-        Some(if params.is_empty() {
-            "Bearer".to_owned()
+        let description = if self.hide_details {
+            generic(error.kind())
         } else {
-            format!("Bearer {}", params.join(", "))
-        })
+            error.description()
+        };
+        let mut challenge = BearerChallenge::for_error(error).description(description);
+        if let Some(realm) = &self.realm {
+            challenge = challenge.realm(realm);
+        }
+        Some(challenge.to_header_value())
     }
 }
 
-impl RejectionHandler for JsonRejection {
+impl RejectionHandler for DefaultRejection {
     fn rejection(&self, error: &AuthError) -> Response<Bytes> {
         let body = serde_json::json!({ "detail": self.detail(error) }).to_string();
         let mut response = Response::new(Bytes::from(body));
@@ -143,10 +133,8 @@ impl RejectionHandler for JsonRejection {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
         );
-        if let Some(challenge) = self.challenge(error)
-            && let Ok(value) = HeaderValue::from_str(&challenge)
-        {
-            headers.insert(header::WWW_AUTHENTICATE, value);
+        if let Some(challenge) = self.challenge(error) {
+            headers.insert(header::WWW_AUTHENTICATE, challenge);
         }
         if let Some(retry) = error.retry_after() {
             headers.insert(
@@ -166,17 +154,6 @@ fn generic(kind: AuthErrorKind) -> &'static str {
     }
 }
 
-/// Escapes a quoted-string's `"` and `\` and drops control characters.
-fn quoted(s: &str) -> String {
-    s.chars()
-        .filter(|c| !c.is_control())
-        .flat_map(|c| match c {
-            '"' | '\\' => vec!['\\', c],
-            c => vec![c],
-        })
-        .collect()
-}
-
 /// A shared, type-erased handler.
 #[derive(Clone)]
 pub(crate) struct SharedRejection(pub(crate) Arc<dyn RejectionHandler>);
@@ -190,6 +167,7 @@ impl fmt::Debug for SharedRejection {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::AuthReason;
     use std::time::Duration;
 
     fn header(r: &Response<Bytes>, name: header::HeaderName) -> Option<&str> {
@@ -198,14 +176,14 @@ mod tests {
 
     #[test]
     fn missing_token_challenge_has_no_error_code() {
-        let r = JsonRejection::new().rejection(&AuthError::missing());
+        let r = DefaultRejection::new().rejection(&AuthError::missing());
         assert_eq!(r.status(), 401);
         assert_eq!(header(&r, header::WWW_AUTHENTICATE), Some("Bearer"));
         assert_eq!(
             r.body(),
             &Bytes::from_static(br#"{"detail":"missing bearer token"}"#)
         );
-        let r = JsonRejection::new()
+        let r = DefaultRejection::new()
             .realm("api")
             .rejection(&AuthError::missing());
         assert_eq!(
@@ -216,19 +194,19 @@ mod tests {
 
     #[test]
     fn invalid_and_forbidden_carry_codes_and_details_can_be_hidden() {
-        let r = JsonRejection::new().rejection(&AuthError::invalid("token expired"));
+        let r = DefaultRejection::new().rejection(&AuthError::new(AuthReason::Expired));
         assert_eq!(
             header(&r, header::WWW_AUTHENTICATE),
             Some(r#"Bearer error="invalid_token", error_description="token expired""#)
         );
-        let r = JsonRejection::new().rejection(&AuthError::forbidden("scope read required"));
+        let r = DefaultRejection::new().rejection(&AuthError::forbidden("scope read required"));
         assert_eq!(r.status(), 403);
         assert!(
             header(&r, header::WWW_AUTHENTICATE).is_some_and(|h| h.contains("insufficient_scope"))
         );
-        let r = JsonRejection::new()
+        let r = DefaultRejection::new()
             .hide_details()
-            .rejection(&AuthError::invalid("token expired"));
+            .rejection(&AuthError::new(AuthReason::Expired));
         assert_eq!(
             r.body(),
             &Bytes::from_static(br#"{"detail":"unauthorized"}"#)
@@ -242,10 +220,7 @@ mod tests {
 
     #[test]
     fn unavailable_is_503_with_retry_after() {
-        let r = JsonRejection::new().rejection(&AuthError::unavailable(
-            "signing keys unavailable",
-            Duration::from_secs(7),
-        ));
+        let r = DefaultRejection::new().rejection(&AuthError::unavailable(Duration::from_secs(7)));
         assert_eq!(r.status(), 503);
         assert_eq!(header(&r, header::RETRY_AFTER), Some("7"));
         assert_eq!(header(&r, header::WWW_AUTHENTICATE), None);

@@ -2,7 +2,7 @@
 
 use http::{HeaderMap, HeaderName, header};
 
-use crate::error::AuthError;
+use crate::error::{AuthError, AuthReason};
 
 /// The header Cloudflare Access puts the application token in.
 pub const CF_ACCESS_HEADER: &str = "cf-access-jwt-assertion";
@@ -84,11 +84,11 @@ fn single_header<'h>(
         return Ok(None);
     };
     if values.next().is_some() {
-        return Err(AuthError::invalid("several token headers"));
+        return Err(AuthError::new(AuthReason::SeveralTokens));
     }
     let value = value
         .to_str()
-        .map_err(|_| AuthError::invalid("malformed token header"))?;
+        .map_err(|_| AuthError::new(AuthReason::MalformedHeader))?;
     if value.is_empty() {
         return Ok(None);
     }
@@ -102,7 +102,7 @@ fn bearer(headers: &HeaderMap) -> Result<Option<&str>, AuthError> {
     let Some((scheme, rest)) = value.split_once(' ') else {
         // `Bearer` alone is a malformed bearer credential; any other scheme is not ours.
         return if value.eq_ignore_ascii_case("bearer") {
-            Err(AuthError::invalid("empty bearer token"))
+            Err(AuthError::new(AuthReason::EmptyBearerToken))
         } else {
             Ok(None)
         };
@@ -112,7 +112,7 @@ fn bearer(headers: &HeaderMap) -> Result<Option<&str>, AuthError> {
     }
     let token = rest.trim_start_matches(' ');
     if token.is_empty() || token.contains(char::is_whitespace) {
-        return Err(AuthError::invalid("malformed bearer token"));
+        return Err(AuthError::new(AuthReason::MalformedBearerToken));
     }
     Ok(Some(token))
 }
@@ -178,7 +178,7 @@ mod tests {
             ("authorization", "Bearer d.e.f"),
         ])
         .expect_err("ambiguous");
-        assert_eq!(err.description(), "several token headers");
+        assert_eq!(err.reason(), AuthReason::SeveralTokens);
     }
 
     #[test]

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::builder::JwksVerifierBuilder;
-use crate::error::{AuthError, ConfigError};
+use crate::error::{AuthError, AuthReason, ConfigError};
 use crate::jwks::cache::CacheStatus;
 use crate::jwks::source::FetchError;
 use crate::policy::IdTokenChecks;
@@ -145,7 +145,7 @@ impl JwksVerifier {
                         Kind::One(one) => Some(one),
                         Kind::Many(_) => None,
                     })
-                    .ok_or(AuthError::invalid("unknown issuer"))
+                    .ok_or(AuthError::new(AuthReason::UnknownIssuer))
             }
         }
     }
@@ -223,13 +223,13 @@ fn peek_issuer(token: &str) -> Result<String, AuthError> {
     let payload = token
         .split('.')
         .nth(1)
-        .ok_or(AuthError::invalid("malformed token"))?;
+        .ok_or(AuthError::new(AuthReason::MalformedToken))?;
     let bytes = URL_SAFE_NO_PAD
         .decode(payload)
-        .map_err(|_| AuthError::invalid("malformed token payload"))?;
+        .map_err(|_| AuthError::new(AuthReason::MalformedPayload))?;
     serde_json::from_slice::<Iss>(&bytes)
         .map(|i| i.iss)
-        .map_err(|_| AuthError::invalid("unknown issuer"))
+        .map_err(|_| AuthError::new(AuthReason::UnknownIssuer))
 }
 
 impl fmt::Debug for JwksVerifier {

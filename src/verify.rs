@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use crate::algorithms::Algorithms;
 use crate::clock::SharedClock;
-use crate::error::AuthError;
+use crate::error::{AuthError, AuthReason};
 use crate::jwks::cache::{Freshness, KeyCache, Trigger};
 use crate::jwks::keyset::{KeySet, Selection, VerifyKey};
 use crate::jwt::{self, Compact};
@@ -41,7 +41,7 @@ impl IssuerVerifier {
     pub(crate) fn verify_now(&self, token: &str) -> Attempt {
         if token.len() > self.policy.max_token_len {
             // Before hashing it for the token cache: an oversized token costs nothing.
-            return Attempt::Done(Err(AuthError::invalid("token too large")));
+            return Attempt::Done(Err(AuthError::new(AuthReason::TokenTooLarge)));
         }
         let now = self.clock.now_millis();
         let cache_key = self.token_cache.as_ref().map(|c| c.key(token));
@@ -73,9 +73,9 @@ impl IssuerVerifier {
         }
         match self.select(&snap.keys, &compact) {
             Selection::Found(key) => Attempt::Done(self.finish(&compact, key, now, cache_key)),
-            Selection::Refused(why) => Attempt::Done(Err(AuthError::invalid(why))),
+            Selection::Refused(why) => Attempt::Done(Err(AuthError::new(why))),
             Selection::UnknownKid if self.keys.refuse_unknown_kid_now(now) => {
-                Attempt::Done(Err(AuthError::invalid("unknown key id")))
+                Attempt::Done(Err(AuthError::new(AuthReason::UnknownKeyId)))
             }
             Selection::UnknownKid => Attempt::NeedsKeys,
         }
@@ -100,8 +100,8 @@ impl IssuerVerifier {
                 let cache_key = self.token_cache.as_ref().map(|c| c.key(token));
                 self.finish(&compact, key, now, cache_key)
             }
-            Selection::Refused(why) => Err(AuthError::invalid(why)),
-            Selection::UnknownKid => Err(AuthError::invalid("unknown key id")),
+            Selection::Refused(why) => Err(AuthError::new(why)),
+            Selection::UnknownKid => Err(AuthError::new(AuthReason::UnknownKeyId)),
         }
     }
 
@@ -123,8 +123,8 @@ impl IssuerVerifier {
             .filter(|k| kid.is_none() || k.kid.as_deref() == kid);
         let key = match (fitting.next(), fitting.next()) {
             (Some(key), None) if kid.is_some() || self.policy.allow_missing_kid => key,
-            (None, _) => return Err(AuthError::invalid("algorithm not allowed")),
-            _ => return Err(AuthError::invalid("token has no key id")),
+            (None, _) => return Err(AuthError::new(AuthReason::AlgorithmNotAllowed)),
+            _ => return Err(AuthError::new(AuthReason::MissingKeyId)),
         };
         // Not cached: HMAC verification is cheaper than a cache round trip would save.
         self.check(compact, key, now)
@@ -201,7 +201,7 @@ fn verify_signature(compact: &Compact<'_>, key: &VerifyKey) -> Result<(), AuthEr
         compact.alg,
     ) {
         Ok(true) => Ok(()),
-        Ok(false) | Err(_) => Err(AuthError::invalid("invalid signature")),
+        Ok(false) | Err(_) => Err(AuthError::new(AuthReason::InvalidSignature)),
     }
 }
 

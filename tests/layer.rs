@@ -263,8 +263,11 @@ async fn custom_rejection_and_hidden_details() {
         (StatusCode::UNAUTHORIZED, "nope: MissingToken")
     );
 
-    let hidden = app(JwksAuthLayer::new(verifier)
-        .rejection(jwks_auth::JsonRejection::new().hide_details().realm("api")));
+    let hidden = app(JwksAuthLayer::new(verifier).rejection(
+        jwks_auth::DefaultRejection::new()
+            .hide_details()
+            .realm("api"),
+    ));
     let reply = send_token(&hidden, &idp.token().expires_in(-100).sign()).await;
     reply.assert_invalid();
     assert_eq!(reply.body, r#"{"detail":"unauthorized"}"#);

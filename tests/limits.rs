@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use common::{app, get_with, send};
 use http::StatusCode;
+use jwks_auth::AuthReason;
 use jwks_auth::jwks::{KeySet, MAX_KEYS};
 use jwks_auth::testing::{Fault, MockIdp};
 use jwks_auth::{Algorithm, Algorithms, JwksAuthLayer, JwksVerifier, MAX_COOKIES, TokenSource};
@@ -75,14 +76,14 @@ async fn token_size_is_capped_at_16_kib_before_any_crypto() {
     let over = format!("{}{}", "a".repeat(MAX_TOKEN + 1 - 4), ".b.c");
     assert_eq!(over.len(), MAX_TOKEN + 1);
     let err = v.verify(&over).await.expect_err("over the cap");
-    assert_eq!(err.description(), "token too large");
+    assert_eq!(err.reason(), AuthReason::TokenTooLarge);
     // A 1 MiB bearer header costs no more than a length check.
     let huge = "a".repeat(1024 * 1024);
     let started = Instant::now();
     for _ in 0..1000 {
         assert_eq!(
-            v.verify(&huge).await.expect_err("huge").description(),
-            "token too large"
+            v.verify(&huge).await.expect_err("huge").reason(),
+            AuthReason::TokenTooLarge
         );
     }
     assert!(
@@ -105,8 +106,8 @@ async fn token_size_is_capped_at_16_kib_before_any_crypto() {
             .verify(&normal)
             .await
             .expect_err("over 256 bytes")
-            .description(),
-        "token too large"
+            .reason(),
+        AuthReason::TokenTooLarge
     );
 }
 
@@ -116,13 +117,13 @@ async fn kid_is_capped_at_256_bytes_in_tokens_and_in_key_sets() {
     let v = verifier(&idp);
     let at = idp.token().kid("k".repeat(MAX_KID)).sign();
     assert_eq!(
-        v.verify(&at).await.expect_err("unknown").description(),
-        "unknown key id"
+        v.verify(&at).await.expect_err("unknown").reason(),
+        AuthReason::UnknownKeyId
     );
     let over = idp.token().kid("k".repeat(MAX_KID + 1)).sign();
     assert_eq!(
-        v.verify(&over).await.expect_err("too long").description(),
-        "invalid key id"
+        v.verify(&over).await.expect_err("too long").reason(),
+        AuthReason::InvalidKeyId
     );
     // In a JWKS: a 256-byte kid is usable, a 257-byte one is skipped.
     let mut jwk = idp.public_jwk(&idp.kid(Algorithm::ES256)).expect("jwk");
@@ -156,8 +157,8 @@ async fn jose_header_holds_at_most_16_members() {
     v.verify(&at).await.expect("16 members verify");
     let over = idp.sign_raw(Algorithm::RS256, &header(MAX_HEADER_MEMBERS + 1), &payload);
     assert_eq!(
-        v.verify(&over).await.expect_err("17").description(),
-        "malformed token header"
+        v.verify(&over).await.expect_err("17").reason(),
+        AuthReason::MalformedHeader
     );
 }
 
@@ -175,8 +176,8 @@ async fn json_nesting_is_bounded_at_127_levels() {
     assert!(user.claim("deep").is_some());
     let over = signed_with_raw_member(&idp, "deep", &nested(MAX_JSON_DEPTH));
     assert_eq!(
-        v.verify(&over).await.expect_err("128").description(),
-        "malformed token payload"
+        v.verify(&over).await.expect_err("128").reason(),
+        AuthReason::MalformedPayload
     );
     // The header: the same limit, before any key lookup.
     let payload = decode(
@@ -196,7 +197,7 @@ async fn json_nesting_is_bounded_at_127_levels() {
         .verify(&idp.sign_raw(Algorithm::RS256, &header(MAX_JSON_DEPTH), &payload))
         .await
         .expect_err("128 in the header");
-    assert_eq!(err.description(), "malformed token header");
+    assert_eq!(err.reason(), AuthReason::MalformedHeader);
     // A JWKS document: the same limit (document, `keys`, the JWK, then the member's levels).
     let jwk = idp.public_jwk(&kid).expect("jwk").to_string();
     let doc = |levels: usize| {

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use common::{app, builder, send_token};
 use http::StatusCode;
+use jwks_auth::AuthReason;
 use jwks_auth::testing::MockIdp;
 use jwks_auth::{Algorithm, Algorithms, AuthErrorKind, IdTokenChecks, JwksAuthLayer, JwksVerifier};
 use serde_json::json;
@@ -128,7 +129,7 @@ async fn id_token_nonce_and_max_age() {
         .verify_id_token(&token, &IdTokenChecks::new().nonce("other"))
         .await
         .expect_err("nonce");
-    assert_eq!(err.description(), "nonce mismatch");
+    assert_eq!(err.reason(), AuthReason::NonceMismatch);
     let err = verifier
         .verify_id_token(
             &token,
@@ -218,7 +219,7 @@ async fn versioned_kids_resolve_exactly_or_to_the_newest_version_never_by_prefix
         .verify(&unknown_version)
         .await
         .expect_err("unknown version");
-    assert_eq!(err.description(), "unknown key id");
+    assert_eq!(err.reason(), AuthReason::UnknownKeyId);
     // signer.1 names the old key exactly: a token signed by the current key does not verify.
     let mislabelled = idp.token().kid("signer.1").sign();
     assert_eq!(
@@ -226,7 +227,7 @@ async fn versioned_kids_resolve_exactly_or_to_the_newest_version_never_by_prefix
             .verify(&mislabelled)
             .await
             .expect_err("old key")
-            .description(),
-        "invalid signature"
+            .reason(),
+        AuthReason::InvalidSignature
     );
 }

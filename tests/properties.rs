@@ -15,6 +15,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use common::{app, get_with, send};
 use http::StatusCode;
+use jwks_auth::AuthReason;
 use jwks_auth::testing::{ALGORITHMS, MockIdp};
 use jwks_auth::{
     Algorithm, AuthError, JwksAuthLayer, JwksVerifier, ManualClock, TokenSource, User,
@@ -109,7 +110,7 @@ proptest! {
         let expected = NOW <= exp + leeway;
         prop_assert_eq!(result.is_ok(), expected, "exp={} leeway={} +{}ms: {:?}", offset, leeway, ms, result.err());
         if !expected {
-            prop_assert_eq!(result.expect_err("refused").description(), "token expired");
+            prop_assert_eq!(result.expect_err("refused").reason(), AuthReason::Expired);
         }
     }
 
@@ -128,7 +129,7 @@ proptest! {
         let expected = nbf - leeway <= NOW;
         prop_assert_eq!(result.is_ok(), expected, "nbf={} leeway={}: {:?}", offset, leeway, result.err());
         if !expected {
-            prop_assert_eq!(result.expect_err("refused").description(), "token not yet valid");
+            prop_assert_eq!(result.expect_err("refused").reason(), AuthReason::NotYetValid);
         }
     }
 
@@ -148,7 +149,7 @@ proptest! {
         prop_assert!(verify(&verifier, &token).is_ok(), "valid through the last second");
         clock.advance(Duration::from_millis(1));
         let err = verify(&verifier, &token).expect_err("expired");
-        prop_assert_eq!(err.description(), "token expired");
+        prop_assert_eq!(err.reason(), AuthReason::Expired);
     }
 
     /// `aud` is any-of: a string in the configured set, or a non-empty array of strings one
@@ -185,7 +186,7 @@ proptest! {
         let result = verify(&verifier, &token);
         prop_assert_eq!(result.is_ok(), expected, "aud={} configured={:?}", aud, configured);
         if !expected {
-            prop_assert_eq!(result.expect_err("refused").description(), "audience mismatch");
+            prop_assert_eq!(result.expect_err("refused").reason(), AuthReason::AudienceMismatch);
         }
     }
 
@@ -259,7 +260,7 @@ proptest! {
         // An unpublished version: unknown, never the latest or a neighbour.
         if !versions.contains(&missing) {
             let err = verify(&verifier, &sign(&format!("svc.{missing}"))).expect_err("unpublished");
-            prop_assert_eq!(err.description(), "unknown key id");
+            prop_assert_eq!(err.reason(), AuthReason::UnknownKeyId);
         }
     }
 

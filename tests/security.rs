@@ -20,7 +20,7 @@ use common::{Reply, app, bearer, builder, get_with, send, send_token};
 use http::{HeaderValue, Request, StatusCode};
 use jwks_auth::testing::{Fault, MockIdp, foreign_token};
 use jwks_auth::{
-    Algorithm, Algorithms, DevBypass, JsonRejection, JwksAuthLayer, JwksVerifier,
+    Algorithm, Algorithms, DefaultRejection, DevBypass, JwksAuthLayer, JwksVerifier,
     JwksVerifierBuilder, ManualClock, User,
 };
 use serde_json::{Value, json};
@@ -2322,7 +2322,8 @@ async fn rejection_responses_match_their_snapshots() {
     let idp = MockIdp::start().await;
     let verifier = builder(&idp).build().expect("config");
     let plain = app(JwksAuthLayer::new(verifier.clone()));
-    let hidden = app(JwksAuthLayer::new(verifier).rejection(JsonRejection::new().hide_details()));
+    let hidden =
+        app(JwksAuthLayer::new(verifier).rejection(DefaultRejection::new().hide_details()));
     let expired = idp.token().expires_in(-3600).sign();
 
     let missing = send(&plain, get_with("/me", &[])).await;
@@ -2400,7 +2401,7 @@ async fn rejection_responses_match_their_snapshots() {
         r#"Bearer error="insufficient_scope", error_description="insufficient scope""#
     );
     assert_eq!(reply.body, r#"{"detail":"insufficient scope"}"#);
-    let hidden = app(JwksAuthLayer::new(scoped).rejection(JsonRejection::new().hide_details()));
+    let hidden = app(JwksAuthLayer::new(scoped).rejection(DefaultRejection::new().hide_details()));
     let reply = send_token(&hidden, &idp.mint(Algorithm::RS256)).await;
     assert_eq!(reply.status, StatusCode::FORBIDDEN);
     assert_eq!(reply.body, r#"{"detail":"forbidden"}"#);
@@ -2424,7 +2425,7 @@ async fn rejection_responses_match_their_snapshots() {
     );
     assert_eq!(reply.headers["retry-after"], "1");
     let hidden =
-        app(JwksAuthLayer::new(unavailable).rejection(JsonRejection::new().hide_details()));
+        app(JwksAuthLayer::new(unavailable).rejection(DefaultRejection::new().hide_details()));
     let reply = send_token(&hidden, &down.mint(Algorithm::RS256)).await;
     assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(reply.body, r#"{"detail":"service unavailable"}"#);

@@ -18,6 +18,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use jwks_auth::AuthReason;
 use jwks_auth::testing::{Fault, MockIdp, foreign_token};
 use jwks_auth::{Algorithm, AuthError, AuthErrorKind, JwksVerifier};
 use serde_json::{Value, json};
@@ -201,7 +202,7 @@ fn classify_refusal(
         counts
             .valid_refused_past_max_stale
             .fetch_add(1, Ordering::Relaxed);
-    } else if e.description() == "unknown key id" && !held {
+    } else if e.reason() == AuthReason::UnknownKeyId && !held {
         counts
             .valid_waiting_for_refresh
             .fetch_add(1, Ordering::Relaxed);

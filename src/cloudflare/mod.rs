@@ -91,7 +91,7 @@ use crate::clock::{Clock, SharedClock};
 use crate::error::{AuthError, ConfigError};
 use crate::jwks::http::{HttpFetcher, default_client};
 use crate::layer::JwksAuthLayer;
-use crate::response::JsonRejection;
+use crate::response::DefaultRejection;
 use crate::token::TokenSource;
 use crate::user::User;
 use crate::verifier::JwksVerifier;
@@ -172,11 +172,11 @@ impl CloudflareAccess {
         ]
     }
 
-    /// The preset's responses: [`JsonRejection`] with the Starlette middleware's texts
+    /// The preset's responses: [`DefaultRejection`] with the Starlette middleware's texts
     /// ([`MISSING_TOKEN_DETAIL`], [`INVALID_TOKEN_DETAIL`]).
     #[must_use]
-    pub fn rejection() -> JsonRejection {
-        JsonRejection::new()
+    pub fn rejection() -> DefaultRejection {
+        DefaultRejection::new()
             .missing_detail(MISSING_TOKEN_DETAIL)
             .invalid_detail(INVALID_TOKEN_DETAIL)
     }

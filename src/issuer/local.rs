@@ -3,7 +3,7 @@
 
 use super::signer::RotatingSigner;
 use crate::clock::{Clock, SharedClock};
-use crate::error::AuthError;
+use crate::error::{AuthError, AuthReason};
 use crate::jwks::{BoxFuture, FetchError, Fetched, KeySource, Validators};
 use crate::{JwksVerifier, User};
 
@@ -67,11 +67,11 @@ impl LocalVerifier {
     /// signer, or as [`JwksVerifier::verify`].
     pub async fn verify(&self, token: &str) -> Result<User, AuthError> {
         let header = jsonwebtoken::decode_header(token)
-            .map_err(|_| AuthError::invalid("malformed token"))?;
+            .map_err(|_| AuthError::new(AuthReason::MalformedToken))?;
         match header.kid {
             Some(kid) if self.signer.accepts_kid(&kid) => self.verifier.verify(token).await,
-            Some(_) => Err(AuthError::invalid("unknown key id")),
-            None => Err(AuthError::invalid("token has no key id")),
+            Some(_) => Err(AuthError::new(AuthReason::UnknownKeyId)),
+            None => Err(AuthError::new(AuthReason::MissingKeyId)),
         }
     }
 }

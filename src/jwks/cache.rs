@@ -248,7 +248,7 @@ impl KeyCache {
             .unwrap_or(0)
             .div_ceil(1000)
             .max(1);
-        AuthError::unavailable("signing keys unavailable", Duration::from_secs(secs))
+        AuthError::unavailable(Duration::from_secs(secs))
     }
 
     /// Starts a background refresh of `snap` unless one is running or failures are backing off.

@@ -11,6 +11,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::algorithms::Algorithms;
+use crate::error::AuthReason;
 use crate::jwt::MAX_KID_LEN;
 
 /// Most keys taken from one document; the rest are skipped. Real sets hold a handful.
@@ -72,7 +73,7 @@ pub(crate) enum Selection<'a> {
     /// No key has this kid: a refresh may bring it.
     UnknownKid,
     /// Keys exist for this kid (or the token has no kid) but none fits; refreshing won't help.
-    Refused(&'static str),
+    Refused(AuthReason),
 }
 
 /// A parsed JSON Web Key Set: the keys that passed the policy, indexed by kid.
@@ -264,7 +265,7 @@ impl KeySet {
         allow_missing_kid: bool,
     ) -> Selection<'_> {
         if kid.is_none() && !allow_missing_kid {
-            return Selection::Refused("token has no key id");
+            return Selection::Refused(AuthReason::MissingKeyId);
         }
         let mut found = None;
         let mut any = false;
@@ -273,7 +274,7 @@ impl KeySet {
             let key = &self.keys[i];
             if key.algorithms.contains(alg) {
                 if found.is_some() {
-                    return Selection::Refused("ambiguous key id");
+                    return Selection::Refused(AuthReason::AmbiguousKeyId);
                 }
                 found = Some(key);
             }
@@ -281,7 +282,7 @@ impl KeySet {
         match found {
             Some(key) => Selection::Found(key),
             None if !any && kid.is_some() => Selection::UnknownKid,
-            None => Selection::Refused("algorithm not allowed for this key"),
+            None => Selection::Refused(AuthReason::AlgorithmNotAllowedForKey),
         }
     }
 }
