@@ -403,9 +403,8 @@ impl JwksVerifierBuilder {
                 ));
             }
         };
-        let leeway_secs = i64::try_from(self.leeway.as_secs()).unwrap_or(i64::MAX);
         let token_cache = (self.token_cache_capacity > 0)
-            .then(|| TokenCache::new(self.token_cache_capacity, self.clock.clone(), leeway_secs));
+            .then(|| TokenCache::new(self.token_cache_capacity, self.clock.clone(), self.leeway));
         let asymmetric = self.algorithms.intersect(Algorithms::ASYMMETRIC);
         let hmac_algorithms = match self.algorithms.intersect(Algorithms::HMAC) {
             none if none.is_empty() => Algorithm::HS256.into(),
@@ -427,7 +426,7 @@ impl JwksVerifierBuilder {
             policy: Policy {
                 issuer: self.issuer,
                 audiences: self.audiences,
-                leeway_secs,
+                leeway: self.leeway,
                 required_claims: self.required_claims,
                 max_token_len: self.max_token_bytes,
                 allow_missing_kid: self.allow_missing_kid,

@@ -5,6 +5,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use crate::claims::NumericDate;
+
 /// A source of the current time, in milliseconds since the Unix epoch.
 ///
 /// The default is the system clock. Tests inject a [`ManualClock`].
@@ -73,8 +75,14 @@ impl Clock for ManualClock {
 pub(crate) struct SharedClock(pub(crate) Arc<dyn Clock>);
 
 impl SharedClock {
+    /// Wall-clock milliseconds since the epoch.
     pub(crate) fn now_millis(&self) -> i64 {
         self.0.now_millis()
+    }
+
+    /// Wall-clock time as a NumericDate: what claim times are compared with.
+    pub(crate) fn now(&self) -> NumericDate {
+        NumericDate::from_millis(self.0.now_millis())
     }
 }
 

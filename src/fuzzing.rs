@@ -62,7 +62,7 @@ pub fn parse_compact_with_cap(token: &str, max_len: usize) -> Result<CompactPart
     Ok(CompactParts {
         alg: c.alg,
         kid: c.kid.map(|k| k.into_owned()),
-        typ: c.typ,
+        typ: c.typ.map(|t| t.into_owned()),
         signing_input: c.signing_input.to_owned(),
         payload: c.payload.to_owned(),
         signature: c.signature.to_owned(),
@@ -74,15 +74,18 @@ pub fn parse_compact_with_cap(token: &str, max_len: usize) -> Result<CompactPart
 /// # Errors
 /// An invalid-token error for a payload the verifier would refuse.
 pub fn decode_payload(payload_b64: &str) -> Result<Map<String, Value>, AuthError> {
-    crate::jwt::decode_payload(payload_b64)
+    crate::claims::decode(payload_b64)
 }
 
-/// A NumericDate claim as the verifier reads it (integer seconds, nothing else).
+/// A NumericDate claim as the verifier reads it, in milliseconds since the epoch.
 ///
 /// # Errors
-/// An invalid-token error for a present claim that is not an `i64`.
-pub fn numeric_date(claims: &Map<String, Value>, name: &str) -> Result<Option<i64>, AuthError> {
-    crate::jwt::numeric_date(claims, name)
+/// An invalid-token error for a present claim that is not a valid NumericDate.
+pub fn numeric_date_millis(
+    claims: &Map<String, Value>,
+    name: &str,
+) -> Result<Option<i64>, AuthError> {
+    crate::claims::numeric_date(claims, name).map(|d| d.map(|d| d.as_millis()))
 }
 
 /// The OIDC discovery document check (https-only `jwks_uri` unless loopback): the `jwks_uri`

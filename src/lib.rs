@@ -71,6 +71,7 @@
 mod algorithms;
 mod builder;
 mod challenge;
+mod claims;
 mod clock;
 pub mod cloudflare;
 mod crypto;

@@ -7,8 +7,9 @@ use std::time::Duration;
 
 use serde_json::{Map, Value};
 
+use crate::claims::{self, NumericDate};
 use crate::error::{AuthError, AuthReason};
-use crate::jwt::{self, Compact};
+use crate::jwt::Compact;
 use crate::user::User;
 
 /// A custom authorization check: `Err(description)` refuses the request with 403.
@@ -22,7 +23,7 @@ pub(crate) const ACCESS_TOKEN_CLAIMS: [&str; 7] =
 pub(crate) struct Policy {
     pub(crate) issuer: Option<String>,
     pub(crate) audiences: Vec<String>,
-    pub(crate) leeway_secs: i64,
+    pub(crate) leeway: Duration,
     pub(crate) required_claims: Vec<String>,
     pub(crate) max_token_len: usize,
     pub(crate) allow_missing_kid: bool,
@@ -50,12 +51,12 @@ impl Policy {
     pub(crate) fn check_claims(
         &self,
         claims: &Map<String, Value>,
-        now: i64,
-    ) -> Result<(i64, Option<i64>), AuthError> {
+        now: NumericDate,
+    ) -> Result<(NumericDate, Option<NumericDate>), AuthError> {
         let exp =
-            jwt::numeric_date(claims, "exp")?.ok_or(AuthError::new(AuthReason::MissingExp))?;
-        let nbf = jwt::numeric_date(claims, "nbf")?;
-        jwt::numeric_date(claims, "iat")?;
+            claims::numeric_date(claims, "exp")?.ok_or(AuthError::new(AuthReason::MissingExp))?;
+        let nbf = claims::numeric_date(claims, "nbf")?;
+        claims::numeric_date(claims, "iat")?;
         self.check_times(exp, nbf, now)?;
         if let Some(expected) = &self.issuer {
             match claims.get("iss") {
@@ -85,17 +86,19 @@ impl Policy {
     }
 
     /// `exp` and `nbf` against `now` with leeway: valid while `now <= exp + leeway` and
-    /// `nbf - leeway <= now`.
+    /// `nbf - leeway <= now`, with `now` read to the whole second (so a token is valid during
+    /// the whole second `exp + leeway`).
     pub(crate) fn check_times(
         &self,
-        exp: i64,
-        nbf: Option<i64>,
-        now: i64,
+        exp: NumericDate,
+        nbf: Option<NumericDate>,
+        now: NumericDate,
     ) -> Result<(), AuthError> {
-        if now > exp.saturating_add(self.leeway_secs) {
+        let now = now.whole_seconds();
+        if now > exp.saturating_add(self.leeway) {
             return Err(AuthError::new(AuthReason::Expired));
         }
-        if nbf.is_some_and(|nbf| now < nbf.saturating_sub(self.leeway_secs)) {
+        if nbf.is_some_and(|nbf| now < nbf.saturating_sub(self.leeway)) {
             return Err(AuthError::new(AuthReason::NotYetValid));
         }
         Ok(())
@@ -178,21 +181,21 @@ impl IdTokenChecks {
         self
     }
 
-    pub(crate) fn check(&self, user: &User, now: i64, leeway_secs: i64) -> Result<(), AuthError> {
+    pub(crate) fn check(
+        &self,
+        user: &User,
+        now: NumericDate,
+        leeway: Duration,
+    ) -> Result<(), AuthError> {
         if let Some(nonce) = &self.nonce
             && user.str_claim("nonce") != Some(nonce.as_str())
         {
             return Err(AuthError::new(AuthReason::NonceMismatch));
         }
         if let Some(max_age) = self.max_age {
-            let auth_time = jwt::numeric_date(user.claims(), "auth_time")?
+            let auth_time = claims::numeric_date(user.claims(), "auth_time")?
                 .ok_or(AuthError::new(AuthReason::MissingAuthTime))?;
-            let max_age = i64::try_from(max_age.as_secs()).unwrap_or(i64::MAX);
-            if now
-                > auth_time
-                    .saturating_add(max_age)
-                    .saturating_add(leeway_secs)
-            {
+            if now.whole_seconds() > auth_time.saturating_add(max_age).saturating_add(leeway) {
                 return Err(AuthError::new(AuthReason::AuthenticationTooOld));
             }
         }
@@ -205,7 +208,7 @@ impl fmt::Debug for Policy {
         f.debug_struct("Policy")
             .field("issuer", &self.issuer)
             .field("audiences", &self.audiences)
-            .field("leeway_secs", &self.leeway_secs)
+            .field("leeway", &self.leeway)
             .field("required_claims", &self.required_claims)
             .field("access_token_profile", &self.access_token_profile)
             .field("scopes", &self.scopes)
@@ -235,17 +238,18 @@ mod tests {
     #[test]
     fn time_bounds_are_exact_to_the_second() {
         let p = Policy {
-            leeway_secs: 30,
+            leeway: Duration::from_secs(30),
             ..Policy::default()
         };
-        assert!(p.check_times(1000, None, 1030).is_ok());
+        let t = NumericDate::from_secs;
+        assert!(p.check_times(t(1000), None, t(1030)).is_ok());
         assert_eq!(
-            p.check_times(1000, None, 1031),
+            p.check_times(t(1000), None, t(1031)),
             Err(AuthError::new(AuthReason::Expired))
         );
-        assert!(p.check_times(5000, Some(1000), 970).is_ok());
+        assert!(p.check_times(t(5000), Some(t(1000)), t(970)).is_ok());
         assert_eq!(
-            p.check_times(5000, Some(1000), 969),
+            p.check_times(t(5000), Some(t(1000)), t(969)),
             Err(AuthError::new(AuthReason::NotYetValid))
         );
     }
@@ -275,21 +279,22 @@ mod tests {
         let checks = IdTokenChecks::new()
             .nonce("abc")
             .max_age(Duration::from_secs(100));
-        assert!(checks.check(&user, 1100, 0).is_ok());
+        let t = NumericDate::from_secs;
+        assert!(checks.check(&user, t(1100), Duration::ZERO).is_ok());
         assert_eq!(
-            checks.check(&user, 1101, 0),
+            checks.check(&user, t(1101), Duration::ZERO),
             Err(AuthError::new(AuthReason::AuthenticationTooOld))
         );
         let wrong = IdTokenChecks::new().nonce("xyz");
         assert_eq!(
-            wrong.check(&user, 0, 0),
+            wrong.check(&user, t(0), Duration::ZERO),
             Err(AuthError::new(AuthReason::NonceMismatch))
         );
         let no_auth_time = User::from_claims(json!({}));
         assert!(
             IdTokenChecks::new()
                 .max_age(Duration::from_secs(1))
-                .check(&no_auth_time, 0, 0)
+                .check(&no_auth_time, t(0), Duration::ZERO)
                 .is_err()
         );
     }

@@ -70,11 +70,11 @@ where
                 ResponseFuture::inner(self.inner.call(req))
             }
             Attempt::Done(Err(e)) => ResponseFuture::rejected(reject(config, &e)),
-            Attempt::NeedsKeys => {
+            Attempt::NeedsKeys(pending) => {
                 // Only this path is boxed: it waits for a key set refresh.
                 let token = token.to_owned();
                 let verifier = config.verifier.clone();
-                let auth = Box::pin(async move { verifier.verify(&token).await });
+                let auth = Box::pin(async move { verifier.verify_pending(&token, pending).await });
                 // Take the service that was driven to readiness; leave a clone in its place.
                 let clone = self.inner.clone();
                 let inner = std::mem::replace(&mut self.inner, clone);

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 
+use crate::claims::NumericDate;
 use crate::clock::SharedClock;
 use crate::user::User;
 
@@ -20,8 +21,8 @@ pub(crate) struct CachedToken {
     pub(crate) user: User,
     pub(crate) kid: Option<Box<str>>,
     pub(crate) fingerprint: [u8; 16],
-    pub(crate) exp: i64,
-    pub(crate) nbf: Option<i64>,
+    pub(crate) exp: NumericDate,
+    pub(crate) nbf: Option<NumericDate>,
 }
 
 pub(crate) type TokenKey = [u8; 32];
@@ -35,7 +36,7 @@ pub(crate) struct TokenCache {
 /// entry is created (moka keeps its own monotonic clock; the hit path re-checks `exp` anyway).
 struct UntilExp {
     clock: SharedClock,
-    leeway_secs: i64,
+    leeway: Duration,
 }
 
 impl moka::Expiry<TokenKey, Arc<CachedToken>> for UntilExp {
@@ -45,22 +46,20 @@ impl moka::Expiry<TokenKey, Arc<CachedToken>> for UntilExp {
         value: &Arc<CachedToken>,
         _created_at: Instant,
     ) -> Option<Duration> {
-        let until_ms = value
-            .exp
-            .saturating_add(self.leeway_secs)
-            .saturating_add(1)
-            .saturating_mul(1000);
-        let left = until_ms.saturating_sub(self.clock.now_millis()).max(0);
-        Some(Duration::from_millis(u64::try_from(left).unwrap_or(0)))
+        Some(
+            self.clock
+                .now()
+                .until(value.exp.saturating_add(self.leeway)),
+        )
     }
 }
 
 impl TokenCache {
-    pub(crate) fn new(capacity: u64, clock: SharedClock, leeway_secs: i64) -> Self {
+    pub(crate) fn new(capacity: u64, clock: SharedClock, leeway: Duration) -> Self {
         Self {
             entries: moka::sync::Cache::builder()
                 .max_capacity(capacity)
-                .expire_after(UntilExp { clock, leeway_secs })
+                .expire_after(UntilExp { clock, leeway })
                 .build(),
         }
     }
@@ -98,7 +97,7 @@ mod tests {
             user: User::from_claims(serde_json::json!({"exp": exp})),
             kid: Some("k".into()),
             fingerprint: [0; 16],
-            exp,
+            exp: NumericDate::from_secs(exp),
             nbf: None,
         }
     }
@@ -106,7 +105,7 @@ mod tests {
     #[test]
     fn memory_is_bounded_by_capacity() {
         let clock = ManualClock::at_unix(1_000);
-        let cache = TokenCache::new(10, SharedClock(Arc::new(clock)), 0);
+        let cache = TokenCache::new(10, SharedClock(Arc::new(clock)), Duration::ZERO);
         for i in 0..1_000 {
             cache.insert(cache.key(&format!("token-{i}")), entry(10_000));
         }
@@ -116,7 +115,7 @@ mod tests {
     #[test]
     fn entries_never_outlive_their_token() {
         let clock = ManualClock::at_unix(1_000);
-        let cache = TokenCache::new(10, SharedClock(Arc::new(clock)), 0);
+        let cache = TokenCache::new(10, SharedClock(Arc::new(clock)), Duration::ZERO);
         let key = cache.key("expired");
         cache.insert(key, entry(999));
         assert!(
@@ -130,7 +129,7 @@ mod tests {
 
     #[test]
     fn keys_are_collision_resistant_digests() {
-        let cache = TokenCache::new(10, SharedClock::default(), 0);
+        let cache = TokenCache::new(10, SharedClock::default(), Duration::ZERO);
         assert_ne!(cache.key("a.b.c"), cache.key("a.b.d"));
         assert_eq!(cache.key("a.b.c"), cache.key("a.b.c"));
     }

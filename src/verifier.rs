@@ -14,7 +14,7 @@ use crate::jwks::cache::CacheStatus;
 use crate::jwks::source::FetchError;
 use crate::policy::IdTokenChecks;
 use crate::user::User;
-use crate::verify::{Attempt, IssuerVerifier};
+use crate::verify::{Attempt, IssuerVerifier, Pending};
 
 /// Verifies JWTs against cached JSON Web Key Sets.
 ///
@@ -98,10 +98,9 @@ impl JwksVerifier {
     /// # Errors
     /// An [`AuthError`]: invalid token (401), refused by policy (403), keys unavailable (503).
     pub async fn verify(&self, token: &str) -> Result<User, AuthError> {
-        let one = self.route(token)?;
-        match one.verify_now(token) {
+        match self.verify_now(token) {
             Attempt::Done(result) => result,
-            Attempt::NeedsKeys => one.verify_after_refresh(token).await,
+            Attempt::NeedsKeys(pending) => self.verify_pending(token, pending).await,
         }
     }
 
@@ -116,37 +115,62 @@ impl JwksVerifier {
         checks: &IdTokenChecks,
     ) -> Result<User, AuthError> {
         let user = self.verify(token).await?;
-        let one = self.route(token)?;
-        checks.check(
-            &user,
-            one.clock.now_millis().div_euclid(1000),
-            one.policy.leeway_secs,
-        )?;
+        // The token was routed by this exact `iss`, so the tenant exists.
+        let one = match user.str_claim("iss").and_then(|iss| self.tenant(iss)) {
+            Some(tenant) => tenant.one(),
+            None => self.issuers()[0],
+        };
+        checks.check(&user, one.clock.now(), one.policy.leeway)?;
         Ok(user)
     }
 
-    /// The synchronous part, for the layer: decides without awaiting when it can.
+    /// The synchronous part, for the layer: decides without awaiting when it can. On
+    /// [`Attempt::NeedsKeys`], finish with [`verify_pending`](Self::verify_pending): the
+    /// pending state remembers the route, the header and the token digest.
     pub(crate) fn verify_now(&self, token: &str) -> Attempt {
         match self.route(token) {
-            Ok(one) => one.verify_now(token),
+            Ok((route, one)) => match one.verify_now(token) {
+                Attempt::NeedsKeys(pending) => Attempt::NeedsKeys(pending.routed(route)),
+                done @ Attempt::Done(_) => done,
+            },
             Err(e) => Attempt::Done(Err(e)),
         }
     }
 
-    fn route(&self, token: &str) -> Result<&IssuerVerifier, AuthError> {
+    /// The slow path after [`verify_now`](Self::verify_now): waits for the key set, then
+    /// finishes with what the synchronous attempt learnt.
+    pub(crate) async fn verify_pending(
+        &self,
+        token: &str,
+        pending: Pending,
+    ) -> Result<User, AuthError> {
+        let one = match &*self.inner {
+            Kind::One(one) => one,
+            Kind::Many(routes) => routes[pending.route()].1.one(),
+        };
+        one.verify_after_refresh(token, pending).await
+    }
+
+    /// The issuer verifier for `token`, and its index among the routes.
+    fn route(&self, token: &str) -> Result<(usize, &IssuerVerifier), AuthError> {
         match &*self.inner {
-            Kind::One(one) => Ok(one),
+            Kind::One(one) => Ok((0, one)),
             Kind::Many(routes) => {
                 let iss = peek_issuer(token)?;
                 routes
                     .iter()
-                    .find(|(issuer, _)| *issuer == iss)
-                    .and_then(|(_, v)| match &*v.inner {
-                        Kind::One(one) => Some(one),
-                        Kind::Many(_) => None,
-                    })
+                    .position(|(issuer, _)| *issuer == iss)
+                    .map(|i| (i, routes[i].1.one()))
                     .ok_or(AuthError::new(AuthReason::UnknownIssuer))
             }
+        }
+    }
+
+    /// The single-issuer verifier (routes of a multi-issuer verifier are never nested).
+    fn one(&self) -> &IssuerVerifier {
+        match &*self.inner {
+            Kind::One(one) => one,
+            Kind::Many(routes) => routes[0].1.one(),
         }
     }
 

@@ -1,21 +1,26 @@
-//! Verification for one issuer: token -> key -> signature -> claims -> policy -> [`User`].
+//! Verification for one issuer, top to bottom: token -> (verified-token cache) -> JOSE header
+//! -> key -> signature -> claims -> policy -> [`User`].
 //!
 //! This is the hot path. On a known key it takes no lock, parses no JWK, builds no
-//! `Validation`, and awaits nothing.
+//! `Validation`, and awaits nothing. When the key set must be fetched first, the synchronous
+//! attempt hands what it learnt (header, token digest) to the slow path in a [`Pending`], so
+//! nothing is parsed or hashed twice.
 
 use std::fmt;
 use std::sync::Arc;
 
+use jsonwebtoken::Algorithm;
 use serde_json::Value;
 
 use crate::algorithms::Algorithms;
+use crate::claims::{self, NumericDate};
 use crate::clock::SharedClock;
 use crate::error::{AuthError, AuthReason};
 use crate::jwks::cache::{Freshness, KeyCache, Trigger};
 use crate::jwks::keyset::{KeySet, Selection, VerifyKey};
 use crate::jwt::{self, Compact};
 use crate::policy::Policy;
-use crate::token_cache::{CachedToken, TokenCache};
+use crate::token_cache::{CachedToken, TokenCache, TokenKey};
 use crate::user::User;
 
 /// Everything needed to verify one issuer's tokens.
@@ -32,8 +37,43 @@ pub(crate) struct IssuerVerifier {
 pub(crate) enum Attempt {
     /// Decided without waiting.
     Done(Result<User, AuthError>),
-    /// The key set must be fetched or refreshed first: go async.
-    NeedsKeys,
+    /// The key set must be fetched or refreshed first: go async with what was learnt.
+    NeedsKeys(Pending),
+}
+
+/// What the synchronous attempt learnt about a token whose key set must be fetched first:
+/// its checked JOSE header and its digest for the verified-token cache.
+#[derive(Debug)]
+pub(crate) struct Pending {
+    /// Which issuer of a multi-issuer verifier the token was routed to.
+    route: usize,
+    alg: Algorithm,
+    kid: Option<Box<str>>,
+    typ: Option<Box<str>>,
+    cache_key: Option<TokenKey>,
+}
+
+impl Pending {
+    pub(crate) fn routed(self, route: usize) -> Self {
+        Self { route, ..self }
+    }
+
+    pub(crate) fn route(&self) -> usize {
+        self.route
+    }
+
+    /// The compact form again, from the token it was learnt from: only the split, no decode.
+    fn compact<'a>(&'a self, token: &'a str) -> Result<Compact<'a>, AuthError> {
+        let (signing_input, payload, signature) = jwt::split(token)?;
+        Ok(Compact {
+            alg: self.alg,
+            kid: self.kid.as_deref().map(Into::into),
+            typ: self.typ.as_deref().map(Into::into),
+            signing_input,
+            payload,
+            signature,
+        })
+    }
 }
 
 impl IssuerVerifier {
@@ -43,7 +83,7 @@ impl IssuerVerifier {
             // Before hashing it for the token cache: an oversized token costs nothing.
             return Attempt::Done(Err(AuthError::new(AuthReason::TokenTooLarge)));
         }
-        let now = self.clock.now_millis();
+        let now = self.clock.now();
         let cache_key = self.token_cache.as_ref().map(|c| c.key(token));
         if let (Some(cache), Some(key)) = (&self.token_cache, &cache_key)
             && let Some(hit) = cache.get(key)
@@ -64,42 +104,51 @@ impl IssuerVerifier {
         if Algorithms::HMAC.contains(compact.alg) {
             return Attempt::Done(self.verify_hmac(&compact, now));
         }
+        let needs_keys = || {
+            Attempt::NeedsKeys(Pending {
+                route: 0,
+                alg: compact.alg,
+                kid: compact.kid.as_deref().map(Into::into),
+                typ: compact.typ.as_deref().map(Into::into),
+                cache_key,
+            })
+        };
         let guard = self.keys.load();
         let Some(snap) = guard.as_ref() else {
-            return Attempt::NeedsKeys;
+            return needs_keys();
         };
-        if !self.keys.usable(snap, now) {
-            return Attempt::NeedsKeys;
+        if !self.keys.usable(snap, now.as_millis()) {
+            return needs_keys();
         }
         match self.select(&snap.keys, &compact) {
             Selection::Found(key) => Attempt::Done(self.finish(&compact, key, now, cache_key)),
             Selection::Refused(why) => Attempt::Done(Err(AuthError::new(why))),
-            Selection::UnknownKid if self.keys.refuse_unknown_kid_now(now) => {
+            Selection::UnknownKid if self.keys.refuse_unknown_kid_now(now.as_millis()) => {
                 Attempt::Done(Err(AuthError::new(AuthReason::UnknownKeyId)))
             }
-            Selection::UnknownKid => Attempt::NeedsKeys,
+            Selection::UnknownKid => needs_keys(),
         }
     }
 
     /// The slow path: refresh (single-flight) and try once more against the new set.
-    pub(crate) async fn verify_after_refresh(&self, token: &str) -> Result<User, AuthError> {
+    pub(crate) async fn verify_after_refresh(
+        &self,
+        token: &str,
+        pending: Pending,
+    ) -> Result<User, AuthError> {
         let (observed, trigger) = match self.keys.load_full_generation() {
             None => (0, Trigger::NoKeys),
             Some((generation, true)) => (generation, Trigger::NoKeys),
             Some((generation, false)) => (generation, Trigger::UnknownKid),
         };
         let snap = self.keys.refresh(observed, trigger).await?;
-        let now = self.clock.now_millis();
-        if self.keys.freshness(&snap, now) == Freshness::Expired {
-            return Err(self.keys.unavailable_error(now));
+        let now = self.clock.now();
+        if self.keys.freshness(&snap, now.as_millis()) == Freshness::Expired {
+            return Err(self.keys.unavailable_error(now.as_millis()));
         }
-        let mut header_buf = Vec::new();
-        let compact = jwt::parse(token, self.policy.max_token_len, &mut header_buf)?;
+        let compact = pending.compact(token)?;
         match self.select(&snap.keys, &compact) {
-            Selection::Found(key) => {
-                let cache_key = self.token_cache.as_ref().map(|c| c.key(token));
-                self.finish(&compact, key, now, cache_key)
-            }
+            Selection::Found(key) => self.finish(&compact, key, now, pending.cache_key),
             Selection::Refused(why) => Err(AuthError::new(why)),
             Selection::UnknownKid => Err(AuthError::new(AuthReason::UnknownKeyId)),
         }
@@ -114,7 +163,7 @@ impl IssuerVerifier {
     }
 
     /// HS* tokens are checked only against locally configured secrets, never a key set.
-    fn verify_hmac(&self, compact: &Compact<'_>, now: i64) -> Result<User, AuthError> {
+    fn verify_hmac(&self, compact: &Compact<'_>, now: NumericDate) -> Result<User, AuthError> {
         let kid = compact.kid.as_deref();
         let mut fitting = self
             .hmac_keys
@@ -137,8 +186,8 @@ impl IssuerVerifier {
         &self,
         compact: &Compact<'_>,
         key: &VerifyKey,
-        now: i64,
-        cache_key: Option<crate::token_cache::TokenKey>,
+        now: NumericDate,
+        cache_key: Option<TokenKey>,
     ) -> Result<User, AuthError> {
         let (user, cached) = self.check(compact, key, now)?;
         if let (Some(cache), Some(k)) = (&self.token_cache, cache_key) {
@@ -154,14 +203,13 @@ impl IssuerVerifier {
     }
 
     /// A cached verification, if it still holds: within exp/nbf and its key still published.
-    fn reuse(&self, hit: &CachedToken, now_ms: i64) -> Option<Result<User, AuthError>> {
-        let now = now_ms.div_euclid(1000);
+    fn reuse(&self, hit: &CachedToken, now: NumericDate) -> Option<Result<User, AuthError>> {
         if let Err(e) = self.policy.check_times(hit.exp, hit.nbf, now) {
             return Some(Err(e));
         }
         let guard = self.keys.load();
         let snap = guard.as_ref()?;
-        if !self.keys.usable(snap, now_ms) {
+        if !self.keys.usable(snap, now.as_millis()) {
             return None;
         }
         snap.keys
@@ -174,11 +222,11 @@ impl IssuerVerifier {
         &self,
         compact: &Compact<'_>,
         key: &VerifyKey,
-        now_ms: i64,
+        now: NumericDate,
     ) -> Result<(User, CachedToken), AuthError> {
         verify_signature(compact, key)?;
-        let claims = jwt::decode_payload(compact.payload)?;
-        let (exp, nbf) = self.policy.check_claims(&claims, now_ms.div_euclid(1000))?;
+        let claims = claims::decode(compact.payload)?;
+        let (exp, nbf) = self.policy.check_claims(&claims, now)?;
         let user = User::new(Value::Object(claims), false);
         let cached = CachedToken {
             user: user.clone(),
