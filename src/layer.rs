@@ -1,15 +1,25 @@
-//! [`JwksAuthLayer`]: the configuration shared by every [`JwksAuth`] service it builds.
+//! The middleware, in tower-http's order: [`JwksAuthLayer`] (configuration, cheap to clone),
+//! [`JwksAuth`] (the service), [`ResponseFuture`] (the inner service's future, unboxed; only a
+//! pending key refresh is boxed).
 
 use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll, ready};
 
+use bytes::Bytes;
+use http::{Request, Response};
+use pin_project_lite::pin_project;
 use tower_layer::Layer;
+use tower_service::Service;
 
+use crate::error::AuthError;
 use crate::response::{DefaultRejection, RejectionHandler, SharedRejection};
-use crate::service::JwksAuth;
-use crate::token::TokenSource;
+use crate::token::{self, TokenSource};
 use crate::user::User;
 use crate::verifier::JwksVerifier;
+use crate::verify::Attempt;
 
 /// A Tower layer that authenticates every request with a JWT.
 ///
@@ -151,5 +161,230 @@ impl fmt::Debug for JwksAuthLayer {
             .field("optional", &self.config.optional)
             .field("dev_user", &self.config.dev_user)
             .finish_non_exhaustive()
+    }
+}
+
+// ---- the service ----------------------------------------------------------------------------
+
+/// The middleware built by [`JwksAuthLayer`].
+///
+/// Its error type is the inner service's: refusals are responses, never errors. The rejection
+/// body is built from [`Bytes`], so the response body type must implement `From<Bytes>`
+/// (axum's `Body` and `http_body_util::Full<Bytes>` do).
+#[derive(Clone)]
+pub struct JwksAuth<S> {
+    inner: S,
+    config: Arc<LayerConfig>,
+}
+
+impl<S> JwksAuth<S> {
+    fn new(inner: S, config: Arc<LayerConfig>) -> Self {
+        Self { inner, config }
+    }
+
+    /// The inner service.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// The inner service, mutably.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
+    /// Consumes the middleware, returning the inner service.
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
+}
+
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for JwksAuth<S>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone + Send + 'static,
+    ReqBody: Send + 'static,
+    ResBody: From<Bytes>,
+{
+    type Response = Response<ResBody>;
+    type Error = S::Error;
+    type Future = ResponseFuture<S, ReqBody>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
+        let config = &self.config;
+        if !config.extensions.is_empty() {
+            req.extensions_mut().extend(config.extensions.clone());
+        }
+        if let Some(user) = &config.dev_user {
+            req.extensions_mut().insert(user.clone());
+            req.extensions_mut().insert(DevBypass);
+            return ResponseFuture::inner(self.inner.call(req));
+        }
+        let token = match token::extract(req.headers(), &config.sources) {
+            Ok(Some(token)) => token,
+            Ok(None) if config.optional => {
+                req.extensions_mut().insert(Anonymous);
+                return ResponseFuture::inner(self.inner.call(req));
+            }
+            Ok(None) => return ResponseFuture::rejected(reject(config, &AuthError::missing())),
+            Err(e) => return ResponseFuture::rejected(reject(config, &e)),
+        };
+        match config.verifier.verify_now(token) {
+            Attempt::Done(Ok(user)) => {
+                req.extensions_mut().insert(user);
+                ResponseFuture::inner(self.inner.call(req))
+            }
+            Attempt::Done(Err(e)) => ResponseFuture::rejected(reject(config, &e)),
+            Attempt::NeedsKeys(pending) => {
+                // Only this path is boxed: it waits for a key set refresh.
+                let token = token.to_owned();
+                let verifier = config.verifier.clone();
+                let auth = Box::pin(async move { verifier.verify_pending(&token, pending).await });
+                // Take the service that was driven to readiness; leave a clone in its place.
+                let clone = self.inner.clone();
+                let inner = std::mem::replace(&mut self.inner, clone);
+                ResponseFuture::verifying(auth, req, inner, Arc::clone(config))
+            }
+        }
+    }
+}
+
+/// The rejection response, with the error in its extensions for outer layers.
+fn reject<ResBody: From<Bytes>>(config: &LayerConfig, error: &AuthError) -> Response<ResBody> {
+    let mut response = config.rejection.0.rejection(error).map(ResBody::from);
+    response.extensions_mut().insert(error.clone());
+    response
+}
+
+impl<S: fmt::Debug> fmt::Debug for JwksAuth<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JwksAuth")
+            .field("inner", &self.inner)
+            .finish_non_exhaustive()
+    }
+}
+
+// ---- the response future ----------------------------------------------------------------------
+
+type AuthFuture = Pin<Box<dyn Future<Output = Result<User, AuthError>> + Send>>;
+
+pin_project! {
+    /// Response future of [`JwksAuth`].
+    pub struct ResponseFuture<S, ReqBody>
+    where
+        S: Service<Request<ReqBody>>,
+    {
+        #[pin]
+        state: State<S, ReqBody>,
+    }
+}
+
+pin_project! {
+    #[project = StateProj]
+    enum State<S, ReqBody>
+    where
+        S: Service<Request<ReqBody>>,
+    {
+        Verifying {
+            auth: AuthFuture,
+            pending: Option<(Request<ReqBody>, S)>,
+            config: Arc<LayerConfig>,
+        },
+        Inner {
+            #[pin]
+            future: S::Future,
+        },
+        Rejected {
+            response: Option<S::Response>,
+        },
+    }
+}
+
+impl<S, ReqBody> ResponseFuture<S, ReqBody>
+where
+    S: Service<Request<ReqBody>>,
+{
+    fn inner(future: S::Future) -> Self {
+        Self {
+            state: State::Inner { future },
+        }
+    }
+
+    fn rejected(response: S::Response) -> Self {
+        Self {
+            state: State::Rejected {
+                response: Some(response),
+            },
+        }
+    }
+
+    fn verifying(
+        auth: AuthFuture,
+        request: Request<ReqBody>,
+        service: S,
+        config: Arc<LayerConfig>,
+    ) -> Self {
+        Self {
+            state: State::Verifying {
+                auth,
+                pending: Some((request, service)),
+                config,
+            },
+        }
+    }
+}
+
+impl<S, ReqBody, ResBody> Future for ResponseFuture<S, ReqBody>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    ResBody: From<Bytes>,
+{
+    type Output = Result<Response<ResBody>, S::Error>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut this = self.project();
+        loop {
+            match this.state.as_mut().project() {
+                StateProj::Inner { future } => return future.poll(cx),
+                StateProj::Rejected { response } => {
+                    return Poll::Ready(Ok(response
+                        .take()
+                        .expect("ResponseFuture polled after completion")));
+                }
+                StateProj::Verifying {
+                    auth,
+                    pending,
+                    config,
+                } => {
+                    let result = ready!(auth.as_mut().poll(cx));
+                    let (mut request, mut service) = pending
+                        .take()
+                        .expect("ResponseFuture polled after completion");
+                    let next = match result {
+                        Ok(user) => {
+                            request.extensions_mut().insert(user);
+                            State::Inner {
+                                future: service.call(request),
+                            }
+                        }
+                        Err(e) => State::Rejected {
+                            response: Some(reject(config, &e)),
+                        },
+                    };
+                    this.state.set(next);
+                }
+            }
+        }
+    }
+}
+
+impl<S, ReqBody> fmt::Debug for ResponseFuture<S, ReqBody>
+where
+    S: Service<Request<ReqBody>>,
+{
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ResponseFuture").finish_non_exhaustive()
     }
 }

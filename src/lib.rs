@@ -78,7 +78,6 @@ mod crypto;
 mod error;
 #[cfg(feature = "axum")]
 mod extract;
-mod future;
 #[cfg(feature = "__fuzz")]
 #[doc(hidden)]
 pub mod fuzzing;
@@ -91,7 +90,6 @@ mod layer;
 mod oidc;
 mod policy;
 mod response;
-mod service;
 mod token;
 mod token_cache;
 mod user;
@@ -114,12 +112,10 @@ pub use cloudflare::{CloudflareAccess, Identity};
 pub use error::{AuthError, AuthErrorKind, AuthReason, ConfigError};
 #[cfg(feature = "axum")]
 pub use extract::{AuthRejection, Claims};
-pub use future::ResponseFuture;
 pub use jsonwebtoken::Algorithm;
-pub use layer::{Anonymous, DevBypass, JwksAuthLayer};
+pub use layer::{Anonymous, DevBypass, JwksAuth, JwksAuthLayer, ResponseFuture};
 pub use policy::IdTokenChecks;
 pub use response::{DefaultRejection, RejectionHandler};
-pub use service::JwksAuth;
 pub use token::{CF_ACCESS_HEADER, CF_AUTHORIZATION_COOKIE, MAX_COOKIES, TokenSource};
 pub use user::User;
 pub use verifier::JwksVerifier;
