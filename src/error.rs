@@ -111,8 +111,15 @@ reasons! {
     SeveralTokens => InvalidToken, "several_tokens", "several token headers";
     /// `Authorization: Bearer` with nothing after it.
     EmptyBearerToken => InvalidToken, "empty_bearer_token", "empty bearer token";
-    /// A bearer credential that is not RFC 6750 `b64token` syntax.
+    /// A bearer credential that is not RFC 6750 section 2.1 syntax (`Bearer` SP token), or a
+    /// bare JWT without its scheme.
     MalformedBearerToken => InvalidToken, "malformed_bearer_token", "malformed bearer token";
+    /// Two cookies carry the token (RFC 6265 gives them no precedence: cookie tossing).
+    SeveralTokenCookies => InvalidToken, "several_token_cookies", "several token cookies";
+    /// A `Cookie` header holding the token cookie is not visible ASCII.
+    MalformedCookie => InvalidToken, "malformed_cookie", "malformed cookie header";
+    /// The token cookie comes after more than `MAX_COOKIES` other cookies.
+    TooManyCookies => InvalidToken, "too_many_cookies", "too many cookies";
     /// Longer than the configured token size cap.
     TokenTooLarge => InvalidToken, "token_too_large", "token too large";
     /// Not three non-empty base64url segments.

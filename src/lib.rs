@@ -33,8 +33,10 @@
 //! # How a request is handled
 //!
 //! 1. The token is taken from the first configured [`TokenSource`] that has one
-//!    (`Authorization: Bearer`, then `Cf-Access-Jwt-Assertion`, then the `CF_Authorization`
-//!    cookie by default). Query strings are never read.
+//!    (`Authorization: Bearer`, then `Cf-Access-Jwt-Assertion` by default; the
+//!    `CF_Authorization` cookie when configured, as the Cloudflare preset does). A credential
+//!    that is present but unusable (two of them, a malformed one) is refused, never treated as
+//!    absent. Query strings are never read.
 //! 2. A token seen before is answered from the verified-token cache (its `exp`/`nbf` and its
 //!    key are re-checked on every hit).
 //! 3. Otherwise the compact form is checked strictly (size cap, three segments, header with a

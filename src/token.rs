@@ -9,8 +9,8 @@ pub const CF_ACCESS_HEADER: &str = "cf-access-jwt-assertion";
 /// The cookie Cloudflare Access sets in browsers.
 pub const CF_AUTHORIZATION_COOKIE: &str = "CF_Authorization";
 
-/// Most cookies examined per request; a request with more is treated as carrying none in the
-/// remainder (the cookie header size is already capped by the HTTP server).
+/// Most cookies a request may carry before the token cookie: the token cookie after this many
+/// others is refused rather than read (the `Cookie` header size is capped by the HTTP server).
 pub const MAX_COOKIES: usize = 100;
 
 /// One place a token may arrive in. Query strings are never read (tokens in URLs leak into
@@ -23,7 +23,9 @@ pub enum TokenSource {
     AuthorizationBearer,
     /// The whole value of a header, e.g. `Cf-Access-Jwt-Assertion`.
     Header(HeaderName),
-    /// The value of a cookie, across all `Cookie` headers; the first occurrence wins.
+    /// The value of a cookie, across all `Cookie` headers; two cookies of that name are
+    /// refused. Read the CSRF warning on
+    /// [`cf_authorization_cookie`](Self::cf_authorization_cookie) before using one.
     Cookie(String),
 }
 
@@ -35,29 +37,41 @@ impl TokenSource {
     }
 
     /// The Cloudflare Access cookie, `CF_Authorization`.
+    ///
+    /// # Warning: cross-site request forgery
+    /// Browsers attach cookies to cross-site requests (subject to the cookie's `SameSite`
+    /// attribute), so a cookie is an ambient credential: an API that accepts it must not
+    /// change state on a request a third-party page can trigger, unless the cookie is
+    /// `SameSite=Lax`/`Strict` or the application has its own CSRF defence. Headers
+    /// (`Authorization`, `Cf-Access-Jwt-Assertion`) cannot be sent cross-site without a CORS
+    /// preflight, which is why [`defaults`](Self::defaults) leaves the cookie out; the
+    /// Cloudflare Access preset adds it, for browser applications behind Access.
     #[must_use]
     pub fn cf_authorization_cookie() -> Self {
         Self::Cookie(CF_AUTHORIZATION_COOKIE.to_owned())
     }
 
-    /// The default order: `Authorization: Bearer`, then `Cf-Access-Jwt-Assertion`, then the
-    /// `CF_Authorization` cookie. The first source that holds a token decides; later ones are
-    /// not consulted.
+    /// The default order: `Authorization: Bearer`, then `Cf-Access-Jwt-Assertion`. The first
+    /// source that holds a token decides; later ones are not consulted. Cookies are not read
+    /// unless configured (see [`cf_authorization_cookie`](Self::cf_authorization_cookie)).
     #[must_use]
     pub fn defaults() -> Vec<Self> {
-        vec![
-            Self::AuthorizationBearer,
-            Self::cf_access_header(),
-            Self::cf_authorization_cookie(),
-        ]
+        vec![Self::AuthorizationBearer, Self::cf_access_header()]
     }
 }
 
 /// The token from the first source in `sources` that has one.
 ///
+/// "Absent" means exactly: no header of that name (or an empty value), an `Authorization`
+/// header with another well-formed scheme (`Basic ...`), or no cookie of that name (or an
+/// empty value). Anything present but unusable is an error, never "absent", so that an
+/// [`optional`](crate::JwksAuthLayer::optional) layer cannot let it through anonymous.
+///
 /// # Errors
-/// An invalid-token error for an ambiguous or malformed carrier (two `Authorization`
-/// headers, `Bearer` without token, a header value that is not visible ASCII).
+/// An invalid-token error for an ambiguous or malformed carrier: two `Authorization` headers
+/// or two token cookies, `Bearer` without a token or with a TAB or other whitespace, a bare
+/// JWT without a scheme, a header value that is not visible ASCII, a `Cookie` header holding
+/// the token cookie with non-ASCII bytes, or the token cookie beyond [`MAX_COOKIES`].
 pub(crate) fn extract<'h>(
     headers: &'h HeaderMap,
     sources: &[TokenSource],
@@ -66,7 +80,7 @@ pub(crate) fn extract<'h>(
         let found = match source {
             TokenSource::AuthorizationBearer => bearer(headers)?,
             TokenSource::Header(name) => single_header(headers, name)?,
-            TokenSource::Cookie(name) => cookie(headers, name),
+            TokenSource::Cookie(name) => cookie(headers, name)?,
         };
         if found.is_some() {
             return Ok(found);
@@ -95,43 +109,98 @@ fn single_header<'h>(
     Ok(Some(value))
 }
 
+/// `Authorization: Bearer <token>` (RFC 6750 section 2.1: one or more SP after the scheme,
+/// the scheme matched case-insensitively).
 fn bearer(headers: &HeaderMap) -> Result<Option<&str>, AuthError> {
     let Some(value) = single_header(headers, &header::AUTHORIZATION)? else {
         return Ok(None);
     };
-    let Some((scheme, rest)) = value.split_once(' ') else {
-        // `Bearer` alone is a malformed bearer credential; any other scheme is not ours.
-        return if value.eq_ignore_ascii_case("bearer") {
-            Err(AuthError::new(AuthReason::EmptyBearerToken))
+    let malformed = || Err(AuthError::new(AuthReason::MalformedBearerToken));
+    // The scheme ends at the first whitespace of any kind, so `Bearer<TAB>token` is seen as a
+    // (malformed) bearer credential rather than an unknown scheme.
+    let (scheme, rest) = match value.find(|c: char| c.is_ascii_whitespace()) {
+        Some(at) => value.split_at(at),
+        None => (value, ""),
+    };
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        // Another scheme is not ours, but a bare JWT is a bearer token that lost its scheme.
+        return if rest.is_empty() && looks_like_jws(value) {
+            malformed()
         } else {
             Ok(None)
         };
-    };
-    if !scheme.eq_ignore_ascii_case("bearer") {
-        return Ok(None);
+    }
+    if rest.is_empty() {
+        return Err(AuthError::new(AuthReason::EmptyBearerToken));
+    }
+    if !rest.starts_with(' ') {
+        return malformed();
     }
     let token = rest.trim_start_matches(' ');
-    if token.is_empty() || token.contains(char::is_whitespace) {
-        return Err(AuthError::new(AuthReason::MalformedBearerToken));
+    if token.is_empty() || token.contains(|c: char| c.is_ascii_whitespace()) {
+        return malformed();
     }
     Ok(Some(token))
 }
 
-fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
-    let all = headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(cookie::Cookie::split_parse)
-        .take(MAX_COOKIES);
-    for parsed in all.flatten() {
-        if parsed.name_raw() == Some(name) {
-            let value = parsed.value_raw()?;
-            let value = value.trim_matches('"');
-            return (!value.is_empty()).then_some(value);
+/// Three non-empty base64url segments: the shape of a compact JWS.
+fn looks_like_jws(value: &str) -> bool {
+    let mut segments = 0;
+    for segment in value.split('.') {
+        segments += 1;
+        let b64url = |b: u8| b.is_ascii_alphanumeric() || b == b'-' || b == b'_';
+        if segment.is_empty() || !segment.bytes().all(b64url) {
+            return false;
         }
     }
-    None
+    segments == 3
+}
+
+/// The value of cookie `name` across all `Cookie` headers. Two cookies of that name are
+/// refused (a sibling subdomain can set a second one: cookie tossing), and so is the cookie
+/// when it cannot be read: in a header that is not visible ASCII, or past [`MAX_COOKIES`].
+fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Result<Option<&'h str>, AuthError> {
+    let mut found = None;
+    let mut seen = 0;
+    for header in headers.get_all(header::COOKIE) {
+        let Ok(text) = header.to_str() else {
+            // Unreadable as a whole: refuse only if our cookie is in it.
+            if raw_cookie_names(header.as_bytes()).any(|n| n == name.as_bytes()) {
+                return Err(AuthError::new(AuthReason::MalformedCookie));
+            }
+            continue;
+        };
+        for pair in text.split(';') {
+            seen += 1;
+            if seen > MAX_COOKIES {
+                // Past the cap only names are compared (no parsing): the work stays linear
+                // in the header, and a token hidden there is refused rather than ignored.
+                if raw_cookie_names(pair.as_bytes()).any(|n| n == name.as_bytes()) {
+                    return Err(AuthError::new(AuthReason::TooManyCookies));
+                }
+                continue;
+            }
+            let Ok(parsed) = cookie::Cookie::parse(pair) else {
+                continue;
+            };
+            if parsed.name_raw() != Some(name) {
+                continue;
+            }
+            if found.is_some() {
+                return Err(AuthError::new(AuthReason::SeveralTokenCookies));
+            }
+            found = Some(parsed.value_raw().unwrap_or("").trim_matches('"'));
+        }
+    }
+    Ok(found.filter(|v| !v.is_empty()))
+}
+
+/// Cookie names in a raw `Cookie` header value (`name=value; ...`), without decoding it.
+fn raw_cookie_names(raw: &[u8]) -> impl Iterator<Item = &[u8]> {
+    raw.split(|b| *b == b';').map(|pair| {
+        let name = pair.split(|b| *b == b'=').next().unwrap_or(pair);
+        name.trim_ascii()
+    })
 }
 
 #[cfg(test)]
@@ -150,8 +219,88 @@ mod tests {
         h
     }
 
+    /// Every built-in source, in the default order then the cookie.
+    fn all_sources() -> Vec<TokenSource> {
+        let mut sources = TokenSource::defaults();
+        sources.push(TokenSource::cf_authorization_cookie());
+        sources
+    }
+
     fn get(pairs: &[(&str, &str)]) -> Result<Option<String>, AuthError> {
-        extract(&headers(pairs), &TokenSource::defaults()).map(|t| t.map(str::to_owned))
+        extract(&headers(pairs), &all_sources()).map(|t| t.map(str::to_owned))
+    }
+
+    fn reason(pairs: &[(&str, &str)]) -> AuthReason {
+        get(pairs).expect_err("refused").reason()
+    }
+
+    #[test]
+    fn defaults_read_headers_only() {
+        let h = headers(&[("cookie", "CF_Authorization=a.b.c")]);
+        assert_eq!(extract(&h, &TokenSource::defaults()), Ok(None));
+    }
+
+    #[test]
+    fn present_but_malformed_bearer_credentials_are_errors_not_absent() {
+        assert_eq!(
+            reason(&[("authorization", "Bearer\ta.b.c")]),
+            AuthReason::MalformedBearerToken
+        );
+        assert_eq!(
+            reason(&[("authorization", "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhIn0.c2ln")]),
+            AuthReason::MalformedBearerToken
+        );
+        assert_eq!(
+            reason(&[("authorization", "Bearer ")]),
+            AuthReason::MalformedBearerToken
+        );
+        // Another scheme, even one without parameters, is simply not ours.
+        assert_eq!(get(&[("authorization", "Negotiate")]), Ok(None));
+        assert_eq!(get(&[("authorization", "Digest a=b")]), Ok(None));
+    }
+
+    #[test]
+    fn unreadable_or_ambiguous_token_cookies_are_errors() {
+        let mut h = HeaderMap::new();
+        h.append(
+            header::COOKIE,
+            HeaderValue::from_bytes(b"caf\xc3\xa9=1; CF_Authorization=a.b.c").expect("bytes"),
+        );
+        assert_eq!(
+            extract(&h, &all_sources()).map_err(|e| e.reason()),
+            Err(AuthReason::MalformedCookie)
+        );
+        // A non-ASCII header without our cookie is someone else's business.
+        let mut h = HeaderMap::new();
+        h.append(
+            header::COOKIE,
+            HeaderValue::from_bytes(b"caf\xc3\xa9=1").expect("bytes"),
+        );
+        assert_eq!(extract(&h, &all_sources()), Ok(None));
+
+        assert_eq!(
+            reason(&[("cookie", "CF_Authorization=a.b.c; CF_Authorization=d.e.f")]),
+            AuthReason::SeveralTokenCookies
+        );
+        assert_eq!(
+            reason(&[
+                ("cookie", "CF_Authorization=a.b.c"),
+                ("cookie", "CF_Authorization=a.b.c")
+            ]),
+            AuthReason::SeveralTokenCookies
+        );
+
+        let others: Vec<String> = (0..MAX_COOKIES).map(|i| format!("c{i}=v")).collect();
+        let at_limit = format!(
+            "{}; CF_Authorization=a.b.c",
+            others[..MAX_COOKIES - 1].join("; ")
+        );
+        assert_eq!(get(&[("cookie", &at_limit)]), Ok(Some("a.b.c".into())));
+        let past_limit = format!("{}; CF_Authorization=a.b.c", others.join("; "));
+        assert_eq!(
+            reason(&[("cookie", &past_limit)]),
+            AuthReason::TooManyCookies
+        );
     }
 
     #[test]
@@ -167,7 +316,10 @@ mod tests {
     #[test]
     fn other_schemes_are_not_tokens_but_empty_bearer_is_invalid() {
         assert_eq!(get(&[("authorization", "Basic dXNlcjpwYXNz")]), Ok(None));
-        assert!(get(&[("authorization", "Bearer")]).is_err());
+        assert_eq!(
+            reason(&[("authorization", "Bearer")]),
+            AuthReason::EmptyBearerToken
+        );
         assert!(get(&[("authorization", "Bearer a.b c")]).is_err());
     }
 
@@ -195,6 +347,11 @@ mod tests {
             TokenSource::cf_authorization_cookie(),
             TokenSource::AuthorizationBearer,
         ];
+        assert_eq!(
+            extract(&headers(&all[2..]), &TokenSource::defaults()),
+            Ok(None),
+            "the cookie is not a default source"
+        );
         let h = headers(&all);
         assert_eq!(extract(&h, &cookie_first), Ok(Some("from.cookie.x")));
     }

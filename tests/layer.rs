@@ -6,13 +6,16 @@ mod common;
 use common::{app, bearer, builder, get_with, send, send_token};
 use http::StatusCode;
 use jwks_auth::testing::{ALGORITHMS, MockIdp};
-use jwks_auth::{Claims, DevBypass, JwksAuthLayer, User};
+use jwks_auth::{Claims, DevBypass, JwksAuthLayer, TokenSource, User};
 use serde_json::json;
 
 #[tokio::test]
 async fn every_algorithm_via_every_token_source() {
     let idp = MockIdp::start().await;
-    let app = app(JwksAuthLayer::new(builder(&idp).build().expect("config")));
+    let mut sources = TokenSource::defaults();
+    sources.push(TokenSource::cf_authorization_cookie());
+    let app =
+        app(JwksAuthLayer::new(builder(&idp).build().expect("config")).token_sources(sources));
     for alg in ALGORITHMS {
         let token = idp.token().alg(alg).subject("alice").sign();
         let via_bearer = send(&app, bearer(&token)).await;

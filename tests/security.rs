@@ -21,7 +21,7 @@ use http::{HeaderValue, Request, StatusCode};
 use jwks_auth::testing::{Fault, MockIdp, foreign_token};
 use jwks_auth::{
     Algorithm, Algorithms, DefaultRejection, DevBypass, JwksAuthLayer, JwksVerifier,
-    JwksVerifierBuilder, ManualClock, User,
+    JwksVerifierBuilder, MAX_COOKIES, ManualClock, TokenSource, User,
 };
 use serde_json::{Value, json};
 use tokio::task::JoinSet;
@@ -2153,7 +2153,10 @@ fn plain_http_key_urls_for_remote_hosts_are_configuration_errors() {
 #[tokio::test]
 async fn ambiguous_carriers_are_refused_and_precedence_is_fixed() {
     let idp = MockIdp::start().await;
-    let (_, app) = build(builder(&idp));
+    let mut sources = TokenSource::defaults();
+    sources.push(TokenSource::cf_authorization_cookie());
+    let app =
+        app(JwksAuthLayer::new(builder(&idp).build().expect("config")).token_sources(sources));
     let good = idp.token().subject("good").sign();
     let other = idp.token().subject("other").sign();
     let auth = |t: &str| format!("Bearer {t}");
@@ -2227,18 +2230,91 @@ async fn ambiguous_carriers_are_refused_and_precedence_is_fixed() {
     .await;
     assert_accepted(&good_bearer, "good bearer, other cookie");
     assert_eq!(good_bearer.body, "good");
-    let first_cookie = send(
-        &app,
-        get_with(
-            "/me",
-            &[("cookie", &format!("{}; {}", cookie(&good), cookie(&other)))],
+    // Two token cookies are ambiguous (cookie tossing from a sibling subdomain), like two
+    // Authorization headers: refused, whichever comes first and in one header or two.
+    for cookies in [
+        vec![format!("{}; {}", cookie(&good), cookie(&other))],
+        vec![cookie(&good), cookie(&good)],
+    ] {
+        let headers: Vec<(&str, &str)> = cookies.iter().map(|c| ("cookie", c.as_str())).collect();
+        let reply = send(&app, get_with("/me", &headers)).await;
+        assert_refused_because(&reply, "two token cookies", "several token cookies");
+    }
+}
+
+/// A credential that is present but unusable is refused, never read as "no token": with an
+/// optional layer it would otherwise pass as anonymous.
+#[tokio::test]
+async fn present_but_unusable_credentials_are_401_even_when_optional() {
+    let idp = MockIdp::start().await;
+    let mut sources = TokenSource::defaults();
+    sources.push(TokenSource::cf_authorization_cookie());
+    let app = app(JwksAuthLayer::new(builder(&idp).build().expect("config"))
+        .token_sources(sources)
+        .optional());
+    let token = idp.token().subject("alice").sign();
+    let past_the_cap = {
+        let junk: String = (0..MAX_COOKIES).map(|i| format!("c{i}=v; ")).collect();
+        format!("{junk}CF_Authorization={token}")
+    };
+    let cases: [(&str, http::HeaderValue, &str); 4] = [
+        (
+            "Bearer<TAB>token",
+            http::HeaderValue::from_str(&format!("Bearer\t{token}")).expect("value"),
+            "malformed bearer token",
         ),
-    )
-    .await;
-    assert_eq!(
-        (first_cookie.status, first_cookie.body.as_str()),
-        (StatusCode::OK, "good")
-    );
+        (
+            "bare JWT without scheme",
+            http::HeaderValue::from_str(&token).expect("value"),
+            "malformed bearer token",
+        ),
+        (
+            "non-ASCII byte in the Cookie header",
+            http::HeaderValue::from_bytes(
+                format!("caf\u{e9}=1; CF_Authorization={token}").as_bytes(),
+            )
+            .expect("value"),
+            "malformed cookie header",
+        ),
+        (
+            "token as the 101st cookie",
+            http::HeaderValue::from_str(&past_the_cap).expect("value"),
+            "too many cookies",
+        ),
+    ];
+    for (case, value, description) in cases {
+        let name = if case.contains("ookie") {
+            "cookie"
+        } else {
+            "authorization"
+        };
+        let request = http::Request::get("/maybe")
+            .header(name, value)
+            .body(axum::body::Body::empty())
+            .expect("request");
+        let reply = send(&app, request).await;
+        assert_refused_because(&reply, case, description);
+    }
+    assert_eq!(idp.jwks_fetches(), 0, "refused before any key lookup");
+    // Truly absent credentials stay anonymous with an optional layer.
+    let anonymous = send(&app, get_with("/maybe", &[("authorization", "Basic dTpw")])).await;
+    assert_eq!(anonymous.status, StatusCode::OK, "{}", anonymous.body);
+}
+
+/// The default sources are headers only: a cookie, which browsers attach to cross-site
+/// requests, authenticates nothing unless configured (CSRF).
+#[tokio::test]
+async fn cookies_are_not_a_default_token_source() {
+    let idp = MockIdp::start().await;
+    let (_, app) = build(builder(&idp));
+    let token = idp.token().subject("alice").sign();
+    let request = http::Request::post("/me")
+        .header("cookie", format!("CF_Authorization={token}"))
+        .body(axum::body::Body::empty())
+        .expect("request");
+    let reply = send(&app, request).await;
+    assert_missing(&reply, "cookie only");
+    assert_eq!(idp.jwks_fetches(), 0);
 }
 
 #[tokio::test]
