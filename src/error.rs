@@ -170,6 +170,8 @@ reasons! {
     MissingAuthTime => InvalidToken, "missing_auth_time", "missing auth_time claim";
     /// ID token `auth_time` older than `max_age` plus leeway.
     AuthenticationTooOld => InvalidToken, "authentication_too_old", "authentication too old (max_age)";
+    /// The verified claims do not deserialize into the type a handler asked for.
+    ClaimsMismatch => InvalidToken, "claims_mismatch", "token claims do not have the expected shape";
     /// A required scope is not granted (403 `insufficient_scope`).
     InsufficientScope => Forbidden, "insufficient_scope", "insufficient scope";
     /// No usable key set (never fetched, or stale past `max_stale`).

@@ -4,12 +4,13 @@ use std::fmt;
 
 use axum::extract::{FromRequestParts, OptionalFromRequestParts};
 use axum::response::{IntoResponse, Response};
+use http::StatusCode;
 use http::request::Parts;
-use http::{StatusCode, header};
 use serde::de::DeserializeOwned;
 
-use crate::challenge::BearerChallenge;
+use crate::error::{AuthError, AuthReason};
 use crate::layer::Anonymous;
+use crate::response::{SharedRejection, rejection_response};
 use crate::user::User;
 
 /// The verified claims, deserialized into your type.
@@ -23,29 +24,58 @@ use crate::user::User;
 #[derive(Debug, Clone)]
 pub struct Claims<T>(pub T);
 
-/// Why an extractor failed.
+/// Why an extractor refused the request.
+///
+/// An authentication refusal (anonymous request, claims that do not fit `T`) is answered by
+/// the same [`RejectionHandler`](crate::RejectionHandler) as the layer's own refusals, with
+/// the [`AuthError`] attached to the response's extensions, so one format covers every
+/// refusal. A route without the layer is a setup mistake: 500, with a body naming the fix.
 #[derive(Debug)]
-#[non_exhaustive]
-pub enum AuthRejection {
-    /// No `User` in the extensions and no sign of the layer: a setup mistake (500).
+pub struct AuthRejection {
+    problem: Problem,
+    handler: Option<SharedRejection>,
+}
+
+#[derive(Debug)]
+enum Problem {
+    /// No `User` in the extensions and no sign of the layer.
     LayerMissing,
-    /// The layer is optional and the request carried no token (401).
-    Anonymous,
-    /// The claims do not deserialize into the requested type (401 `invalid_token`).
-    ClaimsMismatch(serde_json::Error),
+    /// Refused as the layer would refuse it.
+    Refused(AuthError, Option<serde_json::Error>),
 }
 
 impl AuthRejection {
-    /// The HTTP status of this rejection.
-    #[must_use]
-    pub fn status(&self) -> StatusCode {
-        match self {
-            Self::LayerMissing => StatusCode::INTERNAL_SERVER_ERROR,
-            Self::Anonymous | Self::ClaimsMismatch(_) => StatusCode::UNAUTHORIZED,
+    fn layer_missing() -> Self {
+        Self {
+            problem: Problem::LayerMissing,
+            handler: None,
         }
     }
 
-    /// The body text of this rejection.
+    fn refused(parts: &Parts, error: AuthError, source: Option<serde_json::Error>) -> Self {
+        Self {
+            problem: Problem::Refused(error, source),
+            handler: parts.extensions.get::<SharedRejection>().cloned(),
+        }
+    }
+
+    /// The refusal, or `None` when the layer is missing from the route.
+    #[must_use]
+    pub fn error(&self) -> Option<&AuthError> {
+        match &self.problem {
+            Problem::Refused(error, _) => Some(error),
+            Problem::LayerMissing => None,
+        }
+    }
+
+    /// The HTTP status of this rejection.
+    #[must_use]
+    pub fn status(&self) -> StatusCode {
+        self.error()
+            .map_or(StatusCode::INTERNAL_SERVER_ERROR, AuthError::status)
+    }
+
+    /// The body text of this rejection with the default handler.
     #[must_use]
     pub fn body_text(&self) -> String {
         self.to_string()
@@ -54,21 +84,20 @@ impl AuthRejection {
 
 impl fmt::Display for AuthRejection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::LayerMissing => f.write_str(
+        match &self.problem {
+            Problem::LayerMissing => f.write_str(
                 "no authenticated user in the request extensions: is `JwksAuthLayer` installed \
                  on this route?",
             ),
-            Self::Anonymous => f.write_str("missing bearer token"),
-            Self::ClaimsMismatch(_) => f.write_str("token claims do not have the expected shape"),
+            Problem::Refused(error, _) => error.fmt(f),
         }
     }
 }
 
 impl std::error::Error for AuthRejection {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            Self::ClaimsMismatch(e) => Some(e),
+        match &self.problem {
+            Problem::Refused(_, Some(e)) => Some(e),
             _ => None,
         }
     }
@@ -76,23 +105,20 @@ impl std::error::Error for AuthRejection {
 
 impl IntoResponse for AuthRejection {
     fn into_response(self) -> Response {
-        if matches!(self, Self::LayerMissing) {
-            tracing::error!("{self}");
+        match &self.problem {
+            Problem::LayerMissing => {
+                tracing::error!("{self}");
+                let body = axum::Json(serde_json::json!({ "detail": self.body_text() }));
+                (StatusCode::INTERNAL_SERVER_ERROR, body).into_response()
+            }
+            Problem::Refused(error, _) => {
+                tracing::debug!(
+                    reason = error.reason().code(),
+                    "jwks-auth: extractor refused"
+                );
+                rejection_response(self.handler.as_ref(), error).map(axum::body::Body::from)
+            }
         }
-        let status = self.status();
-        let body = axum::Json(serde_json::json!({ "detail": self.body_text() }));
-        let mut response = (status, body).into_response();
-        let challenge = match self {
-            Self::LayerMissing => None,
-            Self::Anonymous => Some(BearerChallenge::new()),
-            Self::ClaimsMismatch(_) => Some(BearerChallenge::new().error("invalid_token")),
-        };
-        if let Some(challenge) = challenge {
-            response
-                .headers_mut()
-                .insert(header::WWW_AUTHENTICATE, challenge.to_header_value());
-        }
-        response
     }
 }
 
@@ -100,15 +126,25 @@ fn user_or_none(parts: &Parts) -> Result<Option<User>, AuthRejection> {
     match parts.extensions.get::<User>() {
         Some(user) => Ok(Some(user.clone())),
         None if parts.extensions.get::<Anonymous>().is_some() => Ok(None),
-        None => Err(AuthRejection::LayerMissing),
+        None => Err(AuthRejection::layer_missing()),
     }
+}
+
+fn anonymous(parts: &Parts) -> AuthRejection {
+    AuthRejection::refused(parts, AuthError::missing(), None)
+}
+
+fn claims_of<T: DeserializeOwned>(parts: &Parts, user: &User) -> Result<T, AuthRejection> {
+    user.claims_as().map_err(|e| {
+        AuthRejection::refused(parts, AuthError::new(AuthReason::ClaimsMismatch), Some(e))
+    })
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for User {
     type Rejection = AuthRejection;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        user_or_none(parts)?.ok_or(AuthRejection::Anonymous)
+        user_or_none(parts)?.ok_or_else(|| anonymous(parts))
     }
 }
 
@@ -127,10 +163,8 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Claims<T> {
     type Rejection = AuthRejection;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let user = user_or_none(parts)?.ok_or(AuthRejection::Anonymous)?;
-        user.claims_as()
-            .map(Claims)
-            .map_err(AuthRejection::ClaimsMismatch)
+        let user = user_or_none(parts)?.ok_or_else(|| anonymous(parts))?;
+        claims_of(parts, &user).map(Claims)
     }
 }
 
@@ -142,10 +176,7 @@ impl<S: Send + Sync, T: DeserializeOwned> OptionalFromRequestParts<S> for Claims
         _state: &S,
     ) -> Result<Option<Self>, Self::Rejection> {
         match user_or_none(parts)? {
-            Some(user) => user
-                .claims_as()
-                .map(|c| Some(Self(c)))
-                .map_err(AuthRejection::ClaimsMismatch),
+            Some(user) => claims_of(parts, &user).map(|c| Some(Self(c))),
             None => Ok(None),
         }
     }

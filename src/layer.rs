@@ -15,7 +15,7 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use crate::error::AuthError;
-use crate::response::{DefaultRejection, RejectionHandler, SharedRejection};
+use crate::response::{DefaultRejection, RejectionHandler, SharedRejection, rejection_response};
 use crate::token::{self, TokenSource};
 use crate::user::User;
 use crate::verifier::JwksVerifier;
@@ -97,9 +97,18 @@ impl JwksAuthLayer {
         self
     }
 
-    /// Replaces the rejection response ([`DefaultRejection`] by default).
+    /// Replaces the rejection response ([`DefaultRejection`] by default). The handler also
+    /// answers the extractors' refusals (`User`, `Claims<T>` on an anonymous request), so
+    /// one format covers every refusal: the layer makes it reachable to them through the
+    /// request extensions.
+    ///
+    /// A closure needs its argument type written out, `|e: &AuthError| ...` (Rust infers a
+    /// closure's signature from `Fn` bounds, not from a trait implemented for closures).
     pub fn rejection(mut self, handler: impl RejectionHandler) -> Self {
-        self.config_mut().rejection = SharedRejection(Arc::new(handler));
+        let handler = SharedRejection(Arc::new(handler));
+        let config = self.config_mut();
+        config.extensions.insert(handler.clone());
+        config.rejection = handler;
         self
     }
 
@@ -253,9 +262,8 @@ where
 
 /// The rejection response, with the error in its extensions for outer layers.
 fn reject<ResBody: From<Bytes>>(config: &LayerConfig, error: &AuthError) -> Response<ResBody> {
-    let mut response = config.rejection.0.rejection(error).map(ResBody::from);
-    response.extensions_mut().insert(error.clone());
-    response
+    tracing::debug!(reason = error.reason().code(), "jwks-auth: request refused");
+    rejection_response(Some(&config.rejection), error).map(ResBody::from)
 }
 
 impl<S: fmt::Debug> fmt::Debug for JwksAuth<S> {

@@ -154,6 +154,20 @@ fn generic(kind: AuthErrorKind) -> &'static str {
     }
 }
 
+/// The response for `error` from `handler` (the default one if `None`), with the error in
+/// its extensions: the one way every refusal (layer or extractor) is answered.
+pub(crate) fn rejection_response(
+    handler: Option<&SharedRejection>,
+    error: &AuthError,
+) -> Response<Bytes> {
+    let mut response = match handler {
+        Some(handler) => handler.0.rejection(error),
+        None => DefaultRejection::new().rejection(error),
+    };
+    response.extensions_mut().insert(error.clone());
+    response
+}
+
 /// A shared, type-erased handler.
 #[derive(Clone)]
 pub(crate) struct SharedRejection(pub(crate) Arc<dyn RejectionHandler>);

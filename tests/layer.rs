@@ -296,3 +296,78 @@ async fn rejection_carries_the_error_in_extensions() {
         .expect("error attached");
     assert_eq!(error.kind(), jwks_auth::AuthErrorKind::MissingToken);
 }
+
+/// Extractor refusals answer through the layer's rejection handler, with the error attached,
+/// so one format covers every refusal.
+#[tokio::test]
+async fn extractor_refusals_use_the_layers_rejection_handler() {
+    use tower::ServiceExt;
+    #[derive(serde::Deserialize)]
+    #[allow(dead_code)]
+    struct NeedsTenant {
+        tenant: String,
+    }
+    let idp = MockIdp::start().await;
+    let layer = JwksAuthLayer::new(builder(&idp).build().expect("config"))
+        .optional()
+        .rejection(|e: &jwks_auth::AuthError| {
+            http::Response::builder()
+                .status(e.status())
+                .header("www-authenticate", "Bearer")
+                .body(bytes::Bytes::from(format!("custom: {}", e.reason().code())))
+                .expect("response")
+        });
+    let app = axum::Router::new()
+        .route(
+            "/me",
+            axum::routing::get(|user: User| async move { user.sub().unwrap_or("").to_owned() }),
+        )
+        .route(
+            "/tenant",
+            axum::routing::get(|Claims(c): Claims<NeedsTenant>| async move { c.tenant }),
+        )
+        .layer(layer);
+
+    // Anonymous request (optional layer) reaching a handler that needs a User.
+    let response = app
+        .clone()
+        .oneshot(get_with("/me", &[]))
+        .await
+        .expect("infallible");
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(response.headers()["www-authenticate"], "Bearer");
+    let error = response
+        .extensions()
+        .get::<jwks_auth::AuthError>()
+        .expect("error attached")
+        .reason();
+    assert_eq!(error, jwks_auth::AuthReason::MissingToken);
+    let reply = send(&app, get_with("/me", &[])).await;
+    assert_eq!(reply.body, "custom: missing_token");
+
+    // A verified token whose claims do not fit the handler's type.
+    let token = idp.token().subject("alice").sign();
+    let reply = send(
+        &app,
+        get_with("/tenant", &[("authorization", &format!("Bearer {token}"))]),
+    )
+    .await;
+    assert_eq!(
+        (reply.status, reply.body.as_str()),
+        (StatusCode::UNAUTHORIZED, "custom: claims_mismatch")
+    );
+    assert_eq!(idp.jwks_fetches(), 1);
+}
+
+/// Without a custom handler, extractor refusals use the default one: RFC 6750 challenge and
+/// a `{"detail": ...}` body.
+#[tokio::test]
+async fn extractor_refusals_default_to_the_rfc_6750_format() {
+    let idp = MockIdp::start().await;
+    let app = app(JwksAuthLayer::new(builder(&idp).build().expect("config")).optional());
+    let reply = send(&app, get_with("/me", &[])).await;
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(reply.challenge(), Some("Bearer"));
+    assert_eq!(reply.body, r#"{"detail":"missing bearer token"}"#);
+    assert_eq!(idp.jwks_fetches(), 0);
+}
