@@ -10,8 +10,8 @@ use std::time::Duration;
 use axum::Router;
 use jwks_auth::issuer::{
     ExportPolicy, FailoverSource, FileStore, IssuerError, JwksPublisher, KeyId, KeyKind,
-    KeyMaterial, KeySpec, KeyStore, LocalVerifier, MemoryStore, MintOptions, MirrorMode,
-    MirroredStore, RotatingSigner, SigningKey, StoreKeys, StoredMaterial,
+    KeyMaterial, KeyRecord, KeyRing, KeySpec, KeyStore, LocalVerifier, MemoryStore, MintOptions,
+    MirrorMode, MirroredStore, RotatingSigner, SigningKey, StoreKeys, StoredMaterial,
 };
 use jwks_auth::jwks::{BoxFuture, FetchError, Fetched, KeySource, Validators};
 use jwks_auth::{Algorithm, AuthError, AuthErrorKind, JwksVerifier, ManualClock};
@@ -70,8 +70,8 @@ fn serve(listener: tokio::net::TcpListener, router: Router) {
     tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
 }
 
-fn memory(clock: &ManualClock) -> Arc<dyn KeyStore> {
-    Arc::new(MemoryStore::with_clock(clock.clone()))
+fn memory(clock: &ManualClock) -> KeyRing {
+    KeyRing::new(MemoryStore::new()).with_clock(clock.clone())
 }
 
 /// A remote verifier of `issuer`'s JWKS, fetched over HTTP and cached for 48 h.
@@ -143,7 +143,7 @@ fn hand_signed(kid: &str, alg: Algorithm, material: &KeyMaterial, claims: Value)
         .unwrap()
 }
 
-fn secret_of(store: &dyn KeyStore, kid: &KeyId) -> KeyMaterial {
+fn secret_of(store: &KeyRing, kid: &KeyId) -> KeyMaterial {
     match store.export_key(kid).unwrap().material {
         StoredMaterial::Private(m) => m,
         _ => panic!("no private key"),
@@ -180,7 +180,7 @@ async fn every_asymmetric_algorithm_round_trips_mint_publish_remote_verify() {
         let clock = ManualClock::at_unix(T0);
         let (listener, issuer) = bind().await;
         let signer = RotatingSigner::builder()
-            .store(memory(&clock))
+            .key_ring(memory(&clock))
             .key_id("sig")
             .algorithm(alg)
             .issuer(&issuer)
@@ -235,9 +235,9 @@ async fn hmac_tokens_verify_only_with_the_explicit_local_secret_and_are_never_pu
         (KeyKind::Hmac384, Algorithm::HS384),
         (KeyKind::Hmac512, Algorithm::HS512),
     ] {
-        let store = Arc::new(MemoryStore::new());
+        let store = KeyRing::new(MemoryStore::new());
         let signer = RotatingSigner::builder()
-            .store(store.clone())
+            .key_ring(store.clone())
             .key_kind(kind)
             .export_policy(ExportPolicy::SecretAllowed)
             .issuer("https://issuer.test")
@@ -264,7 +264,7 @@ async fn hmac_tokens_verify_only_with_the_explicit_local_secret_and_are_never_pu
         // The secret, exported under its policy and given explicitly to the verifier,
         // verifies the token.
         let kid = signer.current_kid().to_string();
-        let secret = secret_of(store.as_ref(), &signer.current_kid());
+        let secret = secret_of(&store, &signer.current_kid());
         let k = secret.to_private_jwk(&kid, alg).unwrap()["k"]
             .as_str()
             .unwrap()
@@ -319,7 +319,7 @@ async fn discovery_document_and_jwks_carry_etag_and_cache_control() {
     let clock = ManualClock::at_unix(T0);
     let (listener, issuer) = bind().await;
     let signer = RotatingSigner::builder()
-        .store(memory(&clock))
+        .key_ring(memory(&clock))
         .key_kind(KeyKind::Ed25519)
         .issuer(&issuer)
         .clock(clock.clone())
@@ -413,7 +413,7 @@ async fn publisher_answers_503_when_its_source_fails() {
 fn rotates_after_max_tokens_per_key() {
     let clock = ManualClock::at_unix(T0);
     let signer = RotatingSigner::builder()
-        .store(memory(&clock))
+        .key_ring(memory(&clock))
         .key_id("count")
         .key_kind(KeyKind::EcP256)
         .issuer("https://issuer.test")
@@ -441,7 +441,7 @@ fn rotates_after_max_tokens_per_key() {
 fn rotates_when_the_current_version_reaches_rotate_every() {
     let clock = ManualClock::at_unix(T0);
     let signer = RotatingSigner::builder()
-        .store(memory(&clock))
+        .key_ring(memory(&clock))
         .key_id("time")
         .key_kind(KeyKind::EcP256)
         .issuer("https://issuer.test")
@@ -473,7 +473,7 @@ async fn retained_version_verifies_until_its_window_closes_then_fails_even_from_
     let (listener, issuer) = bind().await;
     let store = memory(&clock);
     let signer = RotatingSigner::builder()
-        .store(store.clone())
+        .key_ring(store.clone())
         .key_id("ret")
         .key_kind(KeyKind::EcP256)
         .export_policy(ExportPolicy::SecretAllowed)
@@ -525,7 +525,7 @@ async fn retained_version_verifies_until_its_window_closes_then_fails_even_from_
     assert_eq!(published_kids(&issuer).await, ["ret.2", "ret.1"]);
 
     // A token signed by v1 that the signer would never mint: it outlives the window.
-    let v1 = secret_of(store.as_ref(), &"ret.1".parse().unwrap());
+    let v1 = secret_of(&store, &"ret.1".parse().unwrap());
     let forged = hand_signed(
         "ret.1",
         Algorithm::ES256,
@@ -565,7 +565,7 @@ async fn retained_version_verifies_until_its_window_closes_then_fails_even_from_
 fn token_lifetime_that_could_outlive_retention_is_a_config_error() {
     let build = |lifetime: u64, retention: u64| {
         RotatingSigner::builder()
-            .store(Arc::new(MemoryStore::new()))
+            .key_ring(KeyRing::new(MemoryStore::new()))
             .key_kind(KeyKind::EcP256)
             .issuer("https://issuer.test")
             .token_lifetime(Duration::from_secs(lifetime))
@@ -590,7 +590,7 @@ async fn unknown_versions_never_fall_back_to_another_version() {
     let (listener, issuer) = bind().await;
     let store = memory(&clock);
     let signer = RotatingSigner::builder()
-        .store(store.clone())
+        .key_ring(store.clone())
         .key_id("exact")
         .key_kind(KeyKind::Ed25519)
         .export_policy(ExportPolicy::SecretAllowed)
@@ -612,7 +612,7 @@ async fn unknown_versions_never_fall_back_to_another_version() {
         signer.verifier_builder().audience(AUD).build().unwrap(),
     );
 
-    let v2 = secret_of(store.as_ref(), &"exact.2".parse().unwrap());
+    let v2 = secret_of(&store, &"exact.2".parse().unwrap());
     let claims = json!({"iss": issuer, "aud": AUD, "sub": "x", "iat": T0, "exp": T0 + 600});
     // Signed by the newest key, but naming versions that do not exist, or another base.
     for kid in [
@@ -635,7 +635,7 @@ async fn unknown_versions_never_fall_back_to_another_version() {
         local.verify(&token).await.unwrap();
     }
     // The bare base never means an older version.
-    let v1 = secret_of(store.as_ref(), &"exact.1".parse().unwrap());
+    let v1 = secret_of(&store, &"exact.1".parse().unwrap());
     let token = hand_signed("exact", Algorithm::EdDSA, &v1, claims.clone());
     refused(remote.verify(&token).await, "invalid signature");
     refused(local.verify(&token).await, "invalid signature");
@@ -664,18 +664,18 @@ async fn unknown_versions_never_fall_back_to_another_version() {
 
 #[test]
 fn signer_refusals_are_precise() {
-    let store: Arc<dyn KeyStore> = Arc::new(MemoryStore::new());
+    let store: KeyRing = KeyRing::new(MemoryStore::new());
     let err = |b: jwks_auth::issuer::RotatingSignerBuilder| match b.build() {
         Err(IssuerError::Config(e)) => e.to_string(),
         other => panic!("expected a config error, got {other:?}"),
     };
     let base = || {
         RotatingSigner::builder()
-            .store(store.clone())
+            .key_ring(store.clone())
             .issuer("https://i.test")
     };
     assert!(err(RotatingSigner::builder().issuer("https://i.test")).contains("no key store"));
-    assert!(err(RotatingSigner::builder().store(store.clone())).contains("no issuer"));
+    assert!(err(RotatingSigner::builder().key_ring(store.clone())).contains("no issuer"));
     assert!(
         err(base()
             .algorithm(Algorithm::ES256)
@@ -719,7 +719,7 @@ fn signer_refusals_are_precise() {
     assert_eq!(claims(&token)["tenant"], "acme");
     assert_eq!(claims(&token)["aud"], json!(["a", "b"]));
     // A public-only copy cannot sign.
-    let mirror = MemoryStore::new();
+    let mirror = KeyRing::new(MemoryStore::new());
     let public =
         jwks_auth::issuer::PublicKey::from_jwk(&store.public_jwk(&signer.current_kid()).unwrap())
             .unwrap();
@@ -731,7 +731,7 @@ fn signer_refusals_are_precise() {
         )
         .unwrap();
     let Err(e) = RotatingSigner::builder()
-        .store(Arc::new(mirror))
+        .key_ring(mirror)
         .key_id("pub")
         .key_kind(KeyKind::EcP256)
         .issuer("https://i.test")
@@ -751,7 +751,7 @@ fn signer_refusals_are_precise() {
 
 #[test]
 fn store_creates_rotates_lists_and_destroys_without_reusing_versions() {
-    let store = MemoryStore::new();
+    let store = KeyRing::new(MemoryStore::new());
     let info = store
         .create_key(Some("k"), &KeySpec::new(KeyKind::EcP384))
         .unwrap();
@@ -818,7 +818,7 @@ fn store_creates_rotates_lists_and_destroys_without_reusing_versions() {
 
 #[test]
 fn export_policy_guards_secrets_and_debug_never_shows_them() {
-    let store = MemoryStore::new();
+    let store = KeyRing::new(MemoryStore::new());
     let kept = store
         .create_key(Some("kept"), &KeySpec::new(KeyKind::Ed25519))
         .unwrap();
@@ -911,7 +911,7 @@ fn import_from_pem_and_jwk_round_trips_for_every_kind() {
     ));
 
     // Imported into a store, then used to sign.
-    let store = MemoryStore::new();
+    let store = KeyRing::new(MemoryStore::new());
     let info = store
         .import_key(
             Some("imported"),
@@ -934,10 +934,10 @@ fn file_store_survives_a_restart_with_owner_only_files() {
     let dir = TempDir::new("restart");
     let clock = ManualClock::at_unix(T0);
     let (kid, jwk, token) = {
-        let store: Arc<dyn KeyStore> =
-            Arc::new(FileStore::open_with_clock(&dir.0, clock.clone()).unwrap());
+        let store: KeyRing =
+            KeyRing::new(FileStore::open(&dir.0).unwrap()).with_clock(clock.clone());
         let signer = RotatingSigner::builder()
-            .store(store.clone())
+            .key_ring(store.clone())
             .key_id("persist")
             .key_kind(KeyKind::Rsa2048)
             .issuer("https://issuer.test")
@@ -963,14 +963,13 @@ fn file_store_survives_a_restart_with_owner_only_files() {
     assert_eq!(names, ["persist.json"], "no temporary files left behind");
 
     // Restart: same versions, same keys, same creation times; the signer resumes.
-    let store: Arc<dyn KeyStore> =
-        Arc::new(FileStore::open_with_clock(&dir.0, clock.clone()).unwrap());
+    let store: KeyRing = KeyRing::new(FileStore::open(&dir.0).unwrap()).with_clock(clock.clone());
     let versions = store.list_versions("persist").unwrap();
     assert_eq!(versions.len(), 2);
     assert_eq!(versions[1].created_at_ms, (T0 + 60) * 1000);
     assert_eq!(store.public_jwk(&kid).unwrap(), jwk);
     let signer = RotatingSigner::builder()
-        .store(store.clone())
+        .key_ring(store.clone())
         .key_id("persist")
         .key_kind(KeyKind::Rsa2048)
         .issuer("https://issuer.test")
@@ -988,7 +987,7 @@ fn file_store_survives_a_restart_with_owner_only_files() {
 fn file_store_refuses_corrupt_files_and_never_replaces_them() {
     let dir = TempDir::new("corrupt");
     {
-        let store = FileStore::open(&dir.0).unwrap();
+        let store = KeyRing::new(FileStore::open(&dir.0).unwrap());
         store
             .create_key(Some("victim"), &KeySpec::new(KeyKind::EcP256))
             .unwrap();
@@ -1042,7 +1041,9 @@ fn file_store_refuses_corrupt_files_and_never_replaces_them() {
     // Restored, it opens again with the original key.
     std::fs::write(&path, &good).unwrap();
     assert_eq!(
-        FileStore::open(&dir.0).unwrap().list_keys().unwrap(),
+        KeyRing::new(FileStore::open(&dir.0).unwrap())
+            .list_keys()
+            .unwrap(),
         ["victim"]
     );
 }
@@ -1051,8 +1052,7 @@ fn file_store_refuses_corrupt_files_and_never_replaces_them() {
 fn file_store_refuses_files_other_users_can_read() {
     use std::os::unix::fs::PermissionsExt;
     let dir = TempDir::new("perms");
-    FileStore::open(&dir.0)
-        .unwrap()
+    KeyRing::new(FileStore::open(&dir.0).unwrap())
         .create_key(Some("k"), &KeySpec::new(KeyKind::Ed25519))
         .unwrap();
     let file = dir.0.join("k.json");
@@ -1090,57 +1090,27 @@ fn dead() -> IssuerError {
 }
 
 impl KeyStore for DeadStore {
-    fn create_key(
-        &self,
-        _: Option<&str>,
-        _: &KeySpec,
-    ) -> Result<jwks_auth::issuer::KeyInfo, IssuerError> {
+    fn load(&self, _: &str) -> Result<Option<KeyRecord>, IssuerError> {
         Err(dead())
     }
-    fn import_key(
-        &self,
-        _: Option<&str>,
-        _: StoredMaterial,
-        _: &KeySpec,
-    ) -> Result<jwks_auth::issuer::KeyInfo, IssuerError> {
+    fn save(&self, _: &str, _: &KeyRecord) -> Result<(), IssuerError> {
         Err(dead())
     }
-    fn rotate_key(&self, _: &str) -> Result<jwks_auth::issuer::KeyInfo, IssuerError> {
-        Err(dead())
-    }
-    fn put_version(&self, _: &KeyId, _: jwks_auth::issuer::StoredKey) -> Result<(), IssuerError> {
-        Err(dead())
-    }
-    fn destroy_version(&self, _: &KeyId) -> Result<(), IssuerError> {
-        Err(dead())
-    }
-    fn destroy_key(&self, _: &str) -> Result<(), IssuerError> {
-        Err(dead())
-    }
-    fn list_keys(&self) -> Result<Vec<String>, IssuerError> {
-        Err(dead())
-    }
-    fn list_versions(&self, _: &str) -> Result<Vec<jwks_auth::issuer::KeyInfo>, IssuerError> {
-        Err(dead())
-    }
-    fn public_jwk(&self, _: &KeyId) -> Result<Value, IssuerError> {
-        Err(dead())
-    }
-    fn signing_key(&self, _: &KeyId) -> Result<SigningKey, IssuerError> {
-        Err(dead())
-    }
-    fn export_key(&self, _: &KeyId) -> Result<jwks_auth::issuer::StoredKey, IssuerError> {
+    fn bases(&self) -> Result<Vec<String>, IssuerError> {
         Err(dead())
     }
 }
 
 #[test]
 fn mirrored_store_reads_fail_over_to_the_secondary() {
-    let secondary = Arc::new(MemoryStore::new());
+    let secondary = KeyRing::new(MemoryStore::new());
     let info = secondary
         .create_key(Some("s"), &KeySpec::new(KeyKind::EcP256))
         .unwrap();
-    let mirrored = MirroredStore::new(Arc::new(DeadStore), secondary.clone());
+    let mirrored = KeyRing::new(MirroredStore::new(
+        Arc::new(DeadStore),
+        secondary.store().clone(),
+    ));
     assert_eq!(mirrored.list_keys().unwrap(), ["s"]);
     assert_eq!(
         mirrored.public_jwk(&info.id).unwrap(),
@@ -1152,25 +1122,40 @@ fn mirrored_store_reads_fail_over_to_the_secondary() {
     // Writes never go to the secondary alone.
     assert_eq!(mirrored.rotate_key("s").unwrap_err(), dead());
     // Fail-open switched off: the primary's error.
-    let strict = MirroredStore::new(Arc::new(DeadStore), secondary).fail_open_reads(false);
+    let strict = KeyRing::new(
+        MirroredStore::new(Arc::new(DeadStore), secondary.store().clone()).fail_open_reads(false),
+    );
     assert_eq!(strict.list_keys().unwrap_err(), dead());
     assert_eq!(strict.jwks().unwrap_err(), dead());
 
-    // A version the primary lost is served from the mirror (same kid, same public key).
-    let primary = Arc::new(MemoryStore::new());
-    let secondary = Arc::new(MemoryStore::new());
-    let mirrored = MirroredStore::new(primary.clone(), secondary.clone());
+    // A key the primary lost (here: a primary restored empty) is served from the mirror
+    // (same kid, same public key).
+    let primary = KeyRing::new(MemoryStore::new());
+    let secondary = KeyRing::new(MemoryStore::new());
+    let mirrored = KeyRing::new(MirroredStore::new(
+        primary.store().clone(),
+        secondary.store().clone(),
+    ));
     let info = mirrored
         .create_key(Some("m"), &KeySpec::new(KeyKind::Ed25519))
         .unwrap();
     let jwk = mirrored.public_jwk(&info.id).unwrap();
+    let restored = KeyRing::new(MirroredStore::new(
+        Arc::new(MemoryStore::new()),
+        secondary.store().clone(),
+    ));
+    assert_eq!(restored.public_jwk(&info.id).unwrap(), jwk);
+    // A version the primary destroyed is not: its tombstone wins over the mirror's copy.
     primary.destroy_version(&info.id).unwrap();
-    assert_eq!(mirrored.public_jwk(&info.id).unwrap(), jwk);
+    assert!(matches!(
+        mirrored.public_jwk(&info.id),
+        Err(IssuerError::NotFound { .. })
+    ));
 }
 
 #[tokio::test]
 async fn failover_source_reads_the_secondary_when_the_primary_fails() {
-    let store: Arc<dyn KeyStore> = Arc::new(MemoryStore::new());
+    let store: KeyRing = KeyRing::new(MemoryStore::new());
     store
         .create_key(Some("backup"), &KeySpec::new(KeyKind::EcP256))
         .unwrap();
@@ -1190,7 +1175,7 @@ async fn failover_source_reads_the_secondary_when_the_primary_fails() {
 
     // A verifier built on the failover source verifies the secondary's tokens.
     let signer = RotatingSigner::builder()
-        .store(store.clone())
+        .key_ring(store.clone())
         .key_id("backup")
         .key_kind(KeyKind::EcP256)
         .issuer("https://issuer.test")
@@ -1209,8 +1194,8 @@ async fn failover_source_reads_the_secondary_when_the_primary_fails() {
 
 #[tokio::test]
 async fn merged_sets_prefer_the_primary_on_kid_collisions() {
-    let primary: Arc<dyn KeyStore> = Arc::new(MemoryStore::new());
-    let secondary: Arc<dyn KeyStore> = Arc::new(MemoryStore::new());
+    let primary: KeyRing = KeyRing::new(MemoryStore::new());
+    let secondary: KeyRing = KeyRing::new(MemoryStore::new());
     primary
         .create_key(Some("shared"), &KeySpec::new(KeyKind::Ed25519))
         .unwrap();
@@ -1248,7 +1233,14 @@ async fn merged_sets_prefer_the_primary_on_kid_collisions() {
         Fetched::NotModified { .. }
     ));
     // ... and as a mirrored store.
-    check(&MirroredStore::new(primary, secondary).jwks().unwrap());
+    check(
+        &KeyRing::new(MirroredStore::new(
+            primary.store().clone(),
+            secondary.store().clone(),
+        ))
+        .jwks()
+        .unwrap(),
+    );
 }
 
 #[test]
@@ -1257,9 +1249,12 @@ fn each_mirror_mode_copies_exactly_what_it_should() {
     let spec_closed = KeySpec::new(KeyKind::EcP256);
     let spec_hmac = KeySpec::new(KeyKind::Hmac256).export_policy(ExportPolicy::SecretAllowed);
     let setup = |mode: MirrorMode| {
-        let primary: Arc<dyn KeyStore> = Arc::new(MemoryStore::new());
-        let secondary: Arc<dyn KeyStore> = Arc::new(MemoryStore::new());
-        let mirrored = MirroredStore::new(primary.clone(), secondary.clone()).mirror_mode(mode);
+        let primary: KeyRing = KeyRing::new(MemoryStore::new());
+        let secondary: KeyRing = KeyRing::new(MemoryStore::new());
+        let mirrored = KeyRing::new(
+            MirroredStore::new(primary.store().clone(), secondary.store().clone())
+                .mirror_mode(mode),
+        );
         mirrored.create_key(Some("open"), &spec_open).unwrap();
         mirrored.create_key(Some("closed"), &spec_closed).unwrap();
         mirrored.create_key(Some("hmac"), &spec_hmac).unwrap();
@@ -1290,10 +1285,10 @@ fn each_mirror_mode_copies_exactly_what_it_should() {
     for kid in ["open.1", "open.2", "hmac.1"] {
         secondary.signing_key(&id(kid)).unwrap();
         assert_eq!(
-            secret_of(secondary.as_ref(), &id(kid))
+            secret_of(&secondary, &id(kid))
                 .to_private_jwk(kid, primary.resolve(kid).unwrap().spec.algorithm)
                 .unwrap(),
-            secret_of(primary.as_ref(), &id(kid))
+            secret_of(&primary, &id(kid))
                 .to_private_jwk(kid, primary.resolve(kid).unwrap().spec.algorithm)
                 .unwrap(),
         );

@@ -9,8 +9,6 @@ use aws_lc_rs::signature::{
     ECDSA_P256_SHA256_FIXED_SIGNING, ECDSA_P384_SHA384_FIXED_SIGNING, EcdsaKeyPair,
     EcdsaSigningAlgorithm, Ed25519KeyPair, KeyPair, RsaKeyPair,
 };
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
 use serde_json::{Map, Value, json};
 
@@ -468,10 +466,7 @@ impl KeyMaterial {
     /// `None` for other kinds.
     pub(crate) fn rsa_spki_der(&self) -> Option<Vec<u8>> {
         let members = &self.public.as_ref()?.members;
-        let member = |name: &str| {
-            let text = members.get(name)?.as_str()?;
-            URL_SAFE_NO_PAD.decode(text).ok()
-        };
+        let member = |name: &str| crate::encoding::b64url_decode(members.get(name)?.as_str()?);
         self.kind
             .rsa_bits()
             .and_then(|_| Some(der::rsa_spki(&member("n")?, &member("e")?)))
@@ -577,14 +572,11 @@ fn member_bytes(obj: &Map<String, Value>, member: &str) -> Result<Vec<u8>, Issue
         .get(member)
         .and_then(Value::as_str)
         .ok_or_else(|| invalid(format!("JWK member `{member}` is missing")))?;
-    URL_SAFE_NO_PAD
-        .decode(text)
-        .map_err(|_| invalid(format!("JWK member `{member}` is not base64url")))
+    crate::encoding::b64url_decode(text)
+        .ok_or_else(|| invalid(format!("JWK member `{member}` is not base64url")))
 }
 
-fn b64(bytes: &[u8]) -> String {
-    URL_SAFE_NO_PAD.encode(bytes)
-}
+use crate::encoding::b64url as b64;
 
 fn json_map(value: Value) -> Map<String, Value> {
     match value {

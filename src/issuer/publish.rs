@@ -14,7 +14,7 @@ use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 use serde_json::{Value, json};
 
-use super::source::etag;
+use crate::encoding::etag;
 use crate::jwks::{Fetched, KeySource};
 
 /// The path of the key set.
@@ -39,10 +39,9 @@ pub const DISCOVERY_PATH: &str = "/.well-known/openid-configuration";
 /// discovery document's `issuer` equals the one they were configured with.
 ///
 /// ```
-/// use std::sync::Arc;
-/// use jwks_auth::issuer::{JwksPublisher, MemoryStore, RotatingSigner};
+/// use jwks_auth::issuer::{JwksPublisher, KeyRing, MemoryStore, RotatingSigner};
 /// let signer = RotatingSigner::builder()
-///     .store(Arc::new(MemoryStore::new()))
+///     .key_ring(KeyRing::new(MemoryStore::new()))
 ///     .issuer("https://auth.example.com")
 ///     .build()?;
 /// let app: axum::Router = JwksPublisher::new(signer.key_source())

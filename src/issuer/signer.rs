@@ -9,11 +9,13 @@ use jsonwebtoken::Algorithm;
 use serde_json::{Map, Value};
 
 use super::IssuerError;
+use super::keyring::KeyRing;
 use super::keys::KeyKind;
+use super::kid::{KeyId, KeyRef};
 use super::local::{ClockHandle, SignerKeys};
 use super::signing::SigningKey;
 use super::source::answer;
-use super::store::{ExportPolicy, KeyId, KeyInfo, KeyRef, KeySpec, KeyStore};
+use super::store::{ExportPolicy, KeyInfo, KeySpec};
 use crate::clock::{Clock, SharedClock, millis};
 use crate::error::ConfigError;
 use crate::jwks::{FetchError, Fetched, Validators};
@@ -42,7 +44,7 @@ const RESERVED_CLAIMS: [&str; 7] = ["iat", "nbf", "exp", "iss", "sub", "aud", "s
 /// so even a verifier holding a cached set never accepts a token past its key's window.
 #[must_use]
 pub struct RotatingSignerBuilder {
-    store: Option<Arc<dyn KeyStore>>,
+    keys: Option<KeyRing>,
     base_kid: Option<String>,
     kind: Option<KeyKind>,
     algorithm: Option<Algorithm>,
@@ -69,9 +71,10 @@ impl fmt::Debug for RotatingSignerBuilder {
 }
 
 impl RotatingSignerBuilder {
-    /// The key store holding the signer's versions (required).
-    pub fn store(mut self, store: Arc<dyn KeyStore>) -> Self {
-        self.store = Some(store);
+    /// The key ring holding the signer's versions (required): e.g.
+    /// `KeyRing::new(FileStore::open(dir)?)`.
+    pub fn key_ring(mut self, keys: KeyRing) -> Self {
+        self.keys = Some(keys);
         self
     }
 
@@ -151,17 +154,16 @@ impl RotatingSignerBuilder {
     }
 
     /// The clock for rotation, retention and timestamps (default: system time). Give the
-    /// store the same clock: creation times come from the store.
+    /// key ring the same clock ([`KeyRing::with_clock`]): creation times come from the ring.
     pub fn clock(mut self, clock: impl Clock) -> Self {
         self.clock = SharedClock(Arc::new(clock));
         self
     }
 
-    fn check(&self) -> Result<(Arc<dyn KeyStore>, String, Algorithm, KeyKind), ConfigError> {
-        let store = self
-            .store
-            .clone()
-            .ok_or_else(|| ConfigError::new("signer: no key store: call .store(..)"))?;
+    fn check(&self) -> Result<(KeyRing, String, Algorithm, KeyKind), ConfigError> {
+        let store = self.keys.clone().ok_or_else(|| {
+            ConfigError::new("signer: no key store: call .key_ring(KeyRing::new(store))")
+        })?;
         let issuer = match &self.issuer {
             Some(iss) if !iss.is_empty() => iss.clone(),
             _ => {
@@ -332,7 +334,7 @@ pub struct RotatingSigner {
 }
 
 struct Inner {
-    store: Arc<dyn KeyStore>,
+    store: KeyRing,
     base: String,
     algorithm: Algorithm,
     issuer: String,
@@ -369,7 +371,7 @@ impl RotatingSigner {
     /// A builder with the defaults listed on [`RotatingSignerBuilder`].
     pub fn builder() -> RotatingSignerBuilder {
         RotatingSignerBuilder {
-            store: None,
+            keys: None,
             base_kid: None,
             kind: None,
             algorithm: None,
@@ -409,9 +411,9 @@ impl RotatingSigner {
         &self.inner.issuer
     }
 
-    /// The key store.
+    /// The key ring.
     #[must_use]
-    pub fn store(&self) -> &Arc<dyn KeyStore> {
+    pub fn key_ring(&self) -> &KeyRing {
         &self.inner.store
     }
 

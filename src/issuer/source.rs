@@ -8,9 +8,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 
-use super::store::KeyStore;
+use super::keyring::KeyRing;
 use crate::jwks::{BoxFuture, FetchError, Fetched, KeySource, Validators};
 
 /// A JWKS document answer with a content-derived `ETag`, or `NotModified` when the caller's
@@ -21,7 +20,7 @@ pub(crate) fn answer(
     previous: Option<&Validators>,
 ) -> Fetched {
     let body = Bytes::from(json!({ "keys": keys }).to_string());
-    let etag = etag(&body);
+    let etag = crate::encoding::etag(&body);
     if previous.and_then(|v| v.etag.as_deref()) == Some(etag.as_str()) {
         return Fetched::NotModified { max_age };
     }
@@ -35,14 +34,7 @@ pub(crate) fn answer(
     }
 }
 
-/// A strong `ETag` for a body: the quoted, truncated SHA-256 of its bytes.
-pub(crate) fn etag(body: &[u8]) -> String {
-    let digest = Sha256::digest(body);
-    let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
-    format!("\"{hex}\"")
-}
-
-/// Every asymmetric key version of a [`KeyStore`], as a [`KeySource`] for
+/// Every asymmetric key version of a [`KeyRing`], as a [`KeySource`] for
 /// [`JwksVerifier`](crate::JwksVerifier) (HMAC keys are never published).
 ///
 /// This publishes every version the store holds: for a rotating issuer, publish
@@ -50,21 +42,21 @@ pub(crate) fn etag(body: &[u8]) -> String {
 /// versions whose retention window has closed.
 #[derive(Clone)]
 pub struct StoreKeys {
-    store: Arc<dyn KeyStore>,
+    keys: KeyRing,
 }
 
 impl StoreKeys {
-    /// A source over `store`.
+    /// A source over every key of `keys`.
     #[must_use]
-    pub fn new(store: Arc<dyn KeyStore>) -> Self {
-        Self { store }
+    pub fn new(keys: KeyRing) -> Self {
+        Self { keys }
     }
 }
 
 impl fmt::Debug for StoreKeys {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("StoreKeys")
-            .field("store", &self.store)
+            .field("keys", &self.keys)
             .finish()
     }
 }
@@ -75,7 +67,7 @@ impl KeySource for StoreKeys {
         previous: Option<&'a Validators>,
     ) -> BoxFuture<'a, Result<Fetched, FetchError>> {
         let result = self
-            .store
+            .keys
             .jwks()
             .map_err(|e| FetchError::transient(format!("local key store: {e}")))
             .map(|doc| answer(keys_of(&doc), None, previous));
