@@ -76,7 +76,9 @@ mod local;
 mod mirror;
 #[cfg(feature = "axum")]
 mod publish;
+mod published;
 mod signer;
+mod signer_builder;
 mod signing;
 mod source;
 mod store;
@@ -88,11 +90,13 @@ pub use kdf::{HkdfHash, hkdf, random_bytes};
 pub use keyring::{KeyRing, MemoryStore};
 pub use keys::{KeyKind, KeyMaterial, PublicKey};
 pub use kid::{KeyId, KeyRef, MAX_BASE_KID_LEN};
-pub use local::{LocalVerifier, SignerKeys};
+pub use local::LocalVerifier;
 pub use mirror::{MirrorMode, MirroredStore};
 #[cfg(feature = "axum")]
 pub use publish::{DISCOVERY_PATH, JWKS_PATH, JwksPublisher};
-pub use signer::{MintOptions, RotatingSigner, RotatingSignerBuilder};
+pub use published::SignerKeys;
+pub use signer::{MintOptions, RotatingSigner};
+pub use signer_builder::RotatingSignerBuilder;
 pub use signing::SigningKey;
 pub use source::{FailoverSource, StoreKeys};
 pub use store::{ExportPolicy, KeyInfo, KeyRecord, KeySpec, KeyStore, StoredKey, StoredMaterial};
