@@ -12,8 +12,9 @@ use jsonwebtoken::Algorithm;
 use serde_json::{Value, json};
 
 use super::IssuerError;
-use super::keys::{KeyKind, KeyMaterial, PublicKey, alg_name};
+use super::keys::{KeyMaterial, PublicKey, alg_name};
 use super::kid::KeyId;
+use super::kind::KeyKind;
 use super::store::{ExportPolicy, KeyRecord, KeySpec, KeyStore, StoredKey, StoredMaterial};
 
 const FORMAT: &str = "jwks-auth-keystore/1";

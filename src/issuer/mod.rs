@@ -72,6 +72,7 @@ mod kdf;
 mod keyring;
 mod keys;
 mod kid;
+mod kind;
 mod local;
 mod mirror;
 #[cfg(feature = "axum")]
@@ -88,8 +89,9 @@ pub use error::IssuerError;
 pub use file_store::FileStore;
 pub use kdf::{HkdfHash, hkdf, random_bytes};
 pub use keyring::{KeyRing, MemoryStore};
-pub use keys::{KeyKind, KeyMaterial, PublicKey};
+pub use keys::{KeyMaterial, PublicKey};
 pub use kid::{KeyId, KeyRef, MAX_BASE_KID_LEN};
+pub use kind::KeyKind;
 pub use local::LocalVerifier;
 pub use mirror::{MirrorMode, MirroredStore};
 #[cfg(feature = "axum")]

@@ -8,7 +8,7 @@ use jsonwebtoken::Algorithm;
 
 use super::IssuerError;
 use super::keyring::KeyRing;
-use super::keys::KeyKind;
+use super::kind::KeyKind;
 use super::signer::{Inner, RotatingSigner, State};
 use super::store::{ExportPolicy, KeySpec};
 use crate::clock::{Clock, SharedClock, millis};

@@ -7,8 +7,9 @@ use jsonwebtoken::Algorithm;
 use serde_json::Value;
 
 use super::IssuerError;
-use super::keys::{KeyKind, KeyMaterial, PublicKey};
+use super::keys::{KeyMaterial, PublicKey};
 use super::kid::KeyId;
+use super::kind::KeyKind;
 
 /// Whether a key's secret may leave its store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
