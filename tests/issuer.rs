@@ -1316,3 +1316,339 @@ fn each_mirror_mode_copies_exactly_what_it_should() {
     assert_eq!(primary.list_keys().unwrap(), ["hmac", "open"]);
     assert_eq!(secondary.list_versions("open").unwrap()[0].id, id("open.2"));
 }
+
+// ---------------------------------------------------------------- issue 12, issuer side
+
+/// Point 10: a key directory or key file that is a symbolic link is refused.
+#[test]
+fn file_store_refuses_symlinked_directory_and_key_file() {
+    let real = TempDir::new("real");
+    KeyRing::new(FileStore::open(&real.0).unwrap())
+        .create_key(Some("k"), &KeySpec::new(KeyKind::Ed25519))
+        .unwrap();
+    // The directory is a link to a good key directory.
+    let link = TempDir::new("link");
+    std::os::unix::fs::symlink(&real.0, &link.0).unwrap();
+    match FileStore::open(&link.0) {
+        Err(IssuerError::UntrustedPath { path, reason }) => {
+            assert_eq!(path, link.0);
+            assert!(reason.contains("symbolic link"), "{reason}");
+        }
+        other => panic!("expected UntrustedPath, got {other:?}"),
+    }
+    // A key file is a link (to a good key file elsewhere).
+    let dir = TempDir::new("filelink");
+    FileStore::open(&dir.0).unwrap();
+    std::os::unix::fs::symlink(real.0.join("k.json"), dir.0.join("k.json")).unwrap();
+    let err = FileStore::open(&dir.0).unwrap_err();
+    assert_eq!(
+        err,
+        IssuerError::UntrustedPath {
+            path: dir.0.join("k.json"),
+            reason: "it is a symbolic link".into()
+        }
+    );
+    assert!(err.to_string().contains("not symbolic links"), "{err}");
+}
+
+/// Point 10: a directory or key file owned by another user is refused, whatever its mode.
+#[test]
+fn file_store_refuses_a_directory_or_key_file_of_another_user() {
+    use std::os::unix::fs::MetadataExt;
+    let dir = TempDir::new("owner");
+    KeyRing::new(FileStore::open(&dir.0).unwrap())
+        .create_key(Some("k"), &KeySpec::new(KeyKind::Ed25519))
+        .unwrap();
+    if std::fs::metadata(&dir.0).unwrap().uid() != 0 {
+        eprintln!("skipped: changing a file's owner needs root, and this test is not root");
+        return;
+    }
+    const NOBODY: u32 = 65534;
+    let file = dir.0.join("k.json");
+    std::os::unix::fs::chown(&file, Some(NOBODY), None).unwrap();
+    assert_eq!(
+        FileStore::open(&dir.0).unwrap_err(),
+        IssuerError::UntrustedPath {
+            path: file.clone(),
+            reason: format!("it is owned by uid {NOBODY}, not by the effective user (uid 0)"),
+        }
+    );
+    std::os::unix::fs::chown(&file, Some(0), None).unwrap();
+    std::os::unix::fs::chown(&dir.0, Some(NOBODY), None).unwrap();
+    assert!(matches!(
+        FileStore::open(&dir.0),
+        Err(IssuerError::UntrustedPath { path, .. }) if path == dir.0
+    ));
+    std::os::unix::fs::chown(&dir.0, Some(0), None).unwrap();
+    assert_eq!(
+        KeyRing::new(FileStore::open(&dir.0).unwrap())
+            .list_keys()
+            .unwrap(),
+        ["k"]
+    );
+}
+
+/// A store that fails every call while `down` is set, as an unreachable backend would.
+#[derive(Debug, Default)]
+struct Switchable {
+    inner: MemoryStore,
+    down: std::sync::atomic::AtomicBool,
+}
+
+impl Switchable {
+    fn check(&self) -> Result<(), IssuerError> {
+        if self.down.load(std::sync::atomic::Ordering::SeqCst) {
+            Err(dead())
+        } else {
+            Ok(())
+        }
+    }
+}
+
+impl KeyStore for Switchable {
+    fn load(&self, base: &str) -> Result<Option<KeyRecord>, IssuerError> {
+        self.check()?;
+        self.inner.load(base)
+    }
+    fn save(&self, base: &str, record: &KeyRecord) -> Result<(), IssuerError> {
+        self.check()?;
+        self.inner.save(base, record)
+    }
+    fn bases(&self) -> Result<Vec<String>, IssuerError> {
+        self.check()?;
+        self.inner.bases()
+    }
+}
+
+/// `id` (which signed `token`) is neither published by `keys` nor accepted by a verifier on it.
+async fn destroyed_key_check(keys: &KeyRing, token: &str, id: &KeyId) {
+    let kid = id.to_string();
+    let jwks = keys.jwks().unwrap();
+    assert!(
+        jwks["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|k| k["kid"] != kid.as_str()),
+        "{kid} still published: {jwks}"
+    );
+    assert!(matches!(
+        keys.public_jwk(id),
+        Err(IssuerError::NotFound { .. })
+    ));
+    // Another live key, so that the verifier has a usable set to look the kid up in.
+    keys.create_key(None, &KeySpec::new(KeyKind::EcP256))
+        .unwrap();
+    let verifier = JwksVerifier::builder()
+        .key_source(StoreKeys::new(keys.clone()))
+        .issuer("https://issuer.test")
+        .audience(AUD)
+        .build()
+        .unwrap();
+    refused(verifier.verify(token).await, "unknown key id");
+}
+
+/// Point 11: destroy through a mirrored store never reports success with the key live.
+#[tokio::test]
+async fn destroy_through_a_mirrored_store_unpublishes_the_key_everywhere() {
+    let mint = |keys: &KeyRing, base: &str| {
+        let signer = RotatingSigner::builder()
+            .key_ring(keys.clone())
+            .key_id(base)
+            .key_kind(KeyKind::EcP256)
+            .issuer("https://issuer.test")
+            .audience(AUD)
+            .build()
+            .unwrap();
+        (
+            signer.current_kid(),
+            signer.mint(&MintOptions::new()).unwrap(),
+        )
+    };
+
+    // The secondary is unreachable during the destroy: an error, and the key is not served.
+    let primary = KeyRing::new(MemoryStore::new());
+    let secondary = Arc::new(Switchable::default());
+    let mirrored = KeyRing::new(MirroredStore::new(
+        primary.store().clone(),
+        secondary.clone(),
+    ));
+    let (id, token) = mint(&mirrored, "gone");
+    secondary
+        .down
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    assert!(matches!(
+        mirrored.destroy_version(&id),
+        Err(IssuerError::MirrorIncomplete { base, .. }) if base == "gone"
+    ));
+    // The secondary comes back still holding its copy: the primary's tombstone wins.
+    secondary
+        .down
+        .store(false, std::sync::atomic::Ordering::SeqCst);
+    assert!(
+        secondary
+            .inner
+            .load("gone")
+            .unwrap()
+            .unwrap()
+            .versions
+            .contains_key(&1)
+    );
+    destroyed_key_check(&mirrored, &token, &id).await;
+
+    // MirrorMode::None, and a secondary restored from a backup that holds the key.
+    let primary = KeyRing::new(MemoryStore::new());
+    let secondary = KeyRing::new(MemoryStore::new());
+    let copying = KeyRing::new(MirroredStore::new(
+        primary.store().clone(),
+        secondary.store().clone(),
+    ));
+    let (id, token) = mint(&copying, "old");
+    let unmirrored = KeyRing::new(
+        MirroredStore::new(primary.store().clone(), secondary.store().clone())
+            .mirror_mode(MirrorMode::None),
+    );
+    unmirrored.destroy_version(&id).unwrap();
+    assert_eq!(secondary.list_keys().unwrap(), ["old"], "the restored copy");
+    destroyed_key_check(&unmirrored, &token, &id).await;
+}
+
+/// Point 12: with max_tokens_per_key(1), 260 mints never publish more versions than a
+/// verifier keeps, every minted token verifies, and expired versions are pruned.
+#[tokio::test]
+async fn max_tokens_per_key_stays_within_the_verifier_key_limit() {
+    let clock = ManualClock::at_unix(T0);
+    let keys = memory(&clock);
+    let signer = RotatingSigner::builder()
+        .key_ring(keys.clone())
+        .key_id("busy")
+        .key_kind(KeyKind::EcP256)
+        .issuer("https://issuer.test")
+        .audience(AUD)
+        .token_lifetime(Duration::from_secs(600))
+        .retention(Duration::from_secs(3600))
+        .max_tokens_per_key(1)
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    let verifier = signer.verifier_builder().audience(AUD).build().unwrap();
+    let mut tokens = Vec::new();
+    let mut refusals = 0;
+    for _ in 0..260 {
+        match signer.mint(&MintOptions::new()) {
+            Ok(token) => tokens.push(token),
+            Err(IssuerError::Mint(why)) => {
+                assert!(why.contains("over the 256 keys"), "{why}");
+                assert!(why.contains("raise max_tokens_per_key or shorten retention"));
+                refusals += 1;
+            }
+            Err(e) => panic!("{e}"),
+        }
+    }
+    // The set holds at most 256 versions; the mints beyond fail loudly, none is dropped.
+    assert_eq!(tokens.len(), jwks_auth::jwks::MAX_KEYS);
+    assert_eq!(refusals, 260 - jwks_auth::jwks::MAX_KEYS);
+    for token in [&tokens[0], &tokens[128], &tokens[255]] {
+        verifier.verify(token).await.unwrap();
+    }
+    // Once the retention window has passed, minting resumes and expired versions are pruned.
+    clock.advance(Duration::from_secs(3601));
+    let fresh = signer.mint(&MintOptions::new()).unwrap();
+    assert_eq!(
+        keys.list_versions("busy").unwrap().len(),
+        2,
+        "current and previous only"
+    );
+    assert_eq!(signer.current_kid().version(), 257);
+    let verifier = signer.verifier_builder().audience(AUD).build().unwrap();
+    verifier.verify(&fresh).await.unwrap();
+
+    // A time-based rotation that could exceed the limit within one window is refused.
+    let Err(IssuerError::Config(e)) = RotatingSigner::builder()
+        .key_ring(memory(&clock))
+        .issuer("https://issuer.test")
+        .rotate_every(Duration::from_secs(300))
+        .build()
+    else {
+        panic!("expected a config error")
+    };
+    assert!(
+        e.to_string()
+            .contains("publishes up to 289 versions at once, over the 256 keys"),
+        "{e}"
+    );
+    assert!(
+        e.to_string()
+            .contains("rotate less often or shorten retention")
+    );
+}
+
+/// A source handing over a JWKS with private members (a misconfigured remote set).
+#[derive(Debug)]
+struct LeakySource;
+
+impl KeySource for LeakySource {
+    fn fetch<'a>(
+        &'a self,
+        _: Option<&'a Validators>,
+    ) -> BoxFuture<'a, Result<Fetched, FetchError>> {
+        let private = KeyMaterial::generate(KeyKind::Rsa2048)
+            .unwrap()
+            .to_private_jwk("rsa.1", Algorithm::RS256)
+            .unwrap();
+        let mut leaky = private.clone();
+        leaky["oth"] = json!([{"r": "AQ", "d": "AQ", "t": "AQ"}]);
+        let doc = json!({"keys": [leaky, {"kty": "oct", "kid": "h", "k": "c2VjcmV0"}]});
+        Box::pin(async move {
+            Ok(Fetched::Document {
+                body: doc.to_string().into(),
+                max_age: None,
+                validators: Validators::default(),
+            })
+        })
+    }
+}
+
+/// Point 13: whatever the source, the publisher serves public members only.
+#[tokio::test]
+async fn publisher_serves_only_public_members() {
+    const PRIVATE: [&str; 8] = ["d", "p", "q", "dp", "dq", "qi", "oth", "k"];
+    let check = |doc: &Value| {
+        for key in doc["keys"].as_array().unwrap() {
+            for member in PRIVATE {
+                assert!(key.get(member).is_none(), "`{member}` published in {key}");
+            }
+        }
+    };
+    let (listener, issuer) = bind().await;
+    serve(
+        listener,
+        JwksPublisher::new(FailoverSource::merged(LeakySource, LeakySource))
+            .issuer(&issuer)
+            .router(),
+    );
+    let served: Value = reqwest::get(format!("{issuer}/.well-known/jwks.json"))
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .map(|b| serde_json::from_slice(&b).unwrap())
+        .unwrap();
+    check(&served);
+    let keys = served["keys"].as_array().unwrap();
+    assert_eq!(keys.len(), 1, "the oct key is not served: {served}");
+    assert_eq!(keys[0]["kid"], "rsa.1");
+    assert!(keys[0]["n"].is_string() && keys[0]["e"].is_string());
+
+    let (listener, issuer) = bind().await;
+    serve(listener, JwksPublisher::new(LeakySource).router());
+    let direct: Value = reqwest::get(format!("{issuer}/.well-known/jwks.json"))
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .map(|b| serde_json::from_slice(&b).unwrap())
+        .unwrap();
+    check(&direct);
+    assert_eq!(direct["keys"].as_array().unwrap().len(), 1);
+}

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::fs;
 use std::io::Write;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
@@ -23,7 +23,10 @@ const FORMAT: &str = "jwks-auth-keystore/1";
 ///
 /// - One file per base kid, `<base>.json`, holding every version (private keys as private
 ///   JWKs), mode `0600`, in a directory of mode `0700`. Files or a directory that other users
-///   can read are refused at [`open`](Self::open) ([`IssuerError::InsecurePermissions`]).
+///   can read are refused at [`open`](Self::open) ([`IssuerError::InsecurePermissions`]), and
+///   so are a directory or file that is a symbolic link or is owned by another user than the
+///   process's effective user ([`IssuerError::UntrustedPath`]): a root service must not sign
+///   with a key another user planted.
 /// - Every change is written to a temporary file in the same directory, synced, and renamed
 ///   over the old file, then the directory is synced: a crash leaves the old or the new file,
 ///   never a torn one. The change becomes visible only once it is on disk.
@@ -46,7 +49,8 @@ impl FileStore {
     /// Opens (creating it if needed, mode `0700`) the key directory and loads every key file.
     ///
     /// # Errors
-    /// [`IssuerError::Corrupt`], [`IssuerError::InsecurePermissions`], [`IssuerError::Io`].
+    /// [`IssuerError::Corrupt`], [`IssuerError::InsecurePermissions`],
+    /// [`IssuerError::UntrustedPath`], [`IssuerError::Io`].
     pub fn open(dir: impl AsRef<Path>) -> Result<Self, IssuerError> {
         let dir = dir.as_ref().to_path_buf();
         fs::DirBuilder::new()
@@ -132,11 +136,26 @@ impl KeyStore for FileStore {
     }
 }
 
+/// Refuses a path another user could have planted or can read: a symbolic link, an owner
+/// other than the effective user, or group/other permission bits. `symlink_metadata` looks at
+/// the path itself, never at what a link points to.
 fn check_private(path: &Path) -> Result<(), IssuerError> {
-    let mode = fs::metadata(path)
-        .map_err(|e| IssuerError::io(path, &e))?
-        .permissions()
-        .mode();
+    let meta = fs::symlink_metadata(path).map_err(|e| IssuerError::io(path, &e))?;
+    let untrusted = |reason: String| IssuerError::UntrustedPath {
+        path: path.to_path_buf(),
+        reason,
+    };
+    if meta.file_type().is_symlink() {
+        return Err(untrusted("it is a symbolic link".into()));
+    }
+    let euid = rustix::process::geteuid().as_raw();
+    if meta.uid() != euid {
+        return Err(untrusted(format!(
+            "it is owned by uid {}, not by the effective user (uid {euid})",
+            meta.uid()
+        )));
+    }
+    let mode = meta.permissions().mode();
     if mode & 0o077 != 0 {
         return Err(IssuerError::InsecurePermissions {
             path: path.to_path_buf(),

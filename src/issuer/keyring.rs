@@ -234,6 +234,20 @@ impl KeyRing {
         })
     }
 
+    /// Destroys, in one save, the versions of `base` that `keep` refuses.
+    pub(crate) fn prune(&self, base: &str, keep: impl Fn(u32) -> bool) -> Result<(), IssuerError> {
+        let _order = self.lock();
+        let Some(mut record) = self.store.load(base)? else {
+            return Ok(());
+        };
+        let before = record.versions.len();
+        record.versions.retain(|v, _| keep(*v));
+        if record.versions.len() == before {
+            return Ok(());
+        }
+        self.store.save(base, &record)
+    }
+
     /// The bases that have at least one version.
     ///
     /// # Errors

@@ -17,31 +17,7 @@ impl RotatingSigner {
     /// each older one whose retention window (from its successor's creation) is still open.
     /// Also returns when the next retained version leaves the set.
     fn published(&self, now_ms: i64) -> Result<(Vec<KeyInfo>, Option<i64>), IssuerError> {
-        let current = self.current_kid();
-        let versions = self.inner.store.list_versions(&self.inner.base)?;
-        let mut out = Vec::new();
-        let mut next_drop: Option<i64> = None;
-        let mut successor_created: Option<i64> = None;
-        for info in versions.into_iter().rev() {
-            let created = info.created_at_ms;
-            let keep = match successor_created {
-                None => true,
-                Some(_) if info.id.version() >= current.version() => true,
-                Some(retired) => {
-                    let ends = retired.saturating_add(self.inner.retention_ms);
-                    let open = now_ms < ends;
-                    if open {
-                        next_drop = Some(next_drop.map_or(ends, |d| d.min(ends)));
-                    }
-                    open
-                }
-            };
-            successor_created = Some(successor_created.map_or(created, |s| s.min(created)));
-            if keep {
-                out.push(info);
-            }
-        }
-        Ok((out, next_drop))
+        self.published_at(&self.current_kid(), now_ms)
     }
 
     /// Whether a token naming `kid` may be verified now: `kid` must be exactly

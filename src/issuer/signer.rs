@@ -12,7 +12,9 @@ use super::IssuerError;
 use super::keyring::KeyRing;
 use super::kid::KeyId;
 use super::signing::SigningKey;
+use super::store::KeyInfo;
 use crate::clock::SharedClock;
+use crate::jwks::MAX_KEYS;
 
 /// Claims only the signer sets.
 const RESERVED_CLAIMS: [&str; 7] = ["iat", "nbf", "exp", "iss", "sub", "aud", "scope"];
@@ -226,7 +228,20 @@ impl RotatingSigner {
     }
 
     fn rotate_locked(&self, state: &mut State) -> Result<(), IssuerError> {
-        let info = self.inner.store.rotate_key(&self.inner.base)?;
+        let base = &self.inner.base;
+        let now_ms = self.inner.clock.now_millis();
+        let (live, _) = self.published_at(&state.id, now_ms)?;
+        // Every live version stays published until its tokens expire; one more must still fit
+        // in what a verifier takes from one set, or tokens would be refused as "unknown key".
+        if live.len() >= MAX_KEYS {
+            return Err(IssuerError::Mint(format!(
+                "rotating `{base}` would publish {} versions, over the {MAX_KEYS} keys a \
+                 verifier takes from one set: raise max_tokens_per_key or shorten retention \
+                 (the signer rotates again once old versions leave their retention window)",
+                live.len() + 1
+            )));
+        }
+        let info = self.inner.store.rotate_key(base)?;
         let key = self.inner.store.signing_key(&info.id)?;
         if key.algorithm() != self.inner.algorithm {
             return Err(IssuerError::InvalidKey(format!(
@@ -237,6 +252,13 @@ impl RotatingSigner {
             )));
         }
         tracing::info!(kid = %info.id, "jwks-auth: signing key rotated");
+        // Versions past their retention window are never published again: drop them, so the
+        // store does not grow with every rotation. A failure only delays the cleanup.
+        let retired = state.id.version();
+        let keep = |v: u32| v >= retired || live.iter().any(|i| i.id.version() == v);
+        if let Err(e) = self.inner.store.prune(base, keep) {
+            tracing::warn!(base = %base, error = %e, "jwks-auth: pruning expired key versions failed");
+        }
         *state = State {
             key: Arc::new(key),
             id: info.id,
@@ -244,5 +266,39 @@ impl RotatingSigner {
             minted: 0,
         };
         Ok(())
+    }
+
+    /// The versions a verifier may use at `now_ms` given the `current` one: the current one,
+    /// every newer one, and each older one whose retention window (from its successor's
+    /// creation) is still open. Also returns when the next retained version leaves the set.
+    pub(super) fn published_at(
+        &self,
+        current: &KeyId,
+        now_ms: i64,
+    ) -> Result<(Vec<KeyInfo>, Option<i64>), IssuerError> {
+        let versions = self.inner.store.list_versions(&self.inner.base)?;
+        let mut out = Vec::new();
+        let mut next_drop: Option<i64> = None;
+        let mut successor_created: Option<i64> = None;
+        for info in versions.into_iter().rev() {
+            let created = info.created_at_ms;
+            let keep = match successor_created {
+                None => true,
+                Some(_) if info.id.version() >= current.version() => true,
+                Some(retired) => {
+                    let ends = retired.saturating_add(self.inner.retention_ms);
+                    let open = now_ms < ends;
+                    if open {
+                        next_drop = Some(next_drop.map_or(ends, |d| d.min(ends)));
+                    }
+                    open
+                }
+            };
+            successor_created = Some(successor_created.map_or(created, |s| s.min(created)));
+            if keep {
+                out.push(info);
+            }
+        }
+        Ok((out, next_drop))
     }
 }

@@ -13,6 +13,7 @@ use super::signer::{Inner, RotatingSigner, State};
 use super::store::{ExportPolicy, KeySpec};
 use crate::clock::{Clock, SharedClock, millis};
 use crate::error::ConfigError;
+use crate::jwks::MAX_KEYS;
 
 /// Builds a [`RotatingSigner`].
 ///
@@ -123,7 +124,9 @@ impl RotatingSignerBuilder {
         self
     }
 
-    /// Rotate when the current version is this old (checked at each mint).
+    /// Rotate when the current version is this old (checked at each mint). [`build`](Self::build)
+    /// refuses a period that would publish more than [`MAX_KEYS`](crate::jwks::MAX_KEYS)
+    /// versions within one retention window.
     pub fn rotate_every(mut self, every: Duration) -> Self {
         self.rotate_every = Some(every);
         self
@@ -131,6 +134,12 @@ impl RotatingSignerBuilder {
 
     /// Rotate after this many tokens signed by the current version. The count lives in
     /// memory: a restart starts it again.
+    ///
+    /// Versions past their retention window are pruned at each rotation. A rotation that
+    /// would publish more than [`MAX_KEYS`](crate::jwks::MAX_KEYS) versions at once (the
+    /// most a verifier takes from one set) is refused: the mint fails with
+    /// [`IssuerError::Mint`] until old versions leave their window, rather than publish a
+    /// set whose oldest keys verifiers would drop.
     pub fn max_tokens_per_key(mut self, max: u64) -> Self {
         self.max_tokens = Some(max);
         self
@@ -197,6 +206,20 @@ impl RotatingSignerBuilder {
             return Err(ConfigError::new(
                 "signer: rotate_every and max_tokens_per_key must be positive",
             ));
+        }
+        if let Some(every) = self.rotate_every.filter(|d| !d.is_zero()) {
+            // Versions published at once: the current one and every one retired within the
+            // last `retention`.
+            let live = self.retention.as_millis().div_ceil(every.as_millis()) + 1;
+            if live > MAX_KEYS as u128 {
+                return Err(ConfigError::new(format!(
+                    "signer: rotate_every ({}s) with retention ({}s) publishes up to {live} \
+                     versions at once, over the {MAX_KEYS} keys a verifier takes from one set: \
+                     rotate less often or shorten retention",
+                    every.as_secs(),
+                    self.retention.as_secs()
+                )));
+            }
         }
         if self.audiences.iter().any(String::is_empty) {
             return Err(ConfigError::new("signer: an audience is empty"));

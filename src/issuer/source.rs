@@ -19,7 +19,7 @@ pub(crate) fn answer(
     max_age: Option<Duration>,
     previous: Option<&Validators>,
 ) -> Fetched {
-    let body = Bytes::from(json!({ "keys": keys }).to_string());
+    let body = Bytes::from(json!({ "keys": public_only(keys) }).to_string());
     let etag = crate::encoding::etag(&body);
     if previous.and_then(|v| v.etag.as_deref()) == Some(etag.as_str()) {
         return Fetched::NotModified { max_age };
@@ -73,6 +73,40 @@ impl KeySource for StoreKeys {
             .map(|doc| answer(keys_of(&doc), None, previous));
         Box::pin(async move { result })
     }
+}
+
+/// JWK members that may be published (RFC 7517 section 4, RFC 7518 section 6: the public
+/// parameters). Anything else - `d p q dp dq qi oth k`, or unknown extensions - never leaves
+/// the crate.
+const PUBLIC_MEMBERS: [&str; 15] = [
+    "kty", "use", "key_ops", "alg", "kid", "x5u", "x5c", "x5t", "x5t#S256", "crv", "x", "y", "n",
+    "e", "ext",
+];
+
+/// The keys with their public members only; a symmetric (`oct`) key, which has no public
+/// half, is dropped whole. Whatever a source hands over, this is all the issuer serves.
+pub(crate) fn public_only(keys: Vec<Value>) -> Vec<Value> {
+    keys.into_iter()
+        .filter_map(|key| {
+            let Value::Object(mut members) = key else {
+                return None;
+            };
+            if members.get("kty").and_then(Value::as_str) == Some("oct") {
+                tracing::warn!("jwks-auth: a symmetric key was not published");
+                return None;
+            }
+            let before = members.len();
+            members.retain(|name, _| PUBLIC_MEMBERS.contains(&name.as_str()));
+            if members.len() != before {
+                let kid = members.get("kid").and_then(|k| k.as_str()).unwrap_or("");
+                tracing::warn!(
+                    kid,
+                    "jwks-auth: private or unknown JWK members were removed before publishing"
+                );
+            }
+            Some(Value::Object(members))
+        })
+        .collect()
 }
 
 pub(crate) fn keys_of(doc: &Value) -> Vec<Value> {
