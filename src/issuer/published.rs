@@ -99,6 +99,6 @@ impl KeySource for SignerKeys {
 // reworked.)
 impl Clock for SharedClock {
     fn now_millis(&self) -> i64 {
-        SharedClock::now_millis(self)
+        Self::now_millis(self)
     }
 }

@@ -23,7 +23,7 @@ use crate::jwks::MAX_KEYS;
 /// | [`key_kind`](Self::key_kind) (for a new key) | the smallest kind fitting the algorithm |
 /// | [`token_lifetime`](Self::token_lifetime) | 1 h |
 /// | [`retention`](Self::retention) | 24 h |
-/// | [`leeway_allowance`](Self::leeway_allowance) | 5 min (the largest leeway a [`JwksVerifier`] accepts) |
+/// | [`leeway_allowance`](Self::leeway_allowance) | 5 min (the largest leeway a [`JwksVerifier`](crate::JwksVerifier) accepts) |
 /// | [`rotate_every`](Self::rotate_every) / [`max_tokens_per_key`](Self::max_tokens_per_key) | never |
 /// | [`publish_max_age`](Self::publish_max_age) | 5 min |
 ///
@@ -100,7 +100,7 @@ impl RotatingSignerBuilder {
         self
     }
 
-    /// An audience put in tokens whose [`MintOptions`] name none; call again for several.
+    /// An audience put in tokens whose [`MintOptions`](super::MintOptions) name none; call again for several.
     pub fn audience(mut self, audience: impl Into<String>) -> Self {
         self.audiences.push(audience.into());
         self

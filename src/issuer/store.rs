@@ -18,7 +18,7 @@ pub enum ExportPolicy {
     /// The secret never leaves the store; only the public JWK does (the default).
     #[default]
     PublicOnly,
-    /// [`KeyStore::export_key`] hands out the secret (backups, full mirroring).
+    /// [`KeyRing::export_key`](super::KeyRing::export_key) hands out the secret (backups, full mirroring).
     SecretAllowed,
 }
 
