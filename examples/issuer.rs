@@ -12,12 +12,11 @@
 //! verifier (jose, Envoy, ...) at the printed issuer.
 
 use std::error::Error;
-use std::sync::Arc;
 
 use axum::Router;
 use axum::routing::get;
 use jwks_auth::issuer::{
-    FailoverSource, JwksPublisher, KeyStore, MemoryStore, MintOptions, RotatingSigner,
+    FailoverSource, JwksPublisher, KeyRing, MemoryStore, MintOptions, RotatingSigner,
 };
 use jwks_auth::{Algorithm, Algorithms, JwksAuthLayer, JwksVerifier, User};
 use tokio::net::TcpListener;
@@ -53,9 +52,9 @@ fn spawn(listener: TcpListener, app: Router) {
 async fn demo() -> Result<(), Box<dyn Error>> {
     // 1. The issuer: ES256, rotating every 2 tokens (and daily), old keys kept for 24 h.
     let (issuer_listener, issuer) = bind(0).await?;
-    let store: Arc<dyn KeyStore> = Arc::new(MemoryStore::new());
+    let store = KeyRing::new(MemoryStore::new());
     let signer = RotatingSigner::builder()
-        .store(store.clone())
+        .key_ring(store.clone())
         .key_id("demo")
         .algorithm(Algorithm::ES256)
         .issuer(&issuer)
@@ -159,11 +158,11 @@ async fn serve(port: u16) -> Result<(), Box<dyn Error>> {
     let (listener, issuer) = bind(port).await?;
     // Every asymmetric algorithm the crate verifies (the set a verifier accepts by default).
     let algorithms = Algorithms::ASYMMETRIC.iter();
-    let store: Arc<dyn KeyStore> = Arc::new(MemoryStore::new());
+    let store = KeyRing::new(MemoryStore::new());
     let mut signers = Vec::new();
     for alg in algorithms {
         let signer = RotatingSigner::builder()
-            .store(store.clone())
+            .key_ring(store.clone())
             .key_id(format!("{alg:?}").to_lowercase())
             .algorithm(alg)
             .issuer(&issuer)

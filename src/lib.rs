@@ -57,9 +57,10 @@
 //! | feature | default | what it adds |
 //! |---|---|---|
 //! | `axum` | yes | extractors: [`User`], [`Claims<T>`](Claims) and their `Option` forms |
-//! | `aws-lc-rs` | yes | the aws-lc-rs crypto backend (fast), and the issuer side ([`issuer`]: key stores, rotating signer, JWKS publishing) |
+//! | `aws-lc-rs` | yes | the aws-lc-rs crypto backend (fast) |
 //! | `rust-crypto` | no | the pure-Rust RustCrypto backend; aws-lc-rs wins if both are on |
-//! | `testing` | no | [`testing::MockIdp`], an in-process identity provider for your tests |
+//! | `issuer` | no | the issuer side (`jwks_auth::issuer`: key stores, rotating signer, JWKS publishing), with either backend (it generates keys with aws-lc-rs); not compiled otherwise |
+//! | `testing` | no | [`testing::MockIdp`], an in-process identity provider for your tests (turns on `issuer`) |
 //!
 //! # Cloudflare Access
 //!
@@ -83,8 +84,11 @@ mod extract;
 #[cfg(feature = "__fuzz")]
 #[doc(hidden)]
 pub mod fuzzing;
-// The issuer side: key stores, rotating signer, JWKS publishing (feature `aws-lc-rs`).
-#[cfg(feature = "aws-lc-rs")]
+// The issuer side: key stores, rotating signer, JWKS publishing (feature `issuer`), and the
+// shared encoding helpers (only the issuer side uses them so far).
+#[cfg(feature = "issuer")]
+mod encoding;
+#[cfg(feature = "issuer")]
 pub mod issuer;
 pub mod jwks;
 mod jwt;

@@ -10,8 +10,8 @@ use std::time::Duration;
 use axum::Router;
 use jwks_auth::issuer::{
     ExportPolicy, FailoverSource, FileStore, IssuerError, JwksPublisher, KeyId, KeyKind,
-    KeyMaterial, KeySpec, KeyStore, LocalVerifier, MemoryStore, MintOptions, MirrorMode,
-    MirroredStore, RotatingSigner, SigningKey, StoreKeys, StoredMaterial,
+    KeyMaterial, KeyRecord, KeyRing, KeySpec, KeyStore, LocalVerifier, MemoryStore, MintOptions,
+    MirrorMode, MirroredStore, RotatingSigner, SigningKey, StoreKeys, StoredMaterial,
 };
 use jwks_auth::jwks::{BoxFuture, FetchError, Fetched, KeySource, Validators};
 use jwks_auth::{Algorithm, AuthError, AuthErrorKind, JwksVerifier, ManualClock};
@@ -70,8 +70,8 @@ fn serve(listener: tokio::net::TcpListener, router: Router) {
     tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
 }
 
-fn memory(clock: &ManualClock) -> Arc<dyn KeyStore> {
-    Arc::new(MemoryStore::with_clock(clock.clone()))
+fn memory(clock: &ManualClock) -> KeyRing {
+    KeyRing::new(MemoryStore::new()).with_clock(clock.clone())
 }
 
 /// A remote verifier of `issuer`'s JWKS, fetched over HTTP and cached for 48 h.
@@ -143,7 +143,7 @@ fn hand_signed(kid: &str, alg: Algorithm, material: &KeyMaterial, claims: Value)
         .unwrap()
 }
 
-fn secret_of(store: &dyn KeyStore, kid: &KeyId) -> KeyMaterial {
+fn secret_of(store: &KeyRing, kid: &KeyId) -> KeyMaterial {
     match store.export_key(kid).unwrap().material {
         StoredMaterial::Private(m) => m,
         _ => panic!("no private key"),
@@ -180,7 +180,7 @@ async fn every_asymmetric_algorithm_round_trips_mint_publish_remote_verify() {
         let clock = ManualClock::at_unix(T0);
         let (listener, issuer) = bind().await;
         let signer = RotatingSigner::builder()
-            .store(memory(&clock))
+            .key_ring(memory(&clock))
             .key_id("sig")
             .algorithm(alg)
             .issuer(&issuer)
@@ -235,9 +235,9 @@ async fn hmac_tokens_verify_only_with_the_explicit_local_secret_and_are_never_pu
         (KeyKind::Hmac384, Algorithm::HS384),
         (KeyKind::Hmac512, Algorithm::HS512),
     ] {
-        let store = Arc::new(MemoryStore::new());
+        let store = KeyRing::new(MemoryStore::new());
         let signer = RotatingSigner::builder()
-            .store(store.clone())
+            .key_ring(store.clone())
             .key_kind(kind)
             .export_policy(ExportPolicy::SecretAllowed)
             .issuer("https://issuer.test")
@@ -264,7 +264,7 @@ async fn hmac_tokens_verify_only_with_the_explicit_local_secret_and_are_never_pu
         // The secret, exported under its policy and given explicitly to the verifier,
         // verifies the token.
         let kid = signer.current_kid().to_string();
-        let secret = secret_of(store.as_ref(), &signer.current_kid());
+        let secret = secret_of(&store, &signer.current_kid());
         let k = secret.to_private_jwk(&kid, alg).unwrap()["k"]
             .as_str()
             .unwrap()
@@ -319,7 +319,7 @@ async fn discovery_document_and_jwks_carry_etag_and_cache_control() {
     let clock = ManualClock::at_unix(T0);
     let (listener, issuer) = bind().await;
     let signer = RotatingSigner::builder()
-        .store(memory(&clock))
+        .key_ring(memory(&clock))
         .key_kind(KeyKind::Ed25519)
         .issuer(&issuer)
         .clock(clock.clone())
@@ -413,7 +413,7 @@ async fn publisher_answers_503_when_its_source_fails() {
 fn rotates_after_max_tokens_per_key() {
     let clock = ManualClock::at_unix(T0);
     let signer = RotatingSigner::builder()
-        .store(memory(&clock))
+        .key_ring(memory(&clock))
         .key_id("count")
         .key_kind(KeyKind::EcP256)
         .issuer("https://issuer.test")
@@ -441,7 +441,7 @@ fn rotates_after_max_tokens_per_key() {
 fn rotates_when_the_current_version_reaches_rotate_every() {
     let clock = ManualClock::at_unix(T0);
     let signer = RotatingSigner::builder()
-        .store(memory(&clock))
+        .key_ring(memory(&clock))
         .key_id("time")
         .key_kind(KeyKind::EcP256)
         .issuer("https://issuer.test")
@@ -473,7 +473,7 @@ async fn retained_version_verifies_until_its_window_closes_then_fails_even_from_
     let (listener, issuer) = bind().await;
     let store = memory(&clock);
     let signer = RotatingSigner::builder()
-        .store(store.clone())
+        .key_ring(store.clone())
         .key_id("ret")
         .key_kind(KeyKind::EcP256)
         .export_policy(ExportPolicy::SecretAllowed)
@@ -525,7 +525,7 @@ async fn retained_version_verifies_until_its_window_closes_then_fails_even_from_
     assert_eq!(published_kids(&issuer).await, ["ret.2", "ret.1"]);
 
     // A token signed by v1 that the signer would never mint: it outlives the window.
-    let v1 = secret_of(store.as_ref(), &"ret.1".parse().unwrap());
+    let v1 = secret_of(&store, &"ret.1".parse().unwrap());
     let forged = hand_signed(
         "ret.1",
         Algorithm::ES256,
@@ -565,7 +565,7 @@ async fn retained_version_verifies_until_its_window_closes_then_fails_even_from_
 fn token_lifetime_that_could_outlive_retention_is_a_config_error() {
     let build = |lifetime: u64, retention: u64| {
         RotatingSigner::builder()
-            .store(Arc::new(MemoryStore::new()))
+            .key_ring(KeyRing::new(MemoryStore::new()))
             .key_kind(KeyKind::EcP256)
             .issuer("https://issuer.test")
             .token_lifetime(Duration::from_secs(lifetime))
@@ -590,7 +590,7 @@ async fn unknown_versions_never_fall_back_to_another_version() {
     let (listener, issuer) = bind().await;
     let store = memory(&clock);
     let signer = RotatingSigner::builder()
-        .store(store.clone())
+        .key_ring(store.clone())
         .key_id("exact")
         .key_kind(KeyKind::Ed25519)
         .export_policy(ExportPolicy::SecretAllowed)
@@ -612,7 +612,7 @@ async fn unknown_versions_never_fall_back_to_another_version() {
         signer.verifier_builder().audience(AUD).build().unwrap(),
     );
 
-    let v2 = secret_of(store.as_ref(), &"exact.2".parse().unwrap());
+    let v2 = secret_of(&store, &"exact.2".parse().unwrap());
     let claims = json!({"iss": issuer, "aud": AUD, "sub": "x", "iat": T0, "exp": T0 + 600});
     // Signed by the newest key, but naming versions that do not exist, or another base.
     for kid in [
@@ -635,7 +635,7 @@ async fn unknown_versions_never_fall_back_to_another_version() {
         local.verify(&token).await.unwrap();
     }
     // The bare base never means an older version.
-    let v1 = secret_of(store.as_ref(), &"exact.1".parse().unwrap());
+    let v1 = secret_of(&store, &"exact.1".parse().unwrap());
     let token = hand_signed("exact", Algorithm::EdDSA, &v1, claims.clone());
     refused(remote.verify(&token).await, "invalid signature");
     refused(local.verify(&token).await, "invalid signature");
@@ -664,18 +664,18 @@ async fn unknown_versions_never_fall_back_to_another_version() {
 
 #[test]
 fn signer_refusals_are_precise() {
-    let store: Arc<dyn KeyStore> = Arc::new(MemoryStore::new());
+    let store: KeyRing = KeyRing::new(MemoryStore::new());
     let err = |b: jwks_auth::issuer::RotatingSignerBuilder| match b.build() {
         Err(IssuerError::Config(e)) => e.to_string(),
         other => panic!("expected a config error, got {other:?}"),
     };
     let base = || {
         RotatingSigner::builder()
-            .store(store.clone())
+            .key_ring(store.clone())
             .issuer("https://i.test")
     };
     assert!(err(RotatingSigner::builder().issuer("https://i.test")).contains("no key store"));
-    assert!(err(RotatingSigner::builder().store(store.clone())).contains("no issuer"));
+    assert!(err(RotatingSigner::builder().key_ring(store.clone())).contains("no issuer"));
     assert!(
         err(base()
             .algorithm(Algorithm::ES256)
@@ -719,7 +719,7 @@ fn signer_refusals_are_precise() {
     assert_eq!(claims(&token)["tenant"], "acme");
     assert_eq!(claims(&token)["aud"], json!(["a", "b"]));
     // A public-only copy cannot sign.
-    let mirror = MemoryStore::new();
+    let mirror = KeyRing::new(MemoryStore::new());
     let public =
         jwks_auth::issuer::PublicKey::from_jwk(&store.public_jwk(&signer.current_kid()).unwrap())
             .unwrap();
@@ -731,7 +731,7 @@ fn signer_refusals_are_precise() {
         )
         .unwrap();
     let Err(e) = RotatingSigner::builder()
-        .store(Arc::new(mirror))
+        .key_ring(mirror)
         .key_id("pub")
         .key_kind(KeyKind::EcP256)
         .issuer("https://i.test")
@@ -751,7 +751,7 @@ fn signer_refusals_are_precise() {
 
 #[test]
 fn store_creates_rotates_lists_and_destroys_without_reusing_versions() {
-    let store = MemoryStore::new();
+    let store = KeyRing::new(MemoryStore::new());
     let info = store
         .create_key(Some("k"), &KeySpec::new(KeyKind::EcP384))
         .unwrap();
@@ -818,7 +818,7 @@ fn store_creates_rotates_lists_and_destroys_without_reusing_versions() {
 
 #[test]
 fn export_policy_guards_secrets_and_debug_never_shows_them() {
-    let store = MemoryStore::new();
+    let store = KeyRing::new(MemoryStore::new());
     let kept = store
         .create_key(Some("kept"), &KeySpec::new(KeyKind::Ed25519))
         .unwrap();
@@ -911,7 +911,7 @@ fn import_from_pem_and_jwk_round_trips_for_every_kind() {
     ));
 
     // Imported into a store, then used to sign.
-    let store = MemoryStore::new();
+    let store = KeyRing::new(MemoryStore::new());
     let info = store
         .import_key(
             Some("imported"),
@@ -934,10 +934,10 @@ fn file_store_survives_a_restart_with_owner_only_files() {
     let dir = TempDir::new("restart");
     let clock = ManualClock::at_unix(T0);
     let (kid, jwk, token) = {
-        let store: Arc<dyn KeyStore> =
-            Arc::new(FileStore::open_with_clock(&dir.0, clock.clone()).unwrap());
+        let store: KeyRing =
+            KeyRing::new(FileStore::open(&dir.0).unwrap()).with_clock(clock.clone());
         let signer = RotatingSigner::builder()
-            .store(store.clone())
+            .key_ring(store.clone())
             .key_id("persist")
             .key_kind(KeyKind::Rsa2048)
             .issuer("https://issuer.test")
@@ -963,14 +963,13 @@ fn file_store_survives_a_restart_with_owner_only_files() {
     assert_eq!(names, ["persist.json"], "no temporary files left behind");
 
     // Restart: same versions, same keys, same creation times; the signer resumes.
-    let store: Arc<dyn KeyStore> =
-        Arc::new(FileStore::open_with_clock(&dir.0, clock.clone()).unwrap());
+    let store: KeyRing = KeyRing::new(FileStore::open(&dir.0).unwrap()).with_clock(clock.clone());
     let versions = store.list_versions("persist").unwrap();
     assert_eq!(versions.len(), 2);
     assert_eq!(versions[1].created_at_ms, (T0 + 60) * 1000);
     assert_eq!(store.public_jwk(&kid).unwrap(), jwk);
     let signer = RotatingSigner::builder()
-        .store(store.clone())
+        .key_ring(store.clone())
         .key_id("persist")
         .key_kind(KeyKind::Rsa2048)
         .issuer("https://issuer.test")
@@ -988,7 +987,7 @@ fn file_store_survives_a_restart_with_owner_only_files() {
 fn file_store_refuses_corrupt_files_and_never_replaces_them() {
     let dir = TempDir::new("corrupt");
     {
-        let store = FileStore::open(&dir.0).unwrap();
+        let store = KeyRing::new(FileStore::open(&dir.0).unwrap());
         store
             .create_key(Some("victim"), &KeySpec::new(KeyKind::EcP256))
             .unwrap();
@@ -1042,7 +1041,9 @@ fn file_store_refuses_corrupt_files_and_never_replaces_them() {
     // Restored, it opens again with the original key.
     std::fs::write(&path, &good).unwrap();
     assert_eq!(
-        FileStore::open(&dir.0).unwrap().list_keys().unwrap(),
+        KeyRing::new(FileStore::open(&dir.0).unwrap())
+            .list_keys()
+            .unwrap(),
         ["victim"]
     );
 }
@@ -1051,8 +1052,7 @@ fn file_store_refuses_corrupt_files_and_never_replaces_them() {
 fn file_store_refuses_files_other_users_can_read() {
     use std::os::unix::fs::PermissionsExt;
     let dir = TempDir::new("perms");
-    FileStore::open(&dir.0)
-        .unwrap()
+    KeyRing::new(FileStore::open(&dir.0).unwrap())
         .create_key(Some("k"), &KeySpec::new(KeyKind::Ed25519))
         .unwrap();
     let file = dir.0.join("k.json");
@@ -1090,57 +1090,27 @@ fn dead() -> IssuerError {
 }
 
 impl KeyStore for DeadStore {
-    fn create_key(
-        &self,
-        _: Option<&str>,
-        _: &KeySpec,
-    ) -> Result<jwks_auth::issuer::KeyInfo, IssuerError> {
+    fn load(&self, _: &str) -> Result<Option<KeyRecord>, IssuerError> {
         Err(dead())
     }
-    fn import_key(
-        &self,
-        _: Option<&str>,
-        _: StoredMaterial,
-        _: &KeySpec,
-    ) -> Result<jwks_auth::issuer::KeyInfo, IssuerError> {
+    fn save(&self, _: &str, _: &KeyRecord) -> Result<(), IssuerError> {
         Err(dead())
     }
-    fn rotate_key(&self, _: &str) -> Result<jwks_auth::issuer::KeyInfo, IssuerError> {
-        Err(dead())
-    }
-    fn put_version(&self, _: &KeyId, _: jwks_auth::issuer::StoredKey) -> Result<(), IssuerError> {
-        Err(dead())
-    }
-    fn destroy_version(&self, _: &KeyId) -> Result<(), IssuerError> {
-        Err(dead())
-    }
-    fn destroy_key(&self, _: &str) -> Result<(), IssuerError> {
-        Err(dead())
-    }
-    fn list_keys(&self) -> Result<Vec<String>, IssuerError> {
-        Err(dead())
-    }
-    fn list_versions(&self, _: &str) -> Result<Vec<jwks_auth::issuer::KeyInfo>, IssuerError> {
-        Err(dead())
-    }
-    fn public_jwk(&self, _: &KeyId) -> Result<Value, IssuerError> {
-        Err(dead())
-    }
-    fn signing_key(&self, _: &KeyId) -> Result<SigningKey, IssuerError> {
-        Err(dead())
-    }
-    fn export_key(&self, _: &KeyId) -> Result<jwks_auth::issuer::StoredKey, IssuerError> {
+    fn bases(&self) -> Result<Vec<String>, IssuerError> {
         Err(dead())
     }
 }
 
 #[test]
 fn mirrored_store_reads_fail_over_to_the_secondary() {
-    let secondary = Arc::new(MemoryStore::new());
+    let secondary = KeyRing::new(MemoryStore::new());
     let info = secondary
         .create_key(Some("s"), &KeySpec::new(KeyKind::EcP256))
         .unwrap();
-    let mirrored = MirroredStore::new(Arc::new(DeadStore), secondary.clone());
+    let mirrored = KeyRing::new(MirroredStore::new(
+        Arc::new(DeadStore),
+        secondary.store().clone(),
+    ));
     assert_eq!(mirrored.list_keys().unwrap(), ["s"]);
     assert_eq!(
         mirrored.public_jwk(&info.id).unwrap(),
@@ -1152,25 +1122,40 @@ fn mirrored_store_reads_fail_over_to_the_secondary() {
     // Writes never go to the secondary alone.
     assert_eq!(mirrored.rotate_key("s").unwrap_err(), dead());
     // Fail-open switched off: the primary's error.
-    let strict = MirroredStore::new(Arc::new(DeadStore), secondary).fail_open_reads(false);
+    let strict = KeyRing::new(
+        MirroredStore::new(Arc::new(DeadStore), secondary.store().clone()).fail_open_reads(false),
+    );
     assert_eq!(strict.list_keys().unwrap_err(), dead());
     assert_eq!(strict.jwks().unwrap_err(), dead());
 
-    // A version the primary lost is served from the mirror (same kid, same public key).
-    let primary = Arc::new(MemoryStore::new());
-    let secondary = Arc::new(MemoryStore::new());
-    let mirrored = MirroredStore::new(primary.clone(), secondary.clone());
+    // A key the primary lost (here: a primary restored empty) is served from the mirror
+    // (same kid, same public key).
+    let primary = KeyRing::new(MemoryStore::new());
+    let secondary = KeyRing::new(MemoryStore::new());
+    let mirrored = KeyRing::new(MirroredStore::new(
+        primary.store().clone(),
+        secondary.store().clone(),
+    ));
     let info = mirrored
         .create_key(Some("m"), &KeySpec::new(KeyKind::Ed25519))
         .unwrap();
     let jwk = mirrored.public_jwk(&info.id).unwrap();
+    let restored = KeyRing::new(MirroredStore::new(
+        Arc::new(MemoryStore::new()),
+        secondary.store().clone(),
+    ));
+    assert_eq!(restored.public_jwk(&info.id).unwrap(), jwk);
+    // A version the primary destroyed is not: its tombstone wins over the mirror's copy.
     primary.destroy_version(&info.id).unwrap();
-    assert_eq!(mirrored.public_jwk(&info.id).unwrap(), jwk);
+    assert!(matches!(
+        mirrored.public_jwk(&info.id),
+        Err(IssuerError::NotFound { .. })
+    ));
 }
 
 #[tokio::test]
 async fn failover_source_reads_the_secondary_when_the_primary_fails() {
-    let store: Arc<dyn KeyStore> = Arc::new(MemoryStore::new());
+    let store: KeyRing = KeyRing::new(MemoryStore::new());
     store
         .create_key(Some("backup"), &KeySpec::new(KeyKind::EcP256))
         .unwrap();
@@ -1190,7 +1175,7 @@ async fn failover_source_reads_the_secondary_when_the_primary_fails() {
 
     // A verifier built on the failover source verifies the secondary's tokens.
     let signer = RotatingSigner::builder()
-        .store(store.clone())
+        .key_ring(store.clone())
         .key_id("backup")
         .key_kind(KeyKind::EcP256)
         .issuer("https://issuer.test")
@@ -1209,8 +1194,8 @@ async fn failover_source_reads_the_secondary_when_the_primary_fails() {
 
 #[tokio::test]
 async fn merged_sets_prefer_the_primary_on_kid_collisions() {
-    let primary: Arc<dyn KeyStore> = Arc::new(MemoryStore::new());
-    let secondary: Arc<dyn KeyStore> = Arc::new(MemoryStore::new());
+    let primary: KeyRing = KeyRing::new(MemoryStore::new());
+    let secondary: KeyRing = KeyRing::new(MemoryStore::new());
     primary
         .create_key(Some("shared"), &KeySpec::new(KeyKind::Ed25519))
         .unwrap();
@@ -1248,7 +1233,14 @@ async fn merged_sets_prefer_the_primary_on_kid_collisions() {
         Fetched::NotModified { .. }
     ));
     // ... and as a mirrored store.
-    check(&MirroredStore::new(primary, secondary).jwks().unwrap());
+    check(
+        &KeyRing::new(MirroredStore::new(
+            primary.store().clone(),
+            secondary.store().clone(),
+        ))
+        .jwks()
+        .unwrap(),
+    );
 }
 
 #[test]
@@ -1257,9 +1249,12 @@ fn each_mirror_mode_copies_exactly_what_it_should() {
     let spec_closed = KeySpec::new(KeyKind::EcP256);
     let spec_hmac = KeySpec::new(KeyKind::Hmac256).export_policy(ExportPolicy::SecretAllowed);
     let setup = |mode: MirrorMode| {
-        let primary: Arc<dyn KeyStore> = Arc::new(MemoryStore::new());
-        let secondary: Arc<dyn KeyStore> = Arc::new(MemoryStore::new());
-        let mirrored = MirroredStore::new(primary.clone(), secondary.clone()).mirror_mode(mode);
+        let primary: KeyRing = KeyRing::new(MemoryStore::new());
+        let secondary: KeyRing = KeyRing::new(MemoryStore::new());
+        let mirrored = KeyRing::new(
+            MirroredStore::new(primary.store().clone(), secondary.store().clone())
+                .mirror_mode(mode),
+        );
         mirrored.create_key(Some("open"), &spec_open).unwrap();
         mirrored.create_key(Some("closed"), &spec_closed).unwrap();
         mirrored.create_key(Some("hmac"), &spec_hmac).unwrap();
@@ -1290,10 +1285,10 @@ fn each_mirror_mode_copies_exactly_what_it_should() {
     for kid in ["open.1", "open.2", "hmac.1"] {
         secondary.signing_key(&id(kid)).unwrap();
         assert_eq!(
-            secret_of(secondary.as_ref(), &id(kid))
+            secret_of(&secondary, &id(kid))
                 .to_private_jwk(kid, primary.resolve(kid).unwrap().spec.algorithm)
                 .unwrap(),
-            secret_of(primary.as_ref(), &id(kid))
+            secret_of(&primary, &id(kid))
                 .to_private_jwk(kid, primary.resolve(kid).unwrap().spec.algorithm)
                 .unwrap(),
         );
@@ -1320,4 +1315,340 @@ fn each_mirror_mode_copies_exactly_what_it_should() {
     assert_eq!(secondary.list_keys().unwrap(), ["open"]);
     assert_eq!(primary.list_keys().unwrap(), ["hmac", "open"]);
     assert_eq!(secondary.list_versions("open").unwrap()[0].id, id("open.2"));
+}
+
+// ---------------------------------------------------------------- issue 12, issuer side
+
+/// Point 10: a key directory or key file that is a symbolic link is refused.
+#[test]
+fn file_store_refuses_symlinked_directory_and_key_file() {
+    let real = TempDir::new("real");
+    KeyRing::new(FileStore::open(&real.0).unwrap())
+        .create_key(Some("k"), &KeySpec::new(KeyKind::Ed25519))
+        .unwrap();
+    // The directory is a link to a good key directory.
+    let link = TempDir::new("link");
+    std::os::unix::fs::symlink(&real.0, &link.0).unwrap();
+    match FileStore::open(&link.0) {
+        Err(IssuerError::UntrustedPath { path, reason }) => {
+            assert_eq!(path, link.0);
+            assert!(reason.contains("symbolic link"), "{reason}");
+        }
+        other => panic!("expected UntrustedPath, got {other:?}"),
+    }
+    // A key file is a link (to a good key file elsewhere).
+    let dir = TempDir::new("filelink");
+    FileStore::open(&dir.0).unwrap();
+    std::os::unix::fs::symlink(real.0.join("k.json"), dir.0.join("k.json")).unwrap();
+    let err = FileStore::open(&dir.0).unwrap_err();
+    assert_eq!(
+        err,
+        IssuerError::UntrustedPath {
+            path: dir.0.join("k.json"),
+            reason: "it is a symbolic link".into()
+        }
+    );
+    assert!(err.to_string().contains("not symbolic links"), "{err}");
+}
+
+/// Point 10: a directory or key file owned by another user is refused, whatever its mode.
+#[test]
+fn file_store_refuses_a_directory_or_key_file_of_another_user() {
+    use std::os::unix::fs::MetadataExt;
+    let dir = TempDir::new("owner");
+    KeyRing::new(FileStore::open(&dir.0).unwrap())
+        .create_key(Some("k"), &KeySpec::new(KeyKind::Ed25519))
+        .unwrap();
+    if std::fs::metadata(&dir.0).unwrap().uid() != 0 {
+        eprintln!("skipped: changing a file's owner needs root, and this test is not root");
+        return;
+    }
+    const NOBODY: u32 = 65534;
+    let file = dir.0.join("k.json");
+    std::os::unix::fs::chown(&file, Some(NOBODY), None).unwrap();
+    assert_eq!(
+        FileStore::open(&dir.0).unwrap_err(),
+        IssuerError::UntrustedPath {
+            path: file.clone(),
+            reason: format!("it is owned by uid {NOBODY}, not by the effective user (uid 0)"),
+        }
+    );
+    std::os::unix::fs::chown(&file, Some(0), None).unwrap();
+    std::os::unix::fs::chown(&dir.0, Some(NOBODY), None).unwrap();
+    assert!(matches!(
+        FileStore::open(&dir.0),
+        Err(IssuerError::UntrustedPath { path, .. }) if path == dir.0
+    ));
+    std::os::unix::fs::chown(&dir.0, Some(0), None).unwrap();
+    assert_eq!(
+        KeyRing::new(FileStore::open(&dir.0).unwrap())
+            .list_keys()
+            .unwrap(),
+        ["k"]
+    );
+}
+
+/// A store that fails every call while `down` is set, as an unreachable backend would.
+#[derive(Debug, Default)]
+struct Switchable {
+    inner: MemoryStore,
+    down: std::sync::atomic::AtomicBool,
+}
+
+impl Switchable {
+    fn check(&self) -> Result<(), IssuerError> {
+        if self.down.load(std::sync::atomic::Ordering::SeqCst) {
+            Err(dead())
+        } else {
+            Ok(())
+        }
+    }
+}
+
+impl KeyStore for Switchable {
+    fn load(&self, base: &str) -> Result<Option<KeyRecord>, IssuerError> {
+        self.check()?;
+        self.inner.load(base)
+    }
+    fn save(&self, base: &str, record: &KeyRecord) -> Result<(), IssuerError> {
+        self.check()?;
+        self.inner.save(base, record)
+    }
+    fn bases(&self) -> Result<Vec<String>, IssuerError> {
+        self.check()?;
+        self.inner.bases()
+    }
+}
+
+/// `id` (which signed `token`) is neither published by `keys` nor accepted by a verifier on it.
+async fn destroyed_key_check(keys: &KeyRing, token: &str, id: &KeyId) {
+    let kid = id.to_string();
+    let jwks = keys.jwks().unwrap();
+    assert!(
+        jwks["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|k| k["kid"] != kid.as_str()),
+        "{kid} still published: {jwks}"
+    );
+    assert!(matches!(
+        keys.public_jwk(id),
+        Err(IssuerError::NotFound { .. })
+    ));
+    // Another live key, so that the verifier has a usable set to look the kid up in.
+    keys.create_key(None, &KeySpec::new(KeyKind::EcP256))
+        .unwrap();
+    let verifier = JwksVerifier::builder()
+        .key_source(StoreKeys::new(keys.clone()))
+        .issuer("https://issuer.test")
+        .audience(AUD)
+        .build()
+        .unwrap();
+    refused(verifier.verify(token).await, "unknown key id");
+}
+
+/// Point 11: destroy through a mirrored store never reports success with the key live.
+#[tokio::test]
+async fn destroy_through_a_mirrored_store_unpublishes_the_key_everywhere() {
+    let mint = |keys: &KeyRing, base: &str| {
+        let signer = RotatingSigner::builder()
+            .key_ring(keys.clone())
+            .key_id(base)
+            .key_kind(KeyKind::EcP256)
+            .issuer("https://issuer.test")
+            .audience(AUD)
+            .build()
+            .unwrap();
+        (
+            signer.current_kid(),
+            signer.mint(&MintOptions::new()).unwrap(),
+        )
+    };
+
+    // The secondary is unreachable during the destroy: an error, and the key is not served.
+    let primary = KeyRing::new(MemoryStore::new());
+    let secondary = Arc::new(Switchable::default());
+    let mirrored = KeyRing::new(MirroredStore::new(
+        primary.store().clone(),
+        secondary.clone(),
+    ));
+    let (id, token) = mint(&mirrored, "gone");
+    secondary
+        .down
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    assert!(matches!(
+        mirrored.destroy_version(&id),
+        Err(IssuerError::MirrorIncomplete { base, .. }) if base == "gone"
+    ));
+    // The secondary comes back still holding its copy: the primary's tombstone wins.
+    secondary
+        .down
+        .store(false, std::sync::atomic::Ordering::SeqCst);
+    assert!(
+        secondary
+            .inner
+            .load("gone")
+            .unwrap()
+            .unwrap()
+            .versions
+            .contains_key(&1)
+    );
+    destroyed_key_check(&mirrored, &token, &id).await;
+
+    // MirrorMode::None, and a secondary restored from a backup that holds the key.
+    let primary = KeyRing::new(MemoryStore::new());
+    let secondary = KeyRing::new(MemoryStore::new());
+    let copying = KeyRing::new(MirroredStore::new(
+        primary.store().clone(),
+        secondary.store().clone(),
+    ));
+    let (id, token) = mint(&copying, "old");
+    let unmirrored = KeyRing::new(
+        MirroredStore::new(primary.store().clone(), secondary.store().clone())
+            .mirror_mode(MirrorMode::None),
+    );
+    unmirrored.destroy_version(&id).unwrap();
+    assert_eq!(secondary.list_keys().unwrap(), ["old"], "the restored copy");
+    destroyed_key_check(&unmirrored, &token, &id).await;
+}
+
+/// Point 12: with max_tokens_per_key(1), 260 mints never publish more versions than a
+/// verifier keeps, every minted token verifies, and expired versions are pruned.
+#[tokio::test]
+async fn max_tokens_per_key_stays_within_the_verifier_key_limit() {
+    let clock = ManualClock::at_unix(T0);
+    let keys = memory(&clock);
+    let signer = RotatingSigner::builder()
+        .key_ring(keys.clone())
+        .key_id("busy")
+        .key_kind(KeyKind::EcP256)
+        .issuer("https://issuer.test")
+        .audience(AUD)
+        .token_lifetime(Duration::from_secs(600))
+        .retention(Duration::from_secs(3600))
+        .max_tokens_per_key(1)
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    let verifier = signer.verifier_builder().audience(AUD).build().unwrap();
+    let mut tokens = Vec::new();
+    let mut refusals = 0;
+    for _ in 0..260 {
+        match signer.mint(&MintOptions::new()) {
+            Ok(token) => tokens.push(token),
+            Err(IssuerError::Mint(why)) => {
+                assert!(why.contains("over the 256 keys"), "{why}");
+                assert!(why.contains("raise max_tokens_per_key or shorten retention"));
+                refusals += 1;
+            }
+            Err(e) => panic!("{e}"),
+        }
+    }
+    // The set holds at most 256 versions; the mints beyond fail loudly, none is dropped.
+    assert_eq!(tokens.len(), jwks_auth::jwks::MAX_KEYS);
+    assert_eq!(refusals, 260 - jwks_auth::jwks::MAX_KEYS);
+    for token in [&tokens[0], &tokens[128], &tokens[255]] {
+        verifier.verify(token).await.unwrap();
+    }
+    // Once the retention window has passed, minting resumes and expired versions are pruned.
+    clock.advance(Duration::from_secs(3601));
+    let fresh = signer.mint(&MintOptions::new()).unwrap();
+    assert_eq!(
+        keys.list_versions("busy").unwrap().len(),
+        2,
+        "current and previous only"
+    );
+    assert_eq!(signer.current_kid().version(), 257);
+    let verifier = signer.verifier_builder().audience(AUD).build().unwrap();
+    verifier.verify(&fresh).await.unwrap();
+
+    // A time-based rotation that could exceed the limit within one window is refused.
+    let Err(IssuerError::Config(e)) = RotatingSigner::builder()
+        .key_ring(memory(&clock))
+        .issuer("https://issuer.test")
+        .rotate_every(Duration::from_secs(300))
+        .build()
+    else {
+        panic!("expected a config error")
+    };
+    assert!(
+        e.to_string()
+            .contains("publishes up to 289 versions at once, over the 256 keys"),
+        "{e}"
+    );
+    assert!(
+        e.to_string()
+            .contains("rotate less often or shorten retention")
+    );
+}
+
+/// A source handing over a JWKS with private members (a misconfigured remote set).
+#[derive(Debug)]
+struct LeakySource;
+
+impl KeySource for LeakySource {
+    fn fetch<'a>(
+        &'a self,
+        _: Option<&'a Validators>,
+    ) -> BoxFuture<'a, Result<Fetched, FetchError>> {
+        let private = KeyMaterial::generate(KeyKind::Rsa2048)
+            .unwrap()
+            .to_private_jwk("rsa.1", Algorithm::RS256)
+            .unwrap();
+        let mut leaky = private.clone();
+        leaky["oth"] = json!([{"r": "AQ", "d": "AQ", "t": "AQ"}]);
+        let doc = json!({"keys": [leaky, {"kty": "oct", "kid": "h", "k": "c2VjcmV0"}]});
+        Box::pin(async move {
+            Ok(Fetched::Document {
+                body: doc.to_string().into(),
+                max_age: None,
+                validators: Validators::default(),
+            })
+        })
+    }
+}
+
+/// Point 13: whatever the source, the publisher serves public members only.
+#[tokio::test]
+async fn publisher_serves_only_public_members() {
+    const PRIVATE: [&str; 8] = ["d", "p", "q", "dp", "dq", "qi", "oth", "k"];
+    let check = |doc: &Value| {
+        for key in doc["keys"].as_array().unwrap() {
+            for member in PRIVATE {
+                assert!(key.get(member).is_none(), "`{member}` published in {key}");
+            }
+        }
+    };
+    let (listener, issuer) = bind().await;
+    serve(
+        listener,
+        JwksPublisher::new(FailoverSource::merged(LeakySource, LeakySource))
+            .issuer(&issuer)
+            .router(),
+    );
+    let served: Value = reqwest::get(format!("{issuer}/.well-known/jwks.json"))
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .map(|b| serde_json::from_slice(&b).unwrap())
+        .unwrap();
+    check(&served);
+    let keys = served["keys"].as_array().unwrap();
+    assert_eq!(keys.len(), 1, "the oct key is not served: {served}");
+    assert_eq!(keys[0]["kid"], "rsa.1");
+    assert!(keys[0]["n"].is_string() && keys[0]["e"].is_string());
+
+    let (listener, issuer) = bind().await;
+    serve(listener, JwksPublisher::new(LeakySource).router());
+    let direct: Value = reqwest::get(format!("{issuer}/.well-known/jwks.json"))
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .map(|b| serde_json::from_slice(&b).unwrap())
+        .unwrap();
+    check(&direct);
+    assert_eq!(direct["keys"].as_array().unwrap().len(), 1);
 }

@@ -62,6 +62,24 @@ pub enum IssuerError {
         /// Its Unix mode bits.
         mode: u32,
     },
+    /// A key file or directory is not safe to trust whatever its mode: a symbolic link, or
+    /// owned by another user than the process's effective user (who could have planted the
+    /// key).
+    UntrustedPath {
+        /// The file or directory.
+        path: PathBuf,
+        /// Why it is refused.
+        reason: String,
+    },
+    /// A [`MirroredStore`](super::MirroredStore) destroyed versions in its primary but could
+    /// not update its secondary. The primary's tombstone wins in the mirrored store's reads,
+    /// but the secondary, read on its own, still holds the key: remove it there.
+    MirrorIncomplete {
+        /// The base kid.
+        base: String,
+        /// The secondary's error.
+        reason: String,
+    },
     /// An I/O error on a key file or directory.
     Io {
         /// The file or directory.
@@ -144,6 +162,18 @@ impl fmt::Display for IssuerError {
                 "{} has mode {mode:o}: other users may read it; make it owner-only \
                  (chmod 600 for files, 700 for the directory)",
                 path.display()
+            ),
+            Self::UntrustedPath { path, reason } => write!(
+                f,
+                "{} is refused: {reason}; the key directory and its files must be real files \
+                 (not symbolic links) owned by the user running the service",
+                path.display()
+            ),
+            Self::MirrorIncomplete { base, reason } => write!(
+                f,
+                "key `{base}` was destroyed in the primary store, but the secondary could not be \
+                 updated ({reason}): the mirrored store ignores its copy, yet the secondary read \
+                 alone still holds it; destroy it there too"
             ),
             Self::Io { path, message, .. } => {
                 write!(f, "key store I/O error on {}: {message}", path.display())

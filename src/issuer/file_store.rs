@@ -4,18 +4,18 @@
 use std::collections::BTreeMap;
 use std::fs;
 use std::io::Write;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use jsonwebtoken::Algorithm;
 use serde_json::{Value, json};
 
 use super::IssuerError;
-use super::keyring::{Entry, Keyring, Persist, delegate_key_store};
-use super::keys::{KeyKind, KeyMaterial, PublicKey, alg_name};
-use super::store::{ExportPolicy, KeyId, KeySpec, StoredKey, StoredMaterial};
-use crate::clock::{Clock, SharedClock, SystemClock};
+use super::keys::{KeyMaterial, PublicKey, alg_name};
+use super::kid::KeyId;
+use super::kind::KeyKind;
+use super::store::{ExportPolicy, KeyRecord, KeySpec, KeyStore, StoredKey, StoredMaterial};
 
 const FORMAT: &str = "jwks-auth-keystore/1";
 
@@ -23,7 +23,10 @@ const FORMAT: &str = "jwks-auth-keystore/1";
 ///
 /// - One file per base kid, `<base>.json`, holding every version (private keys as private
 ///   JWKs), mode `0600`, in a directory of mode `0700`. Files or a directory that other users
-///   can read are refused at [`open`](Self::open) ([`IssuerError::InsecurePermissions`]).
+///   can read are refused at [`open`](Self::open) ([`IssuerError::InsecurePermissions`]), and
+///   so are a directory or file that is a symbolic link or is owned by another user than the
+///   process's effective user ([`IssuerError::UntrustedPath`]): a root service must not sign
+///   with a key another user planted.
 /// - Every change is written to a temporary file in the same directory, synced, and renamed
 ///   over the old file, then the directory is synced: a crash leaves the old or the new file,
 ///   never a torn one. The change becomes visible only once it is on disk.
@@ -34,31 +37,21 @@ const FORMAT: &str = "jwks-auth-keystore/1";
 ///   numbers are never reissued.
 ///
 /// Unix only. One process should own a directory: two processes writing the same base would
-/// overwrite each other's versions.
+/// overwrite each other's versions. Use it through a [`KeyRing`](super::KeyRing).
 #[derive(Debug)]
 pub struct FileStore {
-    ring: Keyring<FilePersist>,
-}
-
-#[derive(Debug)]
-struct FilePersist {
     dir: PathBuf,
+    /// The records as on disk (loaded at open, replaced after each durable write).
+    records: Mutex<BTreeMap<String, KeyRecord>>,
 }
 
 impl FileStore {
     /// Opens (creating it if needed, mode `0700`) the key directory and loads every key file.
     ///
     /// # Errors
-    /// [`IssuerError::Corrupt`], [`IssuerError::InsecurePermissions`], [`IssuerError::Io`].
+    /// [`IssuerError::Corrupt`], [`IssuerError::InsecurePermissions`],
+    /// [`IssuerError::UntrustedPath`], [`IssuerError::Io`].
     pub fn open(dir: impl AsRef<Path>) -> Result<Self, IssuerError> {
-        Self::open_with_clock(dir, SystemClock)
-    }
-
-    /// As [`open`](Self::open), timestamping new keys with `clock`.
-    ///
-    /// # Errors
-    /// As [`open`](Self::open).
-    pub fn open_with_clock(dir: impl AsRef<Path>, clock: impl Clock) -> Result<Self, IssuerError> {
         let dir = dir.as_ref().to_path_buf();
         fs::DirBuilder::new()
             .recursive(true)
@@ -66,7 +59,7 @@ impl FileStore {
             .create(&dir)
             .map_err(|e| IssuerError::io(&dir, &e))?;
         check_private(&dir)?;
-        let mut entries = BTreeMap::new();
+        let mut records = BTreeMap::new();
         for item in fs::read_dir(&dir).map_err(|e| IssuerError::io(&dir, &e))? {
             let path = item.map_err(|e| IssuerError::io(&dir, &e))?.path();
             let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
@@ -81,32 +74,30 @@ impl FileStore {
                 continue;
             };
             check_private(&path)?;
-            entries.insert(base.to_owned(), load(&path, base)?);
+            records.insert(base.to_owned(), load(&path, base)?);
         }
-        let persist = FilePersist { dir };
         Ok(Self {
-            ring: Keyring::new(entries, SharedClock(Arc::new(clock)), persist),
+            dir,
+            records: Mutex::new(records),
         })
     }
 
     /// The key directory.
     #[must_use]
     pub fn dir(&self) -> &Path {
-        &self.ring.persist().dir
+        &self.dir
     }
-}
 
-delegate_key_store!(FileStore);
+    fn records(&self) -> MutexGuard<'_, BTreeMap<String, KeyRecord>> {
+        // Records are replaced by one insert: a poisoned map is still consistent.
+        self.records.lock().unwrap_or_else(PoisonError::into_inner)
+    }
 
-impl Persist for FilePersist {
-    fn save(&self, base: &str, entry: &Entry) -> Result<(), IssuerError> {
-        let body = serde_json::to_vec_pretty(&to_json(base, entry)?)
+    fn write(&self, base: &str, record: &KeyRecord) -> Result<(), IssuerError> {
+        let body = serde_json::to_vec_pretty(&to_json(base, record)?)
             .map_err(|e| IssuerError::Crypto(format!("cannot serialise key file: {e}")))?;
         let path = self.dir.join(format!("{base}.json"));
-        let suffix: String = super::kdf::random_bytes(6)?
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
+        let suffix = crate::encoding::hex(&super::kdf::random_bytes(6)?);
         let tmp = self.dir.join(format!(".{base}.{suffix}.tmp"));
         let written = (|| {
             let mut file = fs::OpenOptions::new()
@@ -126,11 +117,45 @@ impl Persist for FilePersist {
     }
 }
 
+impl KeyStore for FileStore {
+    fn load(&self, base: &str) -> Result<Option<KeyRecord>, IssuerError> {
+        Ok(self.records().get(base).cloned())
+    }
+
+    fn save(&self, base: &str, record: &KeyRecord) -> Result<(), IssuerError> {
+        // The base names a file: refuse anything but a valid base (no `/`, no `..`).
+        KeyId::new(base, 1)?;
+        let mut records = self.records();
+        self.write(base, record)?;
+        records.insert(base.to_owned(), record.clone());
+        Ok(())
+    }
+
+    fn bases(&self) -> Result<Vec<String>, IssuerError> {
+        Ok(self.records().keys().cloned().collect())
+    }
+}
+
+/// Refuses a path another user could have planted or can read: a symbolic link, an owner
+/// other than the effective user, or group/other permission bits. `symlink_metadata` looks at
+/// the path itself, never at what a link points to.
 fn check_private(path: &Path) -> Result<(), IssuerError> {
-    let mode = fs::metadata(path)
-        .map_err(|e| IssuerError::io(path, &e))?
-        .permissions()
-        .mode();
+    let meta = fs::symlink_metadata(path).map_err(|e| IssuerError::io(path, &e))?;
+    let untrusted = |reason: String| IssuerError::UntrustedPath {
+        path: path.to_path_buf(),
+        reason,
+    };
+    if meta.file_type().is_symlink() {
+        return Err(untrusted("it is a symbolic link".into()));
+    }
+    let euid = rustix::process::geteuid().as_raw();
+    if meta.uid() != euid {
+        return Err(untrusted(format!(
+            "it is owned by uid {}, not by the effective user (uid {euid})",
+            meta.uid()
+        )));
+    }
+    let mode = meta.permissions().mode();
     if mode & 0o077 != 0 {
         return Err(IssuerError::InsecurePermissions {
             path: path.to_path_buf(),
@@ -140,7 +165,7 @@ fn check_private(path: &Path) -> Result<(), IssuerError> {
     Ok(())
 }
 
-fn to_json(base: &str, entry: &Entry) -> Result<Value, IssuerError> {
+fn to_json(base: &str, entry: &KeyRecord) -> Result<Value, IssuerError> {
     let mut versions = Vec::new();
     for (version, key) in &entry.versions {
         let kid = KeyId::new(base, *version)?.to_string();
@@ -169,7 +194,7 @@ fn to_json(base: &str, entry: &Entry) -> Result<Value, IssuerError> {
     }))
 }
 
-fn load(path: &Path, base: &str) -> Result<Entry, IssuerError> {
+fn load(path: &Path, base: &str) -> Result<KeyRecord, IssuerError> {
     let bytes = fs::read(path).map_err(|e| IssuerError::io(path, &e))?;
     let corrupt = |why: String| IssuerError::corrupt(path, why);
     let doc: Value =
@@ -195,7 +220,7 @@ fn load(path: &Path, base: &str) -> Result<Entry, IssuerError> {
             return Err(corrupt(format!("version {version} is out of place")));
         }
     }
-    Ok(Entry {
+    Ok(KeyRecord {
         next_version,
         versions,
     })

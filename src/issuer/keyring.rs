@@ -1,80 +1,106 @@
-//! The store logic shared by [`MemoryStore`] and [`FileStore`](super::FileStore): a keyring
-//! whose changes are persisted before they become visible.
+//! [`KeyRing`]: versioned keys over any [`KeyStore`] (create, import, rotate, destroy,
+//! publish, sign), and [`MemoryStore`].
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use super::IssuerError;
 use super::keys::KeyMaterial;
+use super::kid::{KeyId, KeyRef, check_base};
 use super::signing::SigningKey;
 use super::store::{
-    ExportPolicy, KeyId, KeyInfo, KeySpec, KeyStore, StoredKey, StoredMaterial, check_base,
+    ExportPolicy, KeyInfo, KeyRecord, KeySpec, KeyStore, StoredKey, StoredMaterial,
 };
 use crate::clock::{Clock, SharedClock};
 
-/// All versions of one base, and the next version number to hand out.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct Entry {
-    pub(crate) next_version: u32,
-    pub(crate) versions: BTreeMap<u32, StoredKey>,
+/// Versioned signing keys (`kid = base.version`) kept in a [`KeyStore`].
+///
+/// [`rotate_key`](Self::rotate_key) adds the next version of a base, and version numbers are
+/// never reused, even after a destroy. Secrets leave the ring only through
+/// [`export_key`](Self::export_key), under the key's [`ExportPolicy`];
+/// [`signing_key`](Self::signing_key) gives a capability that signs without revealing them.
+///
+/// Each change is computed on the loaded record, saved, and visible only once the store
+/// accepted it. Changes through one ring (and its clones) are serialised; a store should
+/// have one ring writing to it. `Clone` is cheap and shares the store, clock and write lock.
+///
+/// ```
+/// use jwks_auth::issuer::{KeyKind, KeyRing, KeySpec, MemoryStore};
+/// let ring = KeyRing::new(MemoryStore::new());
+/// let info = ring.create_key(Some("api"), &KeySpec::new(KeyKind::Ed25519))?;
+/// assert_eq!(ring.rotate_key("api")?.id.to_string(), "api.2");
+/// assert_eq!(ring.jwks()?["keys"].as_array().map(Vec::len), Some(2));
+/// # let _ = info; Ok::<(), jwks_auth::issuer::IssuerError>(())
+/// ```
+#[derive(Clone)]
+pub struct KeyRing {
+    store: Arc<dyn KeyStore>,
+    clock: SharedClock,
+    writes: Arc<Mutex<()>>,
 }
 
-/// Where a [`Keyring`] writes an entry before the change becomes visible.
-pub(crate) trait Persist: Send + Sync + fmt::Debug + 'static {
-    fn save(&self, base: &str, entry: &Entry) -> Result<(), IssuerError>;
-}
-
-#[derive(Debug)]
-pub(crate) struct NoPersist;
-
-impl Persist for NoPersist {
-    fn save(&self, _: &str, _: &Entry) -> Result<(), IssuerError> {
-        Ok(())
+impl fmt::Debug for KeyRing {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KeyRing")
+            .field("store", &self.store)
+            .finish_non_exhaustive()
     }
 }
 
-/// The store logic shared by the memory and file stores: each change is computed on a copy,
-/// persisted, and only then made visible.
-#[derive(Debug)]
-pub(crate) struct Keyring<P> {
-    entries: Mutex<BTreeMap<String, Entry>>,
-    clock: SharedClock,
-    persist: P,
-}
+impl KeyRing {
+    /// A ring over `store`, timestamping new versions with the system clock.
+    #[must_use]
+    pub fn new(store: impl KeyStore) -> Self {
+        Self::shared(Arc::new(store))
+    }
 
-impl<P: Persist> Keyring<P> {
-    pub(crate) fn new(entries: BTreeMap<String, Entry>, clock: SharedClock, persist: P) -> Self {
+    /// A ring over a store shared with other owners (e.g. the two sides of a
+    /// [`MirroredStore`](super::MirroredStore)).
+    #[must_use]
+    pub fn shared(store: Arc<dyn KeyStore>) -> Self {
         Self {
-            entries: Mutex::new(entries),
-            clock,
-            persist,
+            store,
+            clock: SharedClock::default(),
+            writes: Arc::default(),
         }
     }
 
-    pub(crate) fn persist(&self) -> &P {
-        &self.persist
+    /// Timestamps new versions with `clock` (give the signer the same clock: its retention
+    /// windows start at these timestamps).
+    #[must_use]
+    pub fn with_clock(mut self, clock: impl Clock) -> Self {
+        self.clock = SharedClock(Arc::new(clock));
+        self
     }
 
-    fn lock(&self) -> MutexGuard<'_, BTreeMap<String, Entry>> {
-        // A panic while holding the lock cannot leave a half-applied change (changes are
-        // applied by one insert), so a poisoned lock is still consistent.
-        self.entries.lock().unwrap_or_else(|e| e.into_inner())
+    /// The store.
+    #[must_use]
+    pub fn store(&self) -> &Arc<dyn KeyStore> {
+        &self.store
     }
 
-    /// Applies `change` to a copy of `base`'s entry, persists it, then publishes it.
+    pub(crate) fn now_millis(&self) -> i64 {
+        self.clock.now_millis()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, ()> {
+        // The lock guards no data, only the order of load-change-save sequences.
+        self.writes.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Applies `change` to the loaded record of `base`, then saves it.
     fn update<R>(
         &self,
         base: &str,
-        change: impl FnOnce(&mut Entry) -> Result<R, IssuerError>,
+        change: impl FnOnce(&mut KeyRecord) -> Result<R, IssuerError>,
     ) -> Result<R, IssuerError> {
-        let mut entries = self.lock();
-        let mut entry = entries.get(base).cloned().unwrap_or_default();
-        let out = change(&mut entry)?;
-        self.persist.save(base, &entry)?;
-        entries.insert(base.to_owned(), entry);
+        let _order = self.lock();
+        let mut record = self.store.load(base)?.unwrap_or_default();
+        let out = change(&mut record)?;
+        self.store.save(base, &record)?;
         Ok(out)
     }
 
@@ -83,10 +109,10 @@ impl<P: Persist> Keyring<P> {
         id: &KeyId,
         f: impl FnOnce(&StoredKey) -> Result<R, IssuerError>,
     ) -> Result<R, IssuerError> {
-        let entries = self.lock();
-        let key = entries
-            .get(id.base())
-            .and_then(|e| e.versions.get(&id.version()))
+        let record = self.store.load(id.base())?;
+        let key = record
+            .as_ref()
+            .and_then(|r| r.versions.get(&id.version()))
             .ok_or_else(|| IssuerError::not_found(id))?;
         f(key)
     }
@@ -99,84 +125,92 @@ impl<P: Persist> Keyring<P> {
             }
             None => random_base()?,
         };
-        self.update(&base, |entry| {
-            if entry.next_version != 0 {
+        self.update(&base, |record| {
+            if record.next_version != 0 {
                 return Err(IssuerError::AlreadyExists { kid: base.clone() });
             }
-            entry.next_version = 2;
+            record.next_version = 2;
             let info = key.info(KeyId::new(&base, 1)?);
-            entry.versions.insert(1, key);
+            record.versions.insert(1, key);
             Ok(info)
         })
     }
-}
 
-fn random_base() -> Result<String, IssuerError> {
-    use base64::Engine;
-    let bytes = super::kdf::random_bytes(12)?;
-    Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
-}
-
-impl<P: Persist> KeyStore for Keyring<P> {
-    fn create_key(&self, base: Option<&str>, spec: &KeySpec) -> Result<KeyInfo, IssuerError> {
+    /// Generates version 1 of a new key named `base` (a random base when `None`).
+    ///
+    /// # Errors
+    /// [`IssuerError::AlreadyExists`] if `base` exists (or was destroyed: versions of a base
+    /// are never reissued), [`IssuerError::InvalidKey`] for an algorithm that does not fit.
+    pub fn create_key(&self, base: Option<&str>, spec: &KeySpec) -> Result<KeyInfo, IssuerError> {
         spec.check()?;
         let material = StoredMaterial::Private(KeyMaterial::generate(spec.kind)?);
-        let key = StoredKey::new(*spec, self.clock.now_millis(), material)?;
+        let key = StoredKey::new(*spec, self.now_millis(), material)?;
         self.add_first(base, key)
     }
 
-    fn import_key(
+    /// Imports key material (e.g. [`KeyMaterial::from_pem`]) as version 1 of a new key.
+    ///
+    /// # Errors
+    /// As [`create_key`](Self::create_key), and when the material does not fit the spec.
+    pub fn import_key(
         &self,
         base: Option<&str>,
         material: StoredMaterial,
         spec: &KeySpec,
     ) -> Result<KeyInfo, IssuerError> {
-        let key = StoredKey::new(*spec, self.clock.now_millis(), material)?;
+        let key = StoredKey::new(*spec, self.now_millis(), material)?;
         self.add_first(base, key)
     }
 
-    fn rotate_key(&self, base: &str) -> Result<KeyInfo, IssuerError> {
+    /// Generates the next version of `base`, with the spec of its newest version.
+    ///
+    /// # Errors
+    /// [`IssuerError::NotFound`] if `base` has no version.
+    pub fn rotate_key(&self, base: &str) -> Result<KeyInfo, IssuerError> {
         check_base(base)?;
-        let spec = {
-            let entries = self.lock();
-            let newest = entries
-                .get(base)
-                .and_then(|e| e.versions.values().next_back());
-            newest.ok_or_else(|| IssuerError::not_found(base))?.spec
-        };
-        // Generate outside the lock: RSA-4096 takes a while.
+        let spec = self.newest(base)?.spec;
+        // Generate outside the write lock: RSA-4096 takes a while.
         let material = StoredMaterial::Private(KeyMaterial::generate(spec.kind)?);
-        let key = StoredKey::new(spec, self.clock.now_millis(), material)?;
-        self.update(base, |entry| {
-            if entry.versions.is_empty() {
+        let key = StoredKey::new(spec, self.now_millis(), material)?;
+        self.update(base, |record| {
+            if record.versions.is_empty() {
                 return Err(IssuerError::not_found(base));
             }
-            let version = entry.next_version;
-            entry.next_version = version
+            let version = record.next_version;
+            record.next_version = version
                 .checked_add(1)
                 .ok_or_else(|| IssuerError::Mint(format!("key `{base}` ran out of versions")))?;
             let info = key.info(KeyId::new(base, version)?);
-            entry.versions.insert(version, key);
+            record.versions.insert(version, key);
             Ok(info)
         })
     }
 
-    fn put_version(&self, id: &KeyId, key: StoredKey) -> Result<(), IssuerError> {
-        self.update(id.base(), |entry| {
-            if entry.versions.contains_key(&id.version()) {
+    /// Stores a key version under an exact id (restores, copies between rings).
+    ///
+    /// # Errors
+    /// [`IssuerError::AlreadyExists`] if that version exists.
+    pub fn put_version(&self, id: &KeyId, key: StoredKey) -> Result<(), IssuerError> {
+        self.update(id.base(), |record| {
+            if record.versions.contains_key(&id.version()) {
                 return Err(IssuerError::AlreadyExists {
                     kid: id.to_string(),
                 });
             }
-            entry.next_version = entry.next_version.max(id.version().saturating_add(1));
-            entry.versions.insert(id.version(), key);
+            record.next_version = record.next_version.max(id.version().saturating_add(1));
+            record.versions.insert(id.version(), key);
             Ok(())
         })
     }
 
-    fn destroy_version(&self, id: &KeyId) -> Result<(), IssuerError> {
-        self.update(id.base(), |entry| {
-            entry
+    /// Destroys one version. Its number is never reissued.
+    ///
+    /// # Errors
+    /// [`IssuerError::NotFound`]; store errors (for a [`MirroredStore`](super::MirroredStore),
+    /// [`IssuerError::MirrorIncomplete`] when the secondary could not be told).
+    pub fn destroy_version(&self, id: &KeyId) -> Result<(), IssuerError> {
+        self.update(id.base(), |record| {
+            record
                 .versions
                 .remove(&id.version())
                 .map(drop)
@@ -184,46 +218,90 @@ impl<P: Persist> KeyStore for Keyring<P> {
         })
     }
 
-    fn destroy_key(&self, base: &str) -> Result<(), IssuerError> {
+    /// Destroys every version of `base`. The base stays as a tombstone so that none of its
+    /// version numbers is ever reissued with another key.
+    ///
+    /// # Errors
+    /// As [`destroy_version`](Self::destroy_version).
+    pub fn destroy_key(&self, base: &str) -> Result<(), IssuerError> {
         check_base(base)?;
-        self.update(base, |entry| {
-            if entry.versions.is_empty() {
+        self.update(base, |record| {
+            if record.versions.is_empty() {
                 return Err(IssuerError::not_found(base));
             }
-            // The entry stays as a tombstone holding next_version, so that no version number
-            // of this base is ever reissued with another key.
-            entry.versions.clear();
+            record.versions.clear();
             Ok(())
         })
     }
 
-    fn list_keys(&self) -> Result<Vec<String>, IssuerError> {
-        Ok(self
-            .lock()
-            .iter()
-            .filter(|(_, e)| !e.versions.is_empty())
-            .map(|(b, _)| b.clone())
-            .collect())
+    /// Destroys, in one save, the versions of `base` that `keep` refuses.
+    pub(crate) fn prune(&self, base: &str, keep: impl Fn(u32) -> bool) -> Result<(), IssuerError> {
+        let _order = self.lock();
+        let Some(mut record) = self.store.load(base)? else {
+            return Ok(());
+        };
+        let before = record.versions.len();
+        record.versions.retain(|v, _| keep(*v));
+        if record.versions.len() == before {
+            return Ok(());
+        }
+        self.store.save(base, &record)
     }
 
-    fn list_versions(&self, base: &str) -> Result<Vec<KeyInfo>, IssuerError> {
-        let entries = self.lock();
-        let entry = entries
-            .get(base)
-            .filter(|e| !e.versions.is_empty())
+    /// The bases that have at least one version.
+    ///
+    /// # Errors
+    /// Store failures.
+    pub fn list_keys(&self) -> Result<Vec<String>, IssuerError> {
+        let mut out = Vec::new();
+        for base in self.store.bases()? {
+            if self
+                .store
+                .load(&base)?
+                .is_some_and(|r| !r.versions.is_empty())
+            {
+                out.push(base);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The versions of `base`, oldest first.
+    ///
+    /// # Errors
+    /// [`IssuerError::NotFound`] if `base` has no version.
+    pub fn list_versions(&self, base: &str) -> Result<Vec<KeyInfo>, IssuerError> {
+        let record = self
+            .store
+            .load(base)?
+            .filter(|r| !r.versions.is_empty())
             .ok_or_else(|| IssuerError::not_found(base))?;
-        entry
+        record
             .versions
             .iter()
             .map(|(v, key)| Ok(key.info(KeyId::new(base, *v)?)))
             .collect()
     }
 
-    fn public_jwk(&self, id: &KeyId) -> Result<Value, IssuerError> {
+    fn newest(&self, base: &str) -> Result<KeyInfo, IssuerError> {
+        self.list_versions(base)?
+            .pop()
+            .ok_or_else(|| IssuerError::not_found(base))
+    }
+
+    /// The public JWK of a version (`kid`, `alg`, `use: sig` set; public members only).
+    ///
+    /// # Errors
+    /// [`IssuerError::NotFound`], [`IssuerError::NoPublicKey`] for HMAC keys.
+    pub fn public_jwk(&self, id: &KeyId) -> Result<Value, IssuerError> {
         self.read(id, |key| key.public_jwk(id))
     }
 
-    fn signing_key(&self, id: &KeyId) -> Result<SigningKey, IssuerError> {
+    /// A signing capability for a version, pinned to its algorithm.
+    ///
+    /// # Errors
+    /// [`IssuerError::NotFound`], [`IssuerError::NoPrivateKey`].
+    pub fn signing_key(&self, id: &KeyId) -> Result<SigningKey, IssuerError> {
         self.read(id, |key| match &key.material {
             StoredMaterial::Private(m) => SigningKey::new(&id.to_string(), key.spec.algorithm, m),
             StoredMaterial::Public(_) => Err(IssuerError::NoPrivateKey {
@@ -232,7 +310,12 @@ impl<P: Persist> KeyStore for Keyring<P> {
         })
     }
 
-    fn export_key(&self, id: &KeyId) -> Result<StoredKey, IssuerError> {
+    /// The version with its secret, if its [`ExportPolicy`] allows.
+    ///
+    /// # Errors
+    /// [`IssuerError::ExportRefused`] under [`ExportPolicy::PublicOnly`],
+    /// [`IssuerError::NoPrivateKey`] when the store only has the public half.
+    pub fn export_key(&self, id: &KeyId) -> Result<StoredKey, IssuerError> {
         self.read(id, |key| match (&key.material, key.spec.export) {
             (StoredMaterial::Public(_), _) => Err(IssuerError::NoPrivateKey {
                 kid: id.to_string(),
@@ -243,107 +326,75 @@ impl<P: Persist> KeyStore for Keyring<P> {
             (_, ExportPolicy::SecretAllowed) => Ok(key.clone()),
         })
     }
-}
 
-/// Forwards every [`KeyStore`] method of a wrapper to its `ring` field.
-macro_rules! delegate_key_store {
-    ($ty:ty) => {
-        impl $crate::issuer::KeyStore for $ty {
-            fn create_key(
-                &self,
-                base: Option<&str>,
-                spec: &$crate::issuer::KeySpec,
-            ) -> Result<$crate::issuer::KeyInfo, $crate::issuer::IssuerError> {
-                self.ring.create_key(base, spec)
-            }
-            fn import_key(
-                &self,
-                base: Option<&str>,
-                material: $crate::issuer::StoredMaterial,
-                spec: &$crate::issuer::KeySpec,
-            ) -> Result<$crate::issuer::KeyInfo, $crate::issuer::IssuerError> {
-                self.ring.import_key(base, material, spec)
-            }
-            fn rotate_key(
-                &self,
-                base: &str,
-            ) -> Result<$crate::issuer::KeyInfo, $crate::issuer::IssuerError> {
-                self.ring.rotate_key(base)
-            }
-            fn put_version(
-                &self,
-                id: &$crate::issuer::KeyId,
-                key: $crate::issuer::StoredKey,
-            ) -> Result<(), $crate::issuer::IssuerError> {
-                self.ring.put_version(id, key)
-            }
-            fn destroy_version(
-                &self,
-                id: &$crate::issuer::KeyId,
-            ) -> Result<(), $crate::issuer::IssuerError> {
-                self.ring.destroy_version(id)
-            }
-            fn destroy_key(&self, base: &str) -> Result<(), $crate::issuer::IssuerError> {
-                self.ring.destroy_key(base)
-            }
-            fn list_keys(&self) -> Result<Vec<String>, $crate::issuer::IssuerError> {
-                self.ring.list_keys()
-            }
-            fn list_versions(
-                &self,
-                base: &str,
-            ) -> Result<Vec<$crate::issuer::KeyInfo>, $crate::issuer::IssuerError> {
-                self.ring.list_versions(base)
-            }
-            fn public_jwk(
-                &self,
-                id: &$crate::issuer::KeyId,
-            ) -> Result<serde_json::Value, $crate::issuer::IssuerError> {
-                self.ring.public_jwk(id)
-            }
-            fn signing_key(
-                &self,
-                id: &$crate::issuer::KeyId,
-            ) -> Result<$crate::issuer::SigningKey, $crate::issuer::IssuerError> {
-                self.ring.signing_key(id)
-            }
-            fn export_key(
-                &self,
-                id: &$crate::issuer::KeyId,
-            ) -> Result<$crate::issuer::StoredKey, $crate::issuer::IssuerError> {
-                self.ring.export_key(id)
+    /// Resolves a kid: `base.version` exactly (an unknown version is
+    /// [`IssuerError::NotFound`], never another version), a bare `base` to its newest version.
+    ///
+    /// # Errors
+    /// [`IssuerError::InvalidKeyId`], [`IssuerError::NotFound`].
+    pub fn resolve(&self, kid: &str) -> Result<KeyInfo, IssuerError> {
+        match KeyRef::parse(kid)? {
+            KeyRef::Exact(id) => self
+                .list_versions(id.base())
+                .ok()
+                .and_then(|v| v.into_iter().find(|i| i.id == id))
+                .ok_or_else(|| IssuerError::not_found(&id)),
+            KeyRef::Newest(base) => self.newest(&base),
+        }
+    }
+
+    /// The public JWKS of every asymmetric version, newest first within a base (HMAC keys
+    /// are never published).
+    ///
+    /// # Errors
+    /// Store failures.
+    pub fn jwks(&self) -> Result<Value, IssuerError> {
+        let mut keys = Vec::new();
+        for base in self.list_keys()? {
+            for info in self.list_versions(&base)?.into_iter().rev() {
+                if !info.spec.kind.is_symmetric() {
+                    keys.push(self.public_jwk(&info.id)?);
+                }
             }
         }
-    };
+        Ok(json!({ "keys": keys }))
+    }
 }
-pub(crate) use delegate_key_store;
+
+fn random_base() -> Result<String, IssuerError> {
+    Ok(crate::encoding::b64url(&super::kdf::random_bytes(12)?))
+}
 
 /// A key store in memory: keys live as long as the process.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct MemoryStore {
-    ring: Keyring<NoPersist>,
-}
-
-impl Default for MemoryStore {
-    fn default() -> Self {
-        Self::new()
-    }
+    records: Mutex<BTreeMap<String, KeyRecord>>,
 }
 
 impl MemoryStore {
-    /// An empty store timestamping keys with the system clock.
+    /// An empty store.
     #[must_use]
     pub fn new() -> Self {
-        Self::with_clock(crate::clock::SystemClock)
+        Self::default()
     }
 
-    /// An empty store timestamping keys with `clock` (share it with the signer in tests).
-    #[must_use]
-    pub fn with_clock(clock: impl Clock) -> Self {
-        Self {
-            ring: Keyring::new(BTreeMap::new(), SharedClock(Arc::new(clock)), NoPersist),
-        }
+    fn records(&self) -> MutexGuard<'_, BTreeMap<String, KeyRecord>> {
+        // Records are replaced by one insert: a poisoned map is still consistent.
+        self.records.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
-delegate_key_store!(MemoryStore);
+impl KeyStore for MemoryStore {
+    fn load(&self, base: &str) -> Result<Option<KeyRecord>, IssuerError> {
+        Ok(self.records().get(base).cloned())
+    }
+
+    fn save(&self, base: &str, record: &KeyRecord) -> Result<(), IssuerError> {
+        self.records().insert(base.to_owned(), record.clone());
+        Ok(())
+    }
+
+    fn bases(&self) -> Result<Vec<String>, IssuerError> {
+        Ok(self.records().keys().cloned().collect())
+    }
+}

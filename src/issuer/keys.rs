@@ -1,153 +1,17 @@
-//! Key material: generation (aws-lc-rs), import (PEM, JWK), public JWK export, signing keys.
+//! Key material: generation (aws-lc-rs), import (PEM, JWK), public and private JWK export.
 
 use std::fmt;
 
 use aws_lc_rs::encoding::AsBigEndian;
 use aws_lc_rs::encoding::AsDer;
 use aws_lc_rs::rsa::KeySize;
-use aws_lc_rs::signature::{
-    ECDSA_P256_SHA256_FIXED_SIGNING, ECDSA_P384_SHA384_FIXED_SIGNING, EcdsaKeyPair,
-    EcdsaSigningAlgorithm, Ed25519KeyPair, KeyPair, RsaKeyPair,
-};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use aws_lc_rs::signature::{EcdsaKeyPair, Ed25519KeyPair, KeyPair, RsaKeyPair};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
 use serde_json::{Map, Value, json};
 
 use super::IssuerError;
 use super::der;
-
-/// The type and size of a key.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum KeyKind {
-    /// RSA, 2048-bit modulus (RS256/384/512, PS256/384/512).
-    Rsa2048,
-    /// RSA, 3072-bit modulus.
-    Rsa3072,
-    /// RSA, 4096-bit modulus.
-    Rsa4096,
-    /// ECDSA on P-256 (ES256).
-    EcP256,
-    /// ECDSA on P-384 (ES384).
-    EcP384,
-    /// Ed25519 (EdDSA).
-    Ed25519,
-    /// A 256-bit HMAC secret (HS256). Symmetric: never published.
-    Hmac256,
-    /// A 384-bit HMAC secret (HS384).
-    Hmac384,
-    /// A 512-bit HMAC secret (HS512).
-    Hmac512,
-}
-
-impl KeyKind {
-    /// Every kind, for tests and tables.
-    pub const ALL: [Self; 9] = [
-        Self::Rsa2048,
-        Self::Rsa3072,
-        Self::Rsa4096,
-        Self::EcP256,
-        Self::EcP384,
-        Self::Ed25519,
-        Self::Hmac256,
-        Self::Hmac384,
-        Self::Hmac512,
-    ];
-
-    /// The algorithm a key of this kind signs with unless configured otherwise.
-    #[must_use]
-    pub fn default_algorithm(self) -> Algorithm {
-        match self {
-            Self::Rsa2048 | Self::Rsa3072 | Self::Rsa4096 => Algorithm::RS256,
-            Self::EcP256 => Algorithm::ES256,
-            Self::EcP384 => Algorithm::ES384,
-            Self::Ed25519 => Algorithm::EdDSA,
-            Self::Hmac256 => Algorithm::HS256,
-            Self::Hmac384 => Algorithm::HS384,
-            Self::Hmac512 => Algorithm::HS512,
-        }
-    }
-
-    /// Whether a key of this kind can sign with `alg`. RSA keys take any RS/PS algorithm;
-    /// every other kind exactly one (an HMAC secret is as long as its hash).
-    #[must_use]
-    pub fn supports(self, alg: Algorithm) -> bool {
-        use Algorithm::{PS256, PS384, PS512, RS256, RS384, RS512};
-        match self {
-            Self::Rsa2048 | Self::Rsa3072 | Self::Rsa4096 => {
-                matches!(alg, RS256 | RS384 | RS512 | PS256 | PS384 | PS512)
-            }
-            _ => alg == self.default_algorithm(),
-        }
-    }
-
-    /// Whether this is an HMAC secret (no public half; never published).
-    #[must_use]
-    pub fn is_symmetric(self) -> bool {
-        matches!(self, Self::Hmac256 | Self::Hmac384 | Self::Hmac512)
-    }
-
-    /// A kind able to sign with `alg` (RSA: 2048 bits).
-    #[must_use]
-    pub fn for_algorithm(alg: Algorithm) -> Option<Self> {
-        Self::ALL.into_iter().find(|k| k.supports(alg))
-    }
-
-    /// The name used in key files (`RSA-2048`, `EC-P256`, `Ed25519`, `HMAC-256`, ...).
-    #[must_use]
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Rsa2048 => "RSA-2048",
-            Self::Rsa3072 => "RSA-3072",
-            Self::Rsa4096 => "RSA-4096",
-            Self::EcP256 => "EC-P256",
-            Self::EcP384 => "EC-P384",
-            Self::Ed25519 => "Ed25519",
-            Self::Hmac256 => "HMAC-256",
-            Self::Hmac384 => "HMAC-384",
-            Self::Hmac512 => "HMAC-512",
-        }
-    }
-
-    /// The kind named `name` (see [`KeyKind::name`]).
-    #[must_use]
-    pub fn from_name(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|k| k.name() == name)
-    }
-
-    fn rsa_bits(self) -> Option<usize> {
-        match self {
-            Self::Rsa2048 => Some(2048),
-            Self::Rsa3072 => Some(3072),
-            Self::Rsa4096 => Some(4096),
-            _ => None,
-        }
-    }
-
-    fn hmac_len(self) -> Option<usize> {
-        match self {
-            Self::Hmac256 => Some(32),
-            Self::Hmac384 => Some(48),
-            Self::Hmac512 => Some(64),
-            _ => None,
-        }
-    }
-
-    fn ec(self) -> Option<(&'static EcdsaSigningAlgorithm, &'static str, usize)> {
-        match self {
-            Self::EcP256 => Some((&ECDSA_P256_SHA256_FIXED_SIGNING, "P-256", 32)),
-            Self::EcP384 => Some((&ECDSA_P384_SHA384_FIXED_SIGNING, "P-384", 48)),
-            _ => None,
-        }
-    }
-}
-
-impl fmt::Display for KeyKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
+use super::kind::KeyKind;
 
 /// The public half of an asymmetric key, as its JWK members (`kty`, `n`/`e`, `crv`/`x`/`y`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -377,7 +241,8 @@ impl KeyMaterial {
                     .into_iter()
                     .collect::<Result<Vec<_>, _>>()?;
                 let refs: [&[u8]; 8] = std::array::from_fn(|i| parts[i].as_slice());
-                let pkcs1 = der::pkcs1_from_components(&refs);
+                let pkcs1 = der::pkcs1_from_components(&refs)
+                    .ok_or_else(|| invalid("RSA key components cannot be encoded"))?;
                 let pair = RsaKeyPair::from_der(&pkcs1)
                     .map_err(|e| invalid(format!("RSA key rejected: {e}")))?;
                 Self::from_secret_der(rsa_kind(pair.public_modulus_len() * 8)?, pkcs1)
@@ -464,17 +329,15 @@ impl KeyMaterial {
             .to_jwk(kid, alg)
     }
 
-    /// The RSA public key as a `SubjectPublicKeyInfo` DER (the body of a `PUBLIC KEY` PEM);
-    /// `None` for other kinds.
+    /// The RSA public key as a `SubjectPublicKeyInfo` DER (the body of a `PUBLIC KEY` PEM),
+    /// encoded by aws-lc-rs; `None` for other kinds.
+    #[cfg(feature = "testing")]
     pub(crate) fn rsa_spki_der(&self) -> Option<Vec<u8>> {
-        let members = &self.public.as_ref()?.members;
-        let member = |name: &str| {
-            let text = members.get(name)?.as_str()?;
-            URL_SAFE_NO_PAD.decode(text).ok()
-        };
-        self.kind
-            .rsa_bits()
-            .and_then(|_| Some(der::rsa_spki(&member("n")?, &member("e")?)))
+        use aws_lc_rs::encoding::PublicKeyX509Der;
+        self.kind.rsa_bits()?;
+        let pair = RsaKeyPair::from_der(&self.secret).ok()?;
+        let der: PublicKeyX509Der<'static> = pair.public_key().as_der().ok()?;
+        Some(der.as_ref().to_vec())
     }
 
     /// The private JWK (secret members included), for backups and full mirroring. Treat the
@@ -577,14 +440,11 @@ fn member_bytes(obj: &Map<String, Value>, member: &str) -> Result<Vec<u8>, Issue
         .get(member)
         .and_then(Value::as_str)
         .ok_or_else(|| invalid(format!("JWK member `{member}` is missing")))?;
-    URL_SAFE_NO_PAD
-        .decode(text)
-        .map_err(|_| invalid(format!("JWK member `{member}` is not base64url")))
+    crate::encoding::b64url_decode(text)
+        .ok_or_else(|| invalid(format!("JWK member `{member}` is not base64url")))
 }
 
-fn b64(bytes: &[u8]) -> String {
-    URL_SAFE_NO_PAD.encode(bytes)
-}
+use crate::encoding::b64url as b64;
 
 fn json_map(value: Value) -> Map<String, Value> {
     match value {

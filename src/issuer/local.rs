@@ -1,41 +1,8 @@
-//! The signer's keys as a [`KeySource`], and [`LocalVerifier`], which enforces retention at
-//! verify time.
+//! [`LocalVerifier`], which enforces a signer's retention window at verify time.
 
 use super::signer::RotatingSigner;
-use crate::clock::{Clock, SharedClock};
 use crate::error::{AuthError, AuthReason};
-use crate::jwks::{BoxFuture, FetchError, Fetched, KeySource, Validators};
 use crate::{JwksVerifier, User};
-
-/// A signer's published keys as a [`KeySource`]: see [`RotatingSigner::key_source`].
-#[derive(Debug, Clone)]
-pub struct SignerKeys {
-    signer: RotatingSigner,
-}
-
-impl SignerKeys {
-    pub(crate) fn new(signer: RotatingSigner) -> Self {
-        Self { signer }
-    }
-}
-
-impl KeySource for SignerKeys {
-    fn fetch<'a>(
-        &'a self,
-        previous: Option<&'a Validators>,
-    ) -> BoxFuture<'a, Result<Fetched, FetchError>> {
-        let result = self.signer.document(previous);
-        Box::pin(async move { result })
-    }
-}
-
-pub(crate) struct ClockHandle(pub(crate) SharedClock);
-
-impl Clock for ClockHandle {
-    fn now_millis(&self) -> i64 {
-        self.0.now_millis()
-    }
-}
 
 /// Verifies a signer's own tokens with its retention window enforced at verify time.
 ///

@@ -3,13 +3,8 @@
 
 use std::sync::Arc;
 
-use serde_json::{Value, json};
-
 use super::IssuerError;
-use super::keys::PublicKey;
-use super::signing::SigningKey;
-use super::source::{keys_of, union};
-use super::store::{KeyId, KeyInfo, KeySpec, KeyStore, StoredKey, StoredMaterial};
+use super::store::{ExportPolicy, KeyRecord, KeyStore, StoredKey, StoredMaterial};
 
 /// What a [`MirroredStore`] copies to its secondary.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -19,8 +14,8 @@ pub enum MirrorMode {
     /// keys, having no public half, are not copied.
     #[default]
     PublicOnly,
-    /// The secret too, when the key's [`ExportPolicy`](super::ExportPolicy) allows it;
-    /// otherwise the public key only.
+    /// The secret too, when the key's [`ExportPolicy`] allows it; otherwise the public key
+    /// only.
     Full,
     /// Nothing: the secondary is only read from when the primary fails.
     None,
@@ -28,16 +23,19 @@ pub enum MirrorMode {
 
 /// Two key stores used as one: the primary is the system of record, the secondary a mirror.
 ///
-/// - Writes (create, import, rotate, put, destroy) go to the primary; when it succeeds, the
-///   change is copied to the secondary according to the [`MirrorMode`]. A mirroring failure
-///   is logged, never returned: the primary's write stands.
-/// - Reads come from the primary and, when it fails (an I/O error, or a version it no longer
-///   has), from the secondary ([`fail_open_reads`](Self::fail_open_reads), on by default).
-///   When both fail, the primary's error is returned.
-/// - [`jwks`](KeyStore::jwks) is the union of both sets, the primary winning on `kid`.
+/// - Saves go to the primary; when it succeeds, the record is copied to the secondary
+///   according to the [`MirrorMode`]. A mirroring failure is logged, and returned only when
+///   the save removed versions (a destroy): [`IssuerError::MirrorIncomplete`], so that a
+///   destroy never reports plain success while a copy of the key survives.
+/// - Reads: the primary's record of a base wins whenever the primary has one, *tombstones
+///   included*: a version the primary destroyed is never served from the secondary. The
+///   secondary's record is read for a base the primary has no record of (a lost primary, a
+///   base only the secondary has), and for everything when the primary fails
+///   ([`fail_open_reads`](Self::fail_open_reads), on by default).
+/// - [`bases`](KeyStore::bases): the primary's, then the secondary's others.
 ///
 /// Mirrored versions keep their kid (`base.version`) in the secondary, so a token verifies
-/// the same against either store.
+/// the same against either store. Wrap it in a [`KeyRing`](super::KeyRing) to use it.
 #[derive(Debug, Clone)]
 pub struct MirroredStore {
     primary: Arc<dyn KeyStore>,
@@ -65,159 +63,111 @@ impl MirroredStore {
         self
     }
 
-    /// Whether reads fall back to the secondary when the primary fails (default `true`).
+    /// Whether reads fall back to the secondary when the primary fails or has no record of
+    /// a base (default `true`).
     #[must_use]
     pub fn fail_open_reads(mut self, fail_open: bool) -> Self {
         self.fail_open = fail_open;
         self
     }
 
-    fn read<T>(
-        &self,
-        what: &str,
-        f: impl Fn(&dyn KeyStore) -> Result<T, IssuerError>,
-    ) -> Result<T, IssuerError> {
-        match f(&*self.primary) {
-            Ok(v) => Ok(v),
+    /// What the secondary receives of `record` under the mirror mode (`None`: nothing).
+    fn copy_of(&self, record: &KeyRecord) -> Option<KeyRecord> {
+        if self.mode == MirrorMode::None {
+            return None;
+        }
+        let versions = record
+            .versions
+            .iter()
+            .filter_map(|(version, key)| {
+                let material = match &key.material {
+                    StoredMaterial::Private(m)
+                        if self.mode == MirrorMode::Full
+                            && key.spec.export == ExportPolicy::SecretAllowed =>
+                    {
+                        StoredMaterial::Private(m.clone())
+                    }
+                    // An HMAC secret has no public half: nothing to copy.
+                    StoredMaterial::Private(m) => StoredMaterial::Public(m.public_key()?.clone()),
+                    StoredMaterial::Public(p) => StoredMaterial::Public(p.clone()),
+                };
+                let copy = StoredKey::new(key.spec, key.created_at_ms, material).ok()?;
+                Some((*version, copy))
+            })
+            .collect();
+        Some(KeyRecord {
+            next_version: record.next_version,
+            versions,
+        })
+    }
+}
+
+impl KeyStore for MirroredStore {
+    fn load(&self, base: &str) -> Result<Option<KeyRecord>, IssuerError> {
+        match self.primary.load(base) {
+            // The system of record has this base: its record, tombstones included, wins.
+            Ok(Some(record)) => Ok(Some(record)),
+            Ok(None) if !self.fail_open => Ok(None),
+            Ok(None) => self.secondary.load(base).or_else(|e| {
+                tracing::warn!(error = %e, "jwks-auth: secondary key store failed (load)");
+                Ok(None)
+            }),
             Err(e) if self.fail_open => {
-                tracing::warn!(error = %e, "jwks-auth: primary key store failed ({what}); reading the secondary");
-                f(&*self.secondary).map_err(|_| e)
+                tracing::warn!(error = %e, "jwks-auth: primary key store failed (load); reading the secondary");
+                self.secondary.load(base).map_err(|_| e)
             }
             Err(e) => Err(e),
         }
     }
 
-    /// Copies one version of the primary to the secondary, per the mirror mode.
-    fn mirror(&self, id: &KeyId) {
-        let copied = match self.mode {
-            MirrorMode::None => return,
-            MirrorMode::PublicOnly => self.copy_public(id),
-            MirrorMode::Full => match self.primary.export_key(id) {
-                Ok(key) => self.secondary.put_version(id, key),
-                Err(IssuerError::ExportRefused { .. } | IssuerError::NoPrivateKey { .. }) => {
-                    self.copy_public(id)
-                }
-                Err(e) => Err(e),
-            },
+    fn save(&self, base: &str, record: &KeyRecord) -> Result<(), IssuerError> {
+        // Versions this save removes (a destroy), known before the primary forgets them.
+        let removes = self.mode != MirrorMode::None
+            && self.primary.load(base).ok().flatten().is_some_and(|old| {
+                old.versions
+                    .keys()
+                    .any(|v| !record.versions.contains_key(v))
+            });
+        self.primary.save(base, record)?;
+        let Some(copy) = self.copy_of(record) else {
+            return Ok(());
         };
-        if let Err(e) = copied {
-            tracing::warn!(kid = %id, error = %e, "jwks-auth: mirroring to the secondary key store failed");
-        }
-    }
-
-    fn copy_public(&self, id: &KeyId) -> Result<(), IssuerError> {
-        let info = self
-            .primary
-            .list_versions(id.base())?
-            .into_iter()
-            .find(|i| &i.id == id)
-            .ok_or_else(|| IssuerError::not_found(id))?;
-        if info.spec.kind.is_symmetric() {
-            return Ok(()); // nothing public to copy
-        }
-        let public = PublicKey::from_jwk(&self.primary.public_jwk(id)?)?;
-        let key = StoredKey::new(
-            info.spec,
-            info.created_at_ms,
-            StoredMaterial::Public(public),
-        )?;
-        self.secondary.put_version(id, key)
-    }
-
-    fn mirror_destroy(&self, destroyed: Result<(), IssuerError>) {
-        match destroyed {
-            Ok(()) | Err(IssuerError::NotFound { .. }) => {}
+        match self.secondary.save(base, &copy) {
+            Ok(()) => Ok(()),
+            Err(e) if removes => Err(IssuerError::MirrorIncomplete {
+                base: base.to_owned(),
+                reason: e.to_string(),
+            }),
             Err(e) => {
-                tracing::warn!(error = %e, "jwks-auth: destroying in the secondary key store failed");
+                tracing::warn!(base, error = %e, "jwks-auth: mirroring to the secondary key store failed");
+                Ok(())
             }
         }
     }
-}
 
-impl KeyStore for MirroredStore {
-    fn create_key(&self, base: Option<&str>, spec: &KeySpec) -> Result<KeyInfo, IssuerError> {
-        let info = self.primary.create_key(base, spec)?;
-        self.mirror(&info.id);
-        Ok(info)
-    }
-
-    fn import_key(
-        &self,
-        base: Option<&str>,
-        material: StoredMaterial,
-        spec: &KeySpec,
-    ) -> Result<KeyInfo, IssuerError> {
-        let info = self.primary.import_key(base, material, spec)?;
-        self.mirror(&info.id);
-        Ok(info)
-    }
-
-    fn rotate_key(&self, base: &str) -> Result<KeyInfo, IssuerError> {
-        let info = self.primary.rotate_key(base)?;
-        self.mirror(&info.id);
-        Ok(info)
-    }
-
-    fn put_version(&self, id: &KeyId, key: StoredKey) -> Result<(), IssuerError> {
-        self.primary.put_version(id, key)?;
-        self.mirror(id);
-        Ok(())
-    }
-
-    fn destroy_version(&self, id: &KeyId) -> Result<(), IssuerError> {
-        self.primary.destroy_version(id)?;
-        if self.mode != MirrorMode::None {
-            self.mirror_destroy(self.secondary.destroy_version(id));
-        }
-        Ok(())
-    }
-
-    fn destroy_key(&self, base: &str) -> Result<(), IssuerError> {
-        self.primary.destroy_key(base)?;
-        if self.mode != MirrorMode::None {
-            self.mirror_destroy(self.secondary.destroy_key(base));
-        }
-        Ok(())
-    }
-
-    fn list_keys(&self) -> Result<Vec<String>, IssuerError> {
-        self.read("list_keys", |s| s.list_keys())
-    }
-
-    fn list_versions(&self, base: &str) -> Result<Vec<KeyInfo>, IssuerError> {
-        self.read("list_versions", |s| s.list_versions(base))
-    }
-
-    fn public_jwk(&self, id: &KeyId) -> Result<Value, IssuerError> {
-        self.read("public_jwk", |s| s.public_jwk(id))
-    }
-
-    fn signing_key(&self, id: &KeyId) -> Result<SigningKey, IssuerError> {
-        self.read("signing_key", |s| s.signing_key(id))
-    }
-
-    fn export_key(&self, id: &KeyId) -> Result<StoredKey, IssuerError> {
-        self.read("export_key", |s| s.export_key(id))
-    }
-
-    fn resolve(&self, kid: &str) -> Result<KeyInfo, IssuerError> {
-        self.read("resolve", |s| s.resolve(kid))
-    }
-
-    fn jwks(&self) -> Result<Value, IssuerError> {
-        let primary = self.primary.jwks();
-        let secondary = self.secondary.jwks();
-        match (primary, secondary) {
-            (Ok(p), Ok(s)) => Ok(json!({ "keys": union(keys_of(&p), keys_of(&s)) })),
-            (Ok(p), Err(e)) => {
-                tracing::warn!(error = %e, "jwks-auth: secondary key store failed (jwks)");
-                Ok(p)
+    fn bases(&self) -> Result<Vec<String>, IssuerError> {
+        match self.primary.bases() {
+            Ok(mut bases) if self.fail_open => {
+                match self.secondary.bases() {
+                    Ok(more) => {
+                        for base in more {
+                            if !bases.contains(&base) {
+                                bases.push(base);
+                            }
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "jwks-auth: secondary key store failed (bases)");
+                    }
+                }
+                Ok(bases)
             }
-            (Err(e), Ok(s)) if self.fail_open => {
-                tracing::warn!(error = %e, "jwks-auth: primary key store failed (jwks); serving the secondary's keys");
-                Ok(s)
+            Ok(bases) => Ok(bases),
+            Err(e) if self.fail_open => {
+                tracing::warn!(error = %e, "jwks-auth: primary key store failed (bases); reading the secondary");
+                self.secondary.bases().map_err(|_| e)
             }
-            (Err(e), _) => Err(e),
+            Err(e) => Err(e),
         }
     }
 }

@@ -1,16 +1,15 @@
 //! The issuer side: key stores, a rotating token signer, JWKS publishing, failover.
 //!
-//! Available with the `aws-lc-rs` feature (on by default): keys are generated, and random
-//! bytes and HKDF computed, with aws-lc-rs. The router ([`JwksPublisher`]) also needs the
-//! `axum` feature.
+//! Available with the `issuer` feature (off by default; `testing` turns it on), with either
+//! verification backend: keys are generated, and random bytes and HKDF computed, with
+//! aws-lc-rs. The router ([`JwksPublisher`]) also needs the `axum` feature.
 //!
 //! ```
-//! use std::sync::Arc;
-//! use jwks_auth::issuer::{KeyKind, MemoryStore, MintOptions, RotatingSigner};
+//! use jwks_auth::issuer::{KeyKind, KeyRing, MemoryStore, MintOptions, RotatingSigner};
 //!
 //! # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let signer = RotatingSigner::builder()
-//!     .store(Arc::new(MemoryStore::new()))
+//!     .key_ring(KeyRing::new(MemoryStore::new()))
 //!     .key_id("api-signing")
 //!     .key_kind(KeyKind::EcP256) // ES256, fixed: never taken from a request
 //!     .issuer("https://auth.example.com")
@@ -35,10 +34,12 @@
 //!
 //! # Pieces
 //!
-//! - [`KeyStore`]: versioned keys (`kid = base.version`): create, import (PEM or JWK),
-//!   rotate, destroy, public JWKs, JWKS export. Secrets leave a store only under an explicit
-//!   [`ExportPolicy`]. Implementations: [`MemoryStore`], [`FileStore`] (survives restarts),
-//!   [`MirroredStore`] (a primary mirrored to a secondary, with read failover).
+//! - [`KeyRing`]: versioned keys (`kid = base.version`): create, import (PEM or JWK),
+//!   rotate, destroy, public JWKs, JWKS export. Secrets leave it only under an explicit
+//!   [`ExportPolicy`].
+//! - [`KeyStore`]: where a ring keeps its [`KeyRecord`]s (load, save, list; nothing else).
+//!   Implementations: [`MemoryStore`], [`FileStore`] (survives restarts), [`MirroredStore`]
+//!   (a primary mirrored to a secondary, with read failover and tombstones honoured).
 //! - [`KeyMaterial`]: generate ([`KeyKind`]: RSA 2048/3072/4096, EC P-256/P-384, Ed25519,
 //!   HMAC), import, export as JWK, [`encoding_key`](KeyMaterial::encoding_key).
 //! - [`RotatingSigner`]: mints JWTs, rotates by age and/or count, publishes current and
@@ -54,7 +55,7 @@
 //! - The signing algorithm is fixed by configuration, and each key is pinned to one
 //!   algorithm, published as its JWK's `alg`.
 //! - Kids are resolved exactly: `base.7` is version 7 or nothing. Only a bare `base` (a kid
-//!   naming no version) resolves to the newest version ([`KeyStore::resolve`]). Version
+//!   naming no version) resolves to the newest version ([`KeyRing::resolve`]). Version
 //!   numbers are never reused, even after a destroy.
 //! - Retention: a version retires when its successor is created and stays published for
 //!   `retention`. The signer refuses a configuration where `token_lifetime +
@@ -70,11 +71,15 @@ mod file_store;
 mod kdf;
 mod keyring;
 mod keys;
+mod kid;
+mod kind;
 mod local;
 mod mirror;
 #[cfg(feature = "axum")]
 mod publish;
+mod published;
 mod signer;
+mod signer_builder;
 mod signing;
 mod source;
 mod store;
@@ -83,16 +88,17 @@ pub use error::IssuerError;
 #[cfg(unix)]
 pub use file_store::FileStore;
 pub use kdf::{HkdfHash, hkdf, random_bytes};
-pub use keyring::MemoryStore;
-pub use keys::{KeyKind, KeyMaterial, PublicKey};
-pub use local::{LocalVerifier, SignerKeys};
+pub use keyring::{KeyRing, MemoryStore};
+pub use keys::{KeyMaterial, PublicKey};
+pub use kid::{KeyId, KeyRef, MAX_BASE_KID_LEN};
+pub use kind::KeyKind;
+pub use local::LocalVerifier;
 pub use mirror::{MirrorMode, MirroredStore};
 #[cfg(feature = "axum")]
 pub use publish::{DISCOVERY_PATH, JWKS_PATH, JwksPublisher};
-pub use signer::{MintOptions, RotatingSigner, RotatingSignerBuilder};
+pub use published::SignerKeys;
+pub use signer::{MintOptions, RotatingSigner};
+pub use signer_builder::RotatingSignerBuilder;
 pub use signing::SigningKey;
 pub use source::{FailoverSource, StoreKeys};
-pub use store::{
-    ExportPolicy, KeyId, KeyInfo, KeyRef, KeySpec, KeyStore, MAX_BASE_KID_LEN, StoredKey,
-    StoredMaterial,
-};
+pub use store::{ExportPolicy, KeyInfo, KeyRecord, KeySpec, KeyStore, StoredKey, StoredMaterial};

@@ -14,7 +14,8 @@ use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 use serde_json::{Value, json};
 
-use super::source::etag;
+use super::source::{keys_of, public_only};
+use crate::encoding::etag;
 use crate::jwks::{Fetched, KeySource};
 
 /// The path of the key set.
@@ -25,7 +26,9 @@ pub const DISCOVERY_PATH: &str = "/.well-known/openid-configuration";
 /// Serves a key source's set as an HTTP JWKS endpoint plus a minimal OpenID Connect discovery
 /// document, so that any OIDC-aware verifier (this crate, jose, Envoy, ...) can use it.
 ///
-/// - `GET /.well-known/jwks.json`: the source's document, fetched on each request (for a
+/// - `GET /.well-known/jwks.json`: the source's keys with their public members only (`d`,
+///   `p`, `q`, `dp`, `dq`, `qi`, `oth`, `k` and unknown members are removed; `oct` keys are
+///   never served), fetched on each request (for a
 ///   [`RotatingSigner`](super::RotatingSigner), its current and retained keys at that
 ///   moment), with a strong `ETag` (`If-None-Match` answers 304) and `Cache-Control: public,
 ///   max-age=N`, N being the smaller of [`max_age`](Self::max_age) and the source's own
@@ -39,10 +42,9 @@ pub const DISCOVERY_PATH: &str = "/.well-known/openid-configuration";
 /// discovery document's `issuer` equals the one they were configured with.
 ///
 /// ```
-/// use std::sync::Arc;
-/// use jwks_auth::issuer::{JwksPublisher, MemoryStore, RotatingSigner};
+/// use jwks_auth::issuer::{JwksPublisher, KeyRing, MemoryStore, RotatingSigner};
 /// let signer = RotatingSigner::builder()
-///     .store(Arc::new(MemoryStore::new()))
+///     .key_ring(KeyRing::new(MemoryStore::new()))
 ///     .issuer("https://auth.example.com")
 ///     .build()?;
 /// let app: axum::Router = JwksPublisher::new(signer.key_source())
@@ -116,7 +118,12 @@ impl JwksPublisher {
         match self.source.fetch(None).await {
             Ok(Fetched::Document { body, max_age, .. }) => {
                 let age = max_age.map_or(self.max_age, |a| a.min(self.max_age));
-                Ok((body, age))
+                // Any source may be published (a remote set, a merged one): serve only the
+                // public members of its keys, never what the source happened to carry.
+                let doc: Value = serde_json::from_slice(&body)
+                    .map_err(|e| unavailable(&format!("malformed key set: {e}")))?;
+                let keys = public_only(keys_of(&doc));
+                Ok((Bytes::from(json!({ "keys": keys }).to_string()), age))
             }
             Ok(_) => Err(unavailable("key source answered `not modified` unasked")),
             Err(e) => Err(unavailable(&e.to_string())),

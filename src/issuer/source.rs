@@ -8,9 +8,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 
-use super::store::KeyStore;
+use super::keyring::KeyRing;
 use crate::jwks::{BoxFuture, FetchError, Fetched, KeySource, Validators};
 
 /// A JWKS document answer with a content-derived `ETag`, or `NotModified` when the caller's
@@ -20,8 +19,8 @@ pub(crate) fn answer(
     max_age: Option<Duration>,
     previous: Option<&Validators>,
 ) -> Fetched {
-    let body = Bytes::from(json!({ "keys": keys }).to_string());
-    let etag = etag(&body);
+    let body = Bytes::from(json!({ "keys": public_only(keys) }).to_string());
+    let etag = crate::encoding::etag(&body);
     if previous.and_then(|v| v.etag.as_deref()) == Some(etag.as_str()) {
         return Fetched::NotModified { max_age };
     }
@@ -35,14 +34,7 @@ pub(crate) fn answer(
     }
 }
 
-/// A strong `ETag` for a body: the quoted, truncated SHA-256 of its bytes.
-pub(crate) fn etag(body: &[u8]) -> String {
-    let digest = Sha256::digest(body);
-    let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
-    format!("\"{hex}\"")
-}
-
-/// Every asymmetric key version of a [`KeyStore`], as a [`KeySource`] for
+/// Every asymmetric key version of a [`KeyRing`], as a [`KeySource`] for
 /// [`JwksVerifier`](crate::JwksVerifier) (HMAC keys are never published).
 ///
 /// This publishes every version the store holds: for a rotating issuer, publish
@@ -50,21 +42,21 @@ pub(crate) fn etag(body: &[u8]) -> String {
 /// versions whose retention window has closed.
 #[derive(Clone)]
 pub struct StoreKeys {
-    store: Arc<dyn KeyStore>,
+    keys: KeyRing,
 }
 
 impl StoreKeys {
-    /// A source over `store`.
+    /// A source over every key of `keys`.
     #[must_use]
-    pub fn new(store: Arc<dyn KeyStore>) -> Self {
-        Self { store }
+    pub fn new(keys: KeyRing) -> Self {
+        Self { keys }
     }
 }
 
 impl fmt::Debug for StoreKeys {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("StoreKeys")
-            .field("store", &self.store)
+            .field("keys", &self.keys)
             .finish()
     }
 }
@@ -75,12 +67,46 @@ impl KeySource for StoreKeys {
         previous: Option<&'a Validators>,
     ) -> BoxFuture<'a, Result<Fetched, FetchError>> {
         let result = self
-            .store
+            .keys
             .jwks()
             .map_err(|e| FetchError::transient(format!("local key store: {e}")))
             .map(|doc| answer(keys_of(&doc), None, previous));
         Box::pin(async move { result })
     }
+}
+
+/// JWK members that may be published (RFC 7517 section 4, RFC 7518 section 6: the public
+/// parameters). Anything else - `d p q dp dq qi oth k`, or unknown extensions - never leaves
+/// the crate.
+const PUBLIC_MEMBERS: [&str; 15] = [
+    "kty", "use", "key_ops", "alg", "kid", "x5u", "x5c", "x5t", "x5t#S256", "crv", "x", "y", "n",
+    "e", "ext",
+];
+
+/// The keys with their public members only; a symmetric (`oct`) key, which has no public
+/// half, is dropped whole. Whatever a source hands over, this is all the issuer serves.
+pub(crate) fn public_only(keys: Vec<Value>) -> Vec<Value> {
+    keys.into_iter()
+        .filter_map(|key| {
+            let Value::Object(mut members) = key else {
+                return None;
+            };
+            if members.get("kty").and_then(Value::as_str) == Some("oct") {
+                tracing::warn!("jwks-auth: a symmetric key was not published");
+                return None;
+            }
+            let before = members.len();
+            members.retain(|name, _| PUBLIC_MEMBERS.contains(&name.as_str()));
+            if members.len() != before {
+                let kid = members.get("kid").and_then(|k| k.as_str()).unwrap_or("");
+                tracing::warn!(
+                    kid,
+                    "jwks-auth: private or unknown JWK members were removed before publishing"
+                );
+            }
+            Some(Value::Object(members))
+        })
+        .collect()
 }
 
 pub(crate) fn keys_of(doc: &Value) -> Vec<Value> {

@@ -10,8 +10,6 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
-use base64::Engine as _;
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use jsonwebtoken::{Algorithm, EncodingKey};
 use serde_json::Value;
 
@@ -44,7 +42,9 @@ impl KeyMaterial {
 
     /// The RSA public key as a PEM `PUBLIC KEY` (SubjectPublicKeyInfo) document.
     pub(crate) fn rsa_public_pem(&self) -> Option<String> {
-        self.key.rsa_spki_der().map(|der| pem("PUBLIC KEY", &der))
+        self.key
+            .rsa_spki_der()
+            .map(|der| crate::encoding::pem("PUBLIC KEY", &der))
     }
 }
 
@@ -120,18 +120,4 @@ fn generate(alg: Algorithm) -> KeyMaterial {
     }
 }
 
-pub(crate) fn b64url(bytes: &[u8]) -> String {
-    URL_SAFE_NO_PAD.encode(bytes)
-}
-
-fn pem(label: &str, der: &[u8]) -> String {
-    let body = STANDARD.encode(der);
-    let mut out = format!("-----BEGIN {label}-----\n");
-    for line in body.as_bytes().chunks(64) {
-        // Base64 output is ASCII, so every chunk is valid UTF-8.
-        out.push_str(&String::from_utf8_lossy(line));
-        out.push('\n');
-    }
-    out.push_str(&format!("-----END {label}-----\n"));
-    out
-}
+pub(crate) use crate::encoding::b64url;

@@ -57,7 +57,7 @@ async fn jwks(State(shared): State<Arc<Shared>>, request_headers: http::HeaderMa
     let body = shared.jwks_document().to_string();
     let validators = shared.config().validators;
     // A strong validator derived from the content: the same set always has the same ETag.
-    let etag = format!("\"{:016x}\"", fnv1a(body.as_bytes()));
+    let etag = crate::encoding::etag(body.as_bytes());
     let unchanged = request_headers
         .get(header::IF_NONE_MATCH)
         .is_some_and(|v| v.as_bytes() == etag.as_bytes());
@@ -264,11 +264,4 @@ fn slow_drip(document: Bytes, every: Duration, shutdown: watch::Receiver<bool>) 
         }
     });
     Body::from_stream(stream)
-}
-
-/// FNV-1a: a stable, dependency-free content hash for the mock's ETag.
-fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, b| {
-        (hash ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
-    })
 }
