@@ -1,4 +1,5 @@
-//! [`User`]: the verified identity a request carries.
+//! [`User`]: the verified identity a request carries, and [`VerifiedToken`]: the token it was
+//! verified from.
 
 use std::fmt;
 use std::sync::Arc;
@@ -172,6 +173,52 @@ impl fmt::Debug for User {
             .field("email", &self.email())
             .field("issuer", &self.issuer())
             .field("dev_bypass", &self.inner.dev_bypass)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The token the layer verified for this request, exactly as it arrived in its source (without
+/// the `Bearer ` scheme).
+///
+/// The layer puts one in the request extensions, beside the [`User`], on every successful
+/// verification; never for an anonymous request of an optional layer, nor for the dev-user
+/// bypass (there is no token then). Use it when the caller's own token must travel on:
+/// [`CloudflareAccess::get_identity`](crate::cloudflare::CloudflareAccess::get_identity) (the
+/// Cloudflare [`Identity`](crate::cloudflare::Identity) extractor sends exactly this token), or
+/// token relay to a downstream service that verifies it itself. Read it with
+/// `req.extensions().get::<VerifiedToken>()`, or axum's `Extension<VerifiedToken>`.
+///
+/// Cloning is cheap (one `Arc`). It is a bearer credential: its `Debug` never prints the token,
+/// and nor should your logs.
+///
+/// ```
+/// # fn handler(req: http::Request<()>) {
+/// use jwks_auth::VerifiedToken;
+/// if let Some(token) = req.extensions().get::<VerifiedToken>() {
+///     let _authorization = format!("Bearer {}", token.as_str()); // relay downstream
+/// }
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct VerifiedToken(Arc<str>);
+
+impl VerifiedToken {
+    pub(crate) fn new(token: Arc<str>) -> Self {
+        Self(token)
+    }
+
+    /// The token, as verified.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for VerifiedToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Only the length: the token is a credential.
+        f.debug_struct("VerifiedToken")
+            .field("len", &self.0.len())
             .finish_non_exhaustive()
     }
 }

@@ -13,7 +13,9 @@ use axum::routing::get;
 use http::StatusCode;
 use jwks_auth::cloudflare::{CloudflareAccessBuilder, IdentityErrorKind};
 use jwks_auth::testing::{Fault, MockIdp, foreign_token};
-use jwks_auth::{Algorithm, AuthErrorKind, CloudflareAccess, Identity, User};
+use jwks_auth::{
+    Algorithm, AuthErrorKind, CloudflareAccess, Identity, TokenSource, User, VerifiedToken,
+};
 use serde_json::{Value, json};
 
 const MISSING: &str = r#"{"detail":"Invalid CFA Token"}"#;
@@ -788,4 +790,75 @@ async fn direct_verification_for_code_outside_the_layer() {
         .await
         .expect_err("invalid");
     assert_eq!(error.kind(), AuthErrorKind::InvalidToken);
+}
+
+/// Issue 11 point 5: the layer stores the token it verified and the extractor sends that one,
+/// whatever sources the layer reads (with only `Authorization: Bearer` this was a 401).
+#[tokio::test]
+async fn identity_extractor_uses_the_token_the_layer_verified_from_any_source() {
+    let idp = MockIdp::start().await;
+    let access = access(&idp).build().expect("config");
+    let layer = access.layer().token_sources(TokenSource::defaults());
+    let app = Router::new()
+        .route("/me", get(|id: Identity| async move { axum::Json(id) }))
+        .route(
+            "/token",
+            get(
+                |axum::Extension(token): axum::Extension<VerifiedToken>| async move {
+                    token.as_str().to_owned()
+                },
+            ),
+        )
+        .layer(layer);
+    let token = idp
+        .cf_token()
+        .claim("email", json!("bearer@example.test"))
+        .sign();
+    let bearer = format!("Bearer {token}");
+
+    // First request: keys not loaded yet, so the layer's slow path verifies it.
+    let me = send(&app, "/me", &[("authorization", &bearer)]).await;
+    assert_eq!(me.status, StatusCode::OK, "{}", me.body);
+    assert_eq!(me.json()["email"], "bearer@example.test");
+    assert_eq!(idp.identity_cookies(), [token.clone()]);
+    // Fast path too; the stored token is exactly the verified one, without the scheme.
+    send(&app, "/token", &[("authorization", &bearer)])
+        .await
+        .assert_ok(&token);
+    assert_eq!(idp.identity_fetches(), 1);
+    assert_eq!(idp.certs_fetches(), 1);
+}
+
+#[tokio::test]
+async fn verified_token_is_absent_without_a_verification_and_never_printed() {
+    let idp = MockIdp::start().await;
+    let access = access(&idp).build().expect("config");
+    let probe = |layer| {
+        Router::new()
+            .route(
+                "/",
+                get(|token: Option<axum::Extension<VerifiedToken>>| async move {
+                    token.map_or("none".to_owned(), |t| format!("{:?}", t.0))
+                }),
+            )
+            .layer(layer)
+    };
+    let token = idp.cf_token().sign();
+    let seen = with_header(&probe(access.layer()), "/", &token).await;
+    assert_eq!(seen.status, StatusCode::OK);
+    assert_eq!(
+        seen.body,
+        format!("VerifiedToken {{ len: {}, .. }}", token.len())
+    );
+    assert!(!seen.body.contains(&token[..20]));
+    // Anonymous (optional layer) and the dev-user bypass carry no token.
+    send(&probe(access.layer().optional()), "/", &[])
+        .await
+        .assert_ok("none");
+    let dev = access
+        .layer()
+        .dev_user(User::from_claims(json!({"sub": "dev"})));
+    with_header(&probe(dev), "/", &token)
+        .await
+        .assert_ok("none");
 }

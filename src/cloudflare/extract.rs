@@ -10,8 +10,7 @@ use http::{HeaderValue, header};
 use super::CloudflareAccess;
 use super::identity::{Identity, IdentityError, IdentityErrorKind};
 use crate::layer::Anonymous;
-use crate::token;
-use crate::user::User;
+use crate::user::{User, VerifiedToken};
 
 /// The identity fetched for this request, so that a second extraction does not fetch again.
 #[derive(Clone)]
@@ -34,11 +33,17 @@ async fn identity(parts: &mut Parts) -> Result<Option<Arc<Identity>>, IdentityEr
     if parts.extensions.get::<Anonymous>().is_some() {
         return Ok(None);
     }
-    let token = token::extract(&parts.headers, &CloudflareAccess::token_sources())
-        .map_err(IdentityError::from)?
-        .ok_or_else(|| IdentityError::of_kind(IdentityErrorKind::MissingToken))?
-        .to_owned();
-    let identity = access.get_identity(&token).await?;
+    // What the layer verified, from whichever source it was configured to read: nothing is
+    // extracted or verified again here.
+    let verified = (
+        parts.extensions.get::<User>(),
+        parts.extensions.get::<VerifiedToken>(),
+    );
+    let (Some(user), Some(token)) = verified else {
+        tracing::error!("{}", IdentityErrorKind::LayerMissing.description());
+        return Err(IdentityError::of_kind(IdentityErrorKind::LayerMissing));
+    };
+    let identity = access.identity_of(user, token).await?;
     parts.extensions.insert(Fetched(Arc::clone(&identity)));
     Ok(Some(identity))
 }
@@ -46,9 +51,11 @@ async fn identity(parts: &mut Parts) -> Result<Option<Arc<Identity>>, IdentityEr
 /// Extracts the caller's [`Identity`], fetching it from Cloudflare on first use in the request
 /// (only handlers that ask for it pay for it) and reusing the [`CloudflareAccess`] cache.
 ///
-/// Needs [`CloudflareAccess::layer`] on the route (else 500). The token is read from the same
-/// sources as the layer (`Cf-Access-Jwt-Assertion`, then the `CF_Authorization` cookie). With
-/// the dev-user bypass, the identity is built from the dev user's claims. Failures are
+/// Needs [`CloudflareAccess::layer`] on the route (else 500). The token sent to Cloudflare is
+/// exactly the one the layer verified (its [`VerifiedToken`]), whatever
+/// [`token_sources`](crate::JwksAuthLayer::token_sources) the layer reads; nothing is
+/// extracted or verified twice. With the dev-user bypass, the identity is built from the dev
+/// user's claims. Failures are
 /// [`IdentityError`] responses: 401, 403, 502 or 503.
 impl<S: Send + Sync> FromRequestParts<S> for Identity {
     type Rejection = IdentityError;

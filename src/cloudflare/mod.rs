@@ -224,6 +224,17 @@ impl CloudflareAccess {
         self.inner.identity.get(&user, token).await
     }
 
+    /// The identity behind a token the layer already verified into `user`: no second
+    /// verification.
+    #[cfg(feature = "axum")]
+    pub(crate) async fn identity_of(
+        &self,
+        user: &User,
+        token: &crate::user::VerifiedToken,
+    ) -> Result<Arc<Identity>, IdentityError> {
+        self.inner.identity.get(user, token.as_str()).await
+    }
+
     /// The verifier (for `refresh()` at startup, `status()` in health checks).
     #[must_use]
     pub fn verifier(&self) -> &JwksVerifier {
