@@ -82,7 +82,8 @@ impl User {
         T::deserialize(&self.inner.claims)
     }
 
-    /// `sub`. Cloudflare service tokens carry an empty `sub`.
+    /// `sub`. Cloudflare service tokens carry an empty `sub` (see
+    /// [`CloudflareClaims`](crate::cloudflare::CloudflareClaims) for Cloudflare's claims).
     #[must_use]
     pub fn sub(&self) -> Option<&str> {
         self.str_claim("sub")
@@ -100,63 +101,10 @@ impl User {
         self.str_claim("name")
     }
 
-    /// `country` (set by Cloudflare Access).
-    #[must_use]
-    pub fn country(&self) -> Option<&str> {
-        self.str_claim("country")
-    }
-
     /// `iss`.
     #[must_use]
     pub fn issuer(&self) -> Option<&str> {
         self.str_claim("iss")
-    }
-
-    /// `identity_nonce` (Cloudflare Access user tokens): names the identity behind the session,
-    /// the key under which [`CloudflareAccess::get_identity`](crate::cloudflare::CloudflareAccess::get_identity)
-    /// caches it.
-    #[must_use]
-    pub fn identity_nonce(&self) -> Option<&str> {
-        self.str_claim("identity_nonce")
-    }
-
-    /// The `type` claim of Cloudflare Access tokens: `app` for an application token, `org` for
-    /// the team-wide session token.
-    #[must_use]
-    pub fn token_type(&self) -> Option<&str> {
-        self.str_claim("type")
-    }
-
-    /// `common_name` (Cloudflare Access service tokens): the service token's Client ID.
-    #[must_use]
-    pub fn common_name(&self) -> Option<&str> {
-        self.str_claim("common_name")
-    }
-
-    /// Whether this is a Cloudflare Access service token (a machine client) rather than a
-    /// person.
-    ///
-    /// Precisely: `common_name` is a non-empty string, **and** there is no `email` (absent,
-    /// null or empty), **and** `sub` is absent or empty. A token with an email is always a
-    /// person's, whatever else it carries.
-    ///
-    /// ```
-    /// use jwks_auth::User;
-    /// let service = User::from_claims(serde_json::json!({
-    ///     "type": "app", "sub": "", "common_name": "3c5d9e7f0a1b.access",
-    /// }));
-    /// assert!(service.is_service_token());
-    /// assert_eq!(service.common_name(), Some("3c5d9e7f0a1b.access"));
-    /// let person = User::from_claims(serde_json::json!({
-    ///     "type": "app", "sub": "5b0c1f7e", "email": "alice@example.test",
-    /// }));
-    /// assert!(!person.is_service_token());
-    /// ```
-    #[must_use]
-    pub fn is_service_token(&self) -> bool {
-        self.common_name().is_some_and(|cn| !cn.is_empty())
-            && self.email().is_none_or(str::is_empty)
-            && self.sub().is_none_or(str::is_empty)
     }
 
     /// Whether this user was set by the dev-user bypass rather than a verified token.

@@ -11,7 +11,7 @@ use common::Reply;
 use axum::Router;
 use axum::routing::get;
 use http::StatusCode;
-use jwks_auth::cloudflare::{CloudflareAccessBuilder, IdentityErrorKind};
+use jwks_auth::cloudflare::{CloudflareAccessBuilder, CloudflareClaims, IdentityErrorKind};
 use jwks_auth::testing::{Fault, MockIdp, foreign_token};
 use jwks_auth::{
     Algorithm, AuthErrorKind, CloudflareAccess, Identity, TokenSource, User, VerifiedToken,
@@ -27,10 +27,10 @@ fn access(idp: &MockIdp) -> CloudflareAccessBuilder {
     CloudflareAccess::builder("acme", idp.cf_aud())
         .base_url(idp.url())
         .issuer(idp.issuer())
-        .http_retries(0)
-        .http_timeout(Duration::from_secs(2))
-        .verifier_options(|b| {
-            b.unknown_kid_cooldown(Duration::ZERO)
+        .verifier(|b| {
+            b.http_retries(0)
+                .http_timeout(Duration::from_secs(2))
+                .unknown_kid_cooldown(Duration::ZERO)
                 .failure_backoff(Duration::ZERO)
         })
 }
@@ -290,7 +290,7 @@ async fn other_team_or_other_application_is_refused() {
     // No issuer override: with a base URL the issuer stays the team's.
     let access = CloudflareAccess::builder("acme", idp.cf_aud())
         .base_url(idp.url())
-        .http_retries(0)
+        .verifier(|b| b.http_retries(0))
         .build()
         .expect("config");
     assert_eq!(access.issuer(), "https://acme.cloudflareaccess.com");
@@ -516,7 +516,7 @@ async fn unverified_tokens_are_never_sent_to_the_identity_endpoint() {
 async fn identity_endpoint_failures_are_clear_errors_and_not_cached() {
     let idp = MockIdp::start().await;
     let access = access(&idp)
-        .http_timeout(Duration::from_millis(300))
+        .verifier(|b| b.http_timeout(Duration::from_millis(300)))
         .build()
         .expect("config");
     let token = idp.cf_token().sign();
@@ -820,7 +820,7 @@ async fn identity_extractor_uses_the_token_the_layer_verified_from_any_source() 
     let me = send(&app, "/me", &[("authorization", &bearer)]).await;
     assert_eq!(me.status, StatusCode::OK, "{}", me.body);
     assert_eq!(me.json()["email"], "bearer@example.test");
-    assert_eq!(idp.identity_cookies(), [token.clone()]);
+    assert_eq!(idp.identity_cookies(), std::slice::from_ref(&token));
     // Fast path too; the stored token is exactly the verified one, without the scheme.
     send(&app, "/token", &[("authorization", &bearer)])
         .await

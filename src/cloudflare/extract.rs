@@ -7,8 +7,7 @@ use axum::response::{IntoResponse, Response};
 use http::request::Parts;
 use http::{HeaderValue, header};
 
-use super::CloudflareAccess;
-use super::identity::{Identity, IdentityError, IdentityErrorKind};
+use super::{CloudflareAccess, Identity, IdentityError, IdentityErrorKind};
 use crate::layer::Anonymous;
 use crate::user::{User, VerifiedToken};
 

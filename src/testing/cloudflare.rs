@@ -88,7 +88,13 @@ impl Shared {
         }
         let text = |name: &str| claims.get(name).cloned().unwrap_or(Value::Null);
         let iat = claims.get("iat").cloned().unwrap_or(json!(0));
-        let service = claims.get("email").is_none() && claims.get("common_name").is_some();
+        let text_of = |name: &str| claims.get(name).and_then(Value::as_str);
+        // Cloudflare's own rule, as the crate defines it: Client ID, no email, no subject.
+        let service = crate::cloudflare::is_service_token(
+            text_of("common_name"),
+            text_of("email"),
+            text_of("sub"),
+        );
         if service {
             return json!({
                 "common_name": text("common_name"),

@@ -1,0 +1,239 @@
+//! The identity client: fetches [`Identity`] documents from `/cdn-cgi/access/get-identity`
+//! with the verified token, and caches them.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use http::{HeaderMap, HeaderValue, header};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use super::claims::CloudflareClaims;
+use super::error::{IdentityError, IdentityErrorKind};
+use super::identity::Identity;
+use crate::clock::SharedClock;
+use crate::jwks::http::{GetFailure, HttpFetcher};
+use crate::token::CF_AUTHORIZATION_COOKIE;
+use crate::user::User;
+
+/// `nonce:<identity_nonce>` for user tokens, else `token:<sha256 of the token>` (the token
+/// itself is never stored). Only verified claims ever reach this.
+pub(crate) fn cache_key(user: &User, token: &str) -> String {
+    match user.identity_nonce().filter(|n| !n.is_empty()) {
+        Some(nonce) => format!("nonce:{nonce}"),
+        None => {
+            let digest = Sha256::digest(token.as_bytes());
+            let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+            format!("token:{hex}")
+        }
+    }
+}
+
+/// A cached identity and how long it may live.
+#[derive(Clone)]
+struct Cached {
+    identity: Arc<Identity>,
+    ttl: Duration,
+}
+
+/// Expires each entry after the lifetime computed when it was loaded.
+struct ByLifetime;
+
+impl moka::Expiry<String, Cached> for ByLifetime {
+    fn expire_after_create(
+        &self,
+        _key: &String,
+        value: &Cached,
+        _created: Instant,
+    ) -> Option<Duration> {
+        Some(value.ttl)
+    }
+}
+
+/// Fetches identities and caches them per `identity_nonce` (or token hash).
+pub(crate) struct IdentityClient {
+    url: reqwest::Url,
+    http: HttpFetcher,
+    cache: moka::future::Cache<String, Cached>,
+    max_ttl: Duration,
+    clock: SharedClock,
+}
+
+impl IdentityClient {
+    pub(crate) fn new(
+        url: reqwest::Url,
+        http: HttpFetcher,
+        capacity: u64,
+        max_ttl: Duration,
+        clock: SharedClock,
+    ) -> Self {
+        Self {
+            url,
+            http,
+            cache: moka::future::Cache::builder()
+                .max_capacity(capacity)
+                .expire_after(ByLifetime)
+                .build(),
+            max_ttl,
+            clock,
+        }
+    }
+
+    pub(crate) fn url(&self) -> &reqwest::Url {
+        &self.url
+    }
+
+    /// The identity behind `token`, whose verified claims are `user`; `token` is sent exactly
+    /// as given. Concurrent calls for one key share one fetch; failures are not cached.
+    pub(crate) async fn get(
+        &self,
+        user: &User,
+        token: &str,
+    ) -> Result<Arc<Identity>, IdentityError> {
+        let ttl = lifetime(
+            user.claim("exp").and_then(Value::as_i64),
+            self.clock.now_millis().div_euclid(1000),
+            self.max_ttl,
+        );
+        if ttl.is_zero() {
+            // The token is about to expire (or is inside the leeway): never cache past it.
+            return self.fetch(token).await.map(Arc::new);
+        }
+        self.cache
+            .try_get_with(cache_key(user, token), async {
+                self.fetch(token).await.map(|identity| Cached {
+                    identity: Arc::new(identity),
+                    ttl,
+                })
+            })
+            .await
+            .map(|cached| cached.identity)
+            .map_err(|e| IdentityError::clone(&e))
+    }
+
+    async fn fetch(&self, token: &str) -> Result<Identity, IdentityError> {
+        let url = &self.url;
+        let mut cookie = HeaderValue::from_str(&format!("{CF_AUTHORIZATION_COOKIE}={token}"))
+            .map_err(|_| IdentityError::of_kind(IdentityErrorKind::InvalidToken))?;
+        cookie.set_sensitive(true);
+        let mut headers = HeaderMap::new();
+        headers.insert(header::COOKIE, cookie);
+        let body = self
+            .http
+            .get_body_with_headers(url, &headers)
+            .await
+            .map_err(classify)?;
+        let document: Value = serde_json::from_slice(&body).map_err(|e| {
+            IdentityError::new(
+                IdentityErrorKind::BadResponse,
+                format!("GET {url}: the answer is not JSON: {e}"),
+            )
+        })?;
+        if let Some(err) = document.get("err").and_then(Value::as_str) {
+            return Err(IdentityError::new(
+                IdentityErrorKind::Rejected,
+                format!("GET {url}: the identity endpoint refused the token: {err}"),
+            ));
+        }
+        serde_json::from_value(document).map_err(|e| {
+            IdentityError::new(
+                IdentityErrorKind::BadResponse,
+                format!("GET {url}: not an identity document: {e}"),
+            )
+        })
+    }
+}
+
+/// Maps a failed GET to the kind the handler sees.
+fn classify(failure: GetFailure) -> IdentityError {
+    let kind = match failure.status {
+        Some(s) if matches!(s.as_u16(), 400 | 401 | 403) => IdentityErrorKind::Rejected,
+        Some(s) if s.is_server_error() => IdentityErrorKind::Unavailable,
+        Some(_) => IdentityErrorKind::BadResponse,
+        // No status: a connection error or timeout (retryable), or a refused body (too large).
+        None if failure.error.is_retryable() => IdentityErrorKind::Unavailable,
+        None => IdentityErrorKind::BadResponse,
+    };
+    IdentityError::new(kind, failure.error.to_string())
+}
+
+/// How long an identity may be cached: until the token's `exp`, at most `max`; zero when the
+/// token has no `exp` or it is already past.
+pub(crate) fn lifetime(exp: Option<i64>, now: i64, max: Duration) -> Duration {
+    let left = exp.map_or(0, |exp| exp.saturating_sub(now));
+    u64::try_from(left).map_or(Duration::ZERO, |secs| Duration::from_secs(secs).min(max))
+}
+
+impl fmt::Debug for IdentityClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IdentityClient")
+            .field("url", &self.url.as_str())
+            .field("max_ttl", &self.max_ttl)
+            .field("cached", &self.cache.entry_count())
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::StatusCode;
+    use serde_json::json;
+
+    #[test]
+    fn lifetime_never_outlives_the_token() {
+        let max = Duration::from_secs(300);
+        assert_eq!(lifetime(Some(1_000), 900, max), Duration::from_secs(100));
+        assert_eq!(lifetime(Some(10_000), 900, max), max);
+        assert_eq!(lifetime(Some(900), 900, max), Duration::ZERO);
+        assert_eq!(lifetime(Some(800), 900, max), Duration::ZERO);
+        assert_eq!(lifetime(None, 900, max), Duration::ZERO);
+    }
+
+    #[test]
+    fn cache_key_is_the_nonce_or_a_hash_never_the_token() {
+        let user = User::from_claims(json!({"identity_nonce": "n1"}));
+        assert_eq!(cache_key(&user, "a.b.c"), "nonce:n1");
+        let service = User::from_claims(json!({"common_name": "x.access", "sub": ""}));
+        let key = cache_key(&service, "a.b.c");
+        assert!(key.starts_with("token:") && key.len() == 6 + 64 && !key.contains("a.b.c"));
+        assert_ne!(key, cache_key(&service, "a.b.d"));
+    }
+
+    #[test]
+    fn failures_are_classified_by_status() {
+        let failure = |status: Option<u16>, retryable: bool| GetFailure {
+            status: status.map(|s| StatusCode::from_u16(s).expect("status")),
+            error: if retryable {
+                crate::jwks::FetchError::transient("x")
+            } else {
+                crate::jwks::FetchError::permanent("x")
+            },
+        };
+        assert_eq!(
+            classify(failure(Some(401), false)).kind(),
+            IdentityErrorKind::Rejected
+        );
+        assert_eq!(
+            classify(failure(Some(400), false)).kind(),
+            IdentityErrorKind::Rejected
+        );
+        assert_eq!(
+            classify(failure(Some(503), true)).kind(),
+            IdentityErrorKind::Unavailable
+        );
+        assert_eq!(
+            classify(failure(Some(404), false)).kind(),
+            IdentityErrorKind::BadResponse
+        );
+        assert_eq!(
+            classify(failure(None, true)).kind(),
+            IdentityErrorKind::Unavailable
+        );
+        assert_eq!(
+            classify(failure(None, false)).kind(),
+            IdentityErrorKind::BadResponse
+        );
+    }
+}
