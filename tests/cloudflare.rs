@@ -862,3 +862,68 @@ async fn verified_token_is_absent_without_a_verification_and_never_printed() {
         .await
         .assert_ok("none");
 }
+
+/// Issue 12 point 8: the identity cache binds the nonce to the verified subject, token type
+/// and team; a nonce alone never hands one caller's identity to another.
+#[tokio::test]
+async fn one_nonce_shared_by_different_callers_gives_each_their_own_identity() {
+    let idp = MockIdp::start().await;
+    let access = access(&idp).build().expect("config");
+    let nonce = json!("shared-nonce");
+    let alice = idp
+        .cf_token()
+        .subject("alice-uuid")
+        .claim("email", json!("alice@example.test"))
+        .claim("identity_nonce", nonce.clone())
+        .sign();
+    let bob = idp
+        .cf_token()
+        .subject("bob-uuid")
+        .claim("email", json!("bob@example.test"))
+        .claim("identity_nonce", nonce.clone())
+        .sign();
+    let alice_id = access.get_identity(&alice).await.expect("alice");
+    let bob_id = access.get_identity(&bob).await.expect("bob");
+    assert_eq!(alice_id.email.as_deref(), Some("alice@example.test"));
+    assert_eq!(bob_id.email.as_deref(), Some("bob@example.test"));
+    assert_eq!(bob_id.user_uuid.as_deref(), Some("bob-uuid"));
+    assert_eq!(idp.identity_fetches(), 2);
+
+    // Alice's `org` token with the same nonce is another kind of token: its own entry.
+    let alice_org = idp
+        .cf_token()
+        .subject("alice-uuid")
+        .claim("email", json!("alice@example.test"))
+        .claim("type", json!("org"))
+        .claim("identity_nonce", nonce.clone())
+        .sign();
+    access.get_identity(&alice_org).await.expect("org");
+    assert_eq!(idp.identity_fetches(), 3);
+    // A service token carrying the nonce gets a service token's identity.
+    let service = idp
+        .cf_service_token("ci.access")
+        .claim("identity_nonce", nonce.clone())
+        .sign();
+    let service_id = access.get_identity(&service).await.expect("service");
+    assert!(service_id.is_service_token());
+    assert_eq!(service_id.email, None);
+    assert_eq!(idp.identity_fetches(), 4);
+
+    // The same caller again, with a fresh token of the session: served from the cache.
+    let alice_again = idp
+        .cf_token()
+        .subject("alice-uuid")
+        .claim("email", json!("alice@example.test"))
+        .claim("identity_nonce", nonce.clone())
+        .sign();
+    let cached = access.get_identity(&alice_again).await.expect("cached");
+    assert_eq!(cached.email.as_deref(), Some("alice@example.test"));
+    assert_eq!(idp.identity_fetches(), 4);
+
+    // Through the layer as well: Bob's request never sees Alice's identity.
+    let app = app(&access);
+    let me = with_header(&app, "/me", &bob).await;
+    assert_eq!(me.status, StatusCode::OK, "{}", me.body);
+    assert_eq!(me.json()["email"], "bob@example.test");
+    assert_eq!(idp.identity_fetches(), 4);
+}

@@ -112,8 +112,10 @@ impl CloudflareAccess {
     /// `Cookie: CF_Authorization=<token>`.
     ///
     /// The token is verified first (a cheap cache hit when the layer just did), so nothing
-    /// unverified is ever sent or cached. Identities are cached per `identity_nonce` (per
-    /// token for service tokens) until the token's `exp`, at most
+    /// unverified is ever sent or cached. Identities are cached per session: the
+    /// `identity_nonce` bound to the verified issuer (the team), subject and token type, so
+    /// that another caller whose token carries the same nonce never receives this identity
+    /// (per token for service tokens, which have no nonce); until the token's `exp`, at most
     /// [`identity_cache_ttl`](CloudflareAccessBuilder::identity_cache_ttl); concurrent
     /// requests for one identity share one fetch; failures are not cached.
     ///

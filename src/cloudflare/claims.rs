@@ -34,8 +34,8 @@ pub trait CloudflareClaims: sealed::Sealed {
     /// `country`: where the user authenticated (ISO 3166-1 alpha-2).
     fn country(&self) -> Option<&str>;
 
-    /// `identity_nonce` (user tokens): names the identity behind the session; with the
-    /// subject, token type and issuer it keys the identity cache of
+    /// `identity_nonce` (user tokens): names the identity behind the session; bound to the
+    /// subject, token type and issuer, it keys the identity cache of
     /// [`CloudflareAccess::get_identity`](super::CloudflareAccess::get_identity).
     fn identity_nonce(&self) -> Option<&str>;
 

@@ -17,15 +17,54 @@ use crate::jwks::http::{GetFailure, HttpFetcher};
 use crate::token::CF_AUTHORIZATION_COOKIE;
 use crate::user::User;
 
-/// `nonce:<identity_nonce>` for user tokens, else `token:<sha256 of the token>` (the token
-/// itself is never stored). Only verified claims ever reach this.
-pub(crate) fn cache_key(user: &User, token: &str) -> String {
-    match user.identity_nonce().filter(|n| !n.is_empty()) {
-        Some(nonce) => format!("nonce:{nonce}"),
-        None => {
-            let digest = Sha256::digest(token.as_bytes());
-            let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-            format!("token:{hex}")
+/// What an identity is cached under. Built only from verified claims; the cache belongs to one
+/// [`CloudflareAccess`](super::CloudflareAccess), so to one team and one application.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) enum CacheKey {
+    /// A person's session: the `identity_nonce`, bound to who was verified (the issuer, which
+    /// names the team, and the subject) and to the kind of token. Another user, an `org`
+    /// token or a service token that carries the same nonce never receives this identity.
+    Session {
+        issuer: Box<str>,
+        subject: Box<str>,
+        kind: TokenKind,
+        nonce: Box<str>,
+    },
+    /// Everything else (service tokens carry no nonce): the SHA-256 of the token, so one
+    /// entry per token; the token itself is never stored.
+    Token([u8; 32]),
+}
+
+/// The kind of token in a [`CacheKey`].
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) enum TokenKind {
+    /// A service token ([`CloudflareClaims::is_service_token`]).
+    Service,
+    /// A person's token with this `type` (`app`, `org`).
+    Typed(Box<str>),
+    /// A person's token without `type`.
+    Untyped,
+}
+
+impl CacheKey {
+    pub(crate) fn new(user: &User, token: &str) -> Self {
+        let kind = if user.is_service_token() {
+            TokenKind::Service
+        } else {
+            user.token_type()
+                .map_or(TokenKind::Untyped, |t| TokenKind::Typed(t.into()))
+        };
+        let nonce = user.identity_nonce().filter(|n| !n.is_empty());
+        let subject = user.sub().filter(|s| !s.is_empty());
+        match (nonce, subject) {
+            (Some(nonce), Some(subject)) => Self::Session {
+                issuer: user.issuer().unwrap_or_default().into(),
+                subject: subject.into(),
+                kind,
+                nonce: nonce.into(),
+            },
+            // Without a subject there is nothing to bind the nonce to: key by the token.
+            _ => Self::Token(Sha256::digest(token.as_bytes()).into()),
         }
     }
 }
@@ -40,10 +79,10 @@ struct Cached {
 /// Expires each entry after the lifetime computed when it was loaded.
 struct ByLifetime;
 
-impl moka::Expiry<String, Cached> for ByLifetime {
+impl moka::Expiry<CacheKey, Cached> for ByLifetime {
     fn expire_after_create(
         &self,
-        _key: &String,
+        _key: &CacheKey,
         value: &Cached,
         _created: Instant,
     ) -> Option<Duration> {
@@ -51,11 +90,11 @@ impl moka::Expiry<String, Cached> for ByLifetime {
     }
 }
 
-/// Fetches identities and caches them per `identity_nonce` (or token hash).
+/// Fetches identities and caches them per [`CacheKey`].
 pub(crate) struct IdentityClient {
     url: reqwest::Url,
     http: HttpFetcher,
-    cache: moka::future::Cache<String, Cached>,
+    cache: moka::future::Cache<CacheKey, Cached>,
     max_ttl: Duration,
     clock: SharedClock,
 }
@@ -101,7 +140,7 @@ impl IdentityClient {
             return self.fetch(token).await.map(Arc::new);
         }
         self.cache
-            .try_get_with(cache_key(user, token), async {
+            .try_get_with(CacheKey::new(user, token), async {
                 self.fetch(token).await.map(|identity| Cached {
                     identity: Arc::new(identity),
                     ttl,
@@ -192,13 +231,37 @@ mod tests {
     }
 
     #[test]
-    fn cache_key_is_the_nonce_or_a_hash_never_the_token() {
-        let user = User::from_claims(json!({"identity_nonce": "n1"}));
-        assert_eq!(cache_key(&user, "a.b.c"), "nonce:n1");
-        let service = User::from_claims(json!({"common_name": "x.access", "sub": ""}));
-        let key = cache_key(&service, "a.b.c");
-        assert!(key.starts_with("token:") && key.len() == 6 + 64 && !key.contains("a.b.c"));
-        assert_ne!(key, cache_key(&service, "a.b.d"));
+    fn cache_key_binds_the_nonce_or_hashes_the_token_never_stores_it() {
+        let person = |sub: &str, kind: &str| {
+            User::from_claims(json!({
+                "iss": "https://acme.cloudflareaccess.com", "sub": sub, "type": kind,
+                "email": "a@example.test", "identity_nonce": "n1",
+            }))
+        };
+        assert_eq!(
+            CacheKey::new(&person("u1", "app"), "a.b.c"),
+            CacheKey::Session {
+                issuer: "https://acme.cloudflareaccess.com".into(),
+                subject: "u1".into(),
+                kind: TokenKind::Typed("app".into()),
+                nonce: "n1".into(),
+            }
+        );
+        // Same nonce, another user or another kind of token: another key.
+        let alice = CacheKey::new(&person("u1", "app"), "a.b.c");
+        assert_ne!(alice, CacheKey::new(&person("u2", "app"), "a.b.c"));
+        assert_ne!(alice, CacheKey::new(&person("u1", "org"), "a.b.c"));
+        let service = User::from_claims(
+            json!({"common_name": "x.access", "sub": "", "identity_nonce": "n1"}),
+        );
+        let key = CacheKey::new(&service, "a.b.c");
+        assert_eq!(
+            key,
+            CacheKey::Token(Sha256::digest(b"a.b.c").into()),
+            "a service token is keyed by its token, nonce or not"
+        );
+        assert!(!format!("{key:?}").contains("a.b.c"));
+        assert_ne!(key, CacheKey::new(&service, "a.b.d"));
     }
 
     #[test]
