@@ -927,3 +927,29 @@ async fn one_nonce_shared_by_different_callers_gives_each_their_own_identity() {
     assert_eq!(me.json()["email"], "bob@example.test");
     assert_eq!(idp.identity_fetches(), 4);
 }
+
+/// Issue 12 point 9: `get_identity` sends exactly the token it verified (it used to strip
+/// `Bearer ` twice and send `CF_Authorization=Bearer <t>`).
+#[tokio::test]
+async fn get_identity_sends_exactly_the_verified_token() {
+    let idp = MockIdp::start().await;
+    let access = access(&idp).build().expect("config");
+    let plain = idp.cf_token().sign();
+    access.get_identity(&plain).await.expect("plain");
+    let prefixed = idp.cf_token().sign();
+    access
+        .get_identity(&format!("Bearer {prefixed}"))
+        .await
+        .expect("one Bearer prefix is stripped");
+    assert_eq!(idp.identity_cookies(), [plain.clone(), prefixed.clone()]);
+
+    // Two prefixes: the second is part of the token, which does not verify; nothing is sent.
+    let doubled = idp.cf_token().sign();
+    let error = access
+        .get_identity(&format!("Bearer Bearer {doubled}"))
+        .await
+        .expect_err("not a token");
+    assert_eq!(error.kind(), IdentityErrorKind::InvalidToken);
+    assert_eq!(idp.identity_fetches(), 2);
+    assert_eq!(idp.identity_cookies(), [plain, prefixed]);
+}

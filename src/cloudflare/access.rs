@@ -109,7 +109,8 @@ impl CloudflareAccess {
     }
 
     /// The identity behind a token, from `GET <base>/cdn-cgi/access/get-identity` with
-    /// `Cookie: CF_Authorization=<token>`.
+    /// `Cookie: CF_Authorization=<token>`: exactly the token verified (one leading `Bearer `
+    /// is stripped first, as by [`verify_user`](Self::verify_user)).
     ///
     /// The token is verified first (a cheap cache hit when the layer just did), so nothing
     /// unverified is ever sent or cached. Identities are cached per session: the
@@ -124,8 +125,10 @@ impl CloudflareAccess {
     /// (401/403), the endpoint's refusal (401), a bad answer (502), an unreachable endpoint or
     /// keys (503). Never a panic.
     pub async fn get_identity(&self, token: &str) -> Result<Arc<Identity>, IdentityError> {
+        // Strip once, then verify and send that very string: what is sent is what was
+        // verified (`verify_user` would strip a second `Bearer `).
         let token = strip_bearer(token);
-        let user = self.verify_user(token).await?;
+        let user = self.inner.verifier.verify(token).await?;
         self.inner.identity.get(&user, token).await
     }
 
