@@ -11,10 +11,13 @@ use common::Reply;
 use axum::Router;
 use axum::routing::get;
 use http::StatusCode;
-use jwks_auth::cloudflare::{CloudflareAccessBuilder, CloudflareClaims, IdentityErrorKind};
+use jwks_auth::cloudflare::{
+    CloudflareAccessBuilder, CloudflareClaims, IdentityError, IdentityErrorKind,
+};
 use jwks_auth::testing::{Fault, MockIdp, foreign_token};
 use jwks_auth::{
-    Algorithm, AuthErrorKind, CloudflareAccess, Identity, TokenSource, User, VerifiedToken,
+    Algorithm, AuthError, AuthErrorKind, CloudflareAccess, Identity, TokenSource, User,
+    VerifiedToken,
 };
 use serde_json::{Value, json};
 
@@ -952,4 +955,101 @@ async fn get_identity_sends_exactly_the_verified_token() {
     assert_eq!(error.kind(), IdentityErrorKind::InvalidToken);
     assert_eq!(idp.identity_fetches(), 2);
     assert_eq!(idp.identity_cookies(), [plain, prefixed]);
+}
+
+/// The response of `app` to a GET of `path` with these headers, extensions and all.
+async fn raw(app: &Router, path: &str, headers: &[(&str, &str)]) -> axum::response::Response {
+    use tower::ServiceExt;
+    app.clone()
+        .oneshot(common::get_with(path, headers))
+        .await
+        .expect("infallible")
+}
+
+/// Issue 12 point 7 (Cloudflare part): the `Identity` extractor's refusals carry their
+/// `IdentityError` (and the `AuthError` behind it) for outer layers, and the preset's
+/// missing-token wording names no `bearer`.
+#[tokio::test]
+async fn identity_refusals_carry_their_errors_and_never_say_bearer() {
+    let idp = MockIdp::start().await;
+    let access = access(&idp).build().expect("config");
+    let required = |layer| {
+        Router::new()
+            .route("/me", get(|id: Identity| async move { axum::Json(id) }))
+            .layer(layer)
+    };
+
+    // No token at all, on the preset layer and on an optional one (where the extractor
+    // refuses): Cloudflare's words, not the bearer scheme's.
+    let missing = send(&required(access.layer()), "/me", &[]).await;
+    missing.assert_refused(StatusCode::UNAUTHORIZED, MISSING, Some("Bearer"));
+    let optional = required(access.layer().optional());
+    let reply = raw(&optional, "/me", &[]).await;
+    assert_eq!(reply.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(reply.headers()["www-authenticate"], "Bearer");
+    let error = reply
+        .extensions()
+        .get::<IdentityError>()
+        .expect("IdentityError attached");
+    assert_eq!(error.kind(), IdentityErrorKind::MissingToken);
+    assert!(
+        !error.to_string().to_ascii_lowercase().contains("bearer"),
+        "{error}"
+    );
+    let auth = reply
+        .extensions()
+        .get::<AuthError>()
+        .expect("AuthError attached");
+    assert_eq!(auth.kind(), AuthErrorKind::MissingToken);
+    let body = common::send(&optional, common::get_with("/me", &[]))
+        .await
+        .body;
+    assert_eq!(body, r#"{"detail":"missing Access token"}"#);
+
+    // The identity endpoint fails: the IdentityError, and no AuthError (the token was fine).
+    idp.set_identity_fault(Fault::Status(503));
+    let token = idp.cf_token().sign();
+    let reply = raw(
+        &required(access.layer()),
+        "/me",
+        &[("cf-access-jwt-assertion", &token)],
+    )
+    .await;
+    assert_eq!(reply.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let error = reply.extensions().get::<IdentityError>().expect("attached");
+    assert_eq!(error.kind(), IdentityErrorKind::Unavailable);
+    assert!(reply.extensions().get::<AuthError>().is_none());
+    assert_eq!(idp.identity_fetches(), 1);
+
+    // Without the layer: 500, with the error attached.
+    let unprotected = Router::new().route("/me", get(|_: Identity| async { "" }));
+    let reply = raw(&unprotected, "/me", &[]).await;
+    assert_eq!(reply.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    let error = reply.extensions().get::<IdentityError>().expect("attached");
+    assert_eq!(error.kind(), IdentityErrorKind::LayerMissing);
+
+    // A handler returning `get_identity`'s error for a bad token: the AuthError rides along.
+    let direct = {
+        let access = access.clone();
+        Router::new().route(
+            "/direct",
+            get(move || async move {
+                access
+                    .get_identity("x.y.z")
+                    .await
+                    .map(|id| axum::Json(Identity::clone(&id)))
+            }),
+        )
+    };
+    let reply = raw(&direct, "/direct", &[]).await;
+    assert_eq!(reply.status(), StatusCode::UNAUTHORIZED);
+    let error = reply.extensions().get::<IdentityError>().expect("attached");
+    assert_eq!(error.kind(), IdentityErrorKind::InvalidToken);
+    let auth = reply
+        .extensions()
+        .get::<AuthError>()
+        .expect("AuthError attached");
+    assert_eq!(auth.kind(), AuthErrorKind::InvalidToken);
+    assert_eq!(error.auth_error(), Some(auth));
+    assert_eq!(idp.identity_fetches(), 1);
 }

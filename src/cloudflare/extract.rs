@@ -8,6 +8,7 @@ use http::request::Parts;
 use http::{HeaderValue, header};
 
 use super::{CloudflareAccess, Identity, IdentityError, IdentityErrorKind};
+use crate::error::AuthError;
 use crate::layer::Anonymous;
 use crate::user::{User, VerifiedToken};
 
@@ -54,8 +55,8 @@ async fn identity(parts: &mut Parts) -> Result<Option<Arc<Identity>>, IdentityEr
 /// exactly the one the layer verified (its [`VerifiedToken`]), whatever
 /// [`token_sources`](crate::JwksAuthLayer::token_sources) the layer reads; nothing is
 /// extracted or verified twice. With the dev-user bypass, the identity is built from the dev
-/// user's claims. Failures are
-/// [`IdentityError`] responses: 401, 403, 502 or 503.
+/// user's claims. Failures are [`IdentityError`] responses (401, 403, 502, 503, or 500 without
+/// the layer) carrying the error in their extensions.
 impl<S: Send + Sync> FromRequestParts<S> for Identity {
     type Rejection = IdentityError;
 
@@ -63,7 +64,9 @@ impl<S: Send + Sync> FromRequestParts<S> for Identity {
         identity(parts)
             .await?
             .map(|identity| Self::clone(&identity))
-            .ok_or_else(|| IdentityError::of_kind(IdentityErrorKind::MissingToken))
+            // An anonymous request of an optional layer: the same refusal the layer gives
+            // when no token is found, so outer layers see the same `AuthError` kind.
+            .ok_or_else(|| IdentityError::from(AuthError::missing()))
     }
 }
 
@@ -83,7 +86,9 @@ impl<S: Send + Sync> OptionalFromRequestParts<S> for Identity {
 }
 
 /// The kind's status, a `{"detail": ...}` body with the kind's short description (the full
-/// message is logged, not sent), and an RFC 6750 challenge on 401 and 403.
+/// message is logged, not sent), an RFC 6750 challenge on 401 and 403, and in the response
+/// extensions this `IdentityError` and, when the token itself was refused, its [`AuthError`]
+/// (as the layer's refusals carry theirs), for outer layers (logging, metrics).
 impl IntoResponse for IdentityError {
     fn into_response(self) -> Response {
         let kind = self.kind();
@@ -109,6 +114,10 @@ impl IntoResponse for IdentityError {
                 HeaderValue::from_static(challenge),
             );
         }
+        if let Some(auth) = self.auth_error() {
+            response.extensions_mut().insert(auth.clone());
+        }
+        response.extensions_mut().insert(self);
         response
     }
 }
