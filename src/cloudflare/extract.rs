@@ -4,10 +4,11 @@ use std::sync::Arc;
 
 use axum::extract::{FromRequestParts, OptionalFromRequestParts};
 use axum::response::{IntoResponse, Response};
+use http::header;
 use http::request::Parts;
-use http::{HeaderValue, header};
 
 use super::{CloudflareAccess, Identity, IdentityError, IdentityErrorKind};
+use crate::challenge::BearerChallenge;
 use crate::error::AuthError;
 use crate::layer::Anonymous;
 use crate::user::{User, VerifiedToken};
@@ -101,18 +102,19 @@ impl IntoResponse for IdentityError {
         let body = axum::Json(serde_json::json!({ "detail": kind.description() }));
         let mut response = (kind.status(), body).into_response();
         let challenge = match kind {
-            IdentityErrorKind::MissingToken => Some("Bearer"),
+            IdentityErrorKind::MissingToken => Some(BearerChallenge::new()),
             IdentityErrorKind::InvalidToken | IdentityErrorKind::Rejected => {
-                Some(r#"Bearer error="invalid_token""#)
+                Some(BearerChallenge::new().error("invalid_token"))
             }
-            IdentityErrorKind::Forbidden => Some(r#"Bearer error="insufficient_scope""#),
+            IdentityErrorKind::Forbidden => {
+                Some(BearerChallenge::new().error("insufficient_scope"))
+            }
             _ => None,
         };
         if let Some(challenge) = challenge {
-            response.headers_mut().insert(
-                header::WWW_AUTHENTICATE,
-                HeaderValue::from_static(challenge),
-            );
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, challenge.to_header_value());
         }
         if let Some(auth) = self.auth_error() {
             response.extensions_mut().insert(auth.clone());
