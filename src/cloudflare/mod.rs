@@ -102,6 +102,7 @@ mod tests;
 pub use access::CloudflareAccess;
 pub use builder::CloudflareAccessBuilder;
 pub use claims::CloudflareClaims;
+#[cfg(feature = "testing")] // the mock shares the definition
 pub(crate) use claims::is_service_token;
 pub use error::{IdentityError, IdentityErrorKind};
 pub use identity::{
