@@ -12,6 +12,7 @@ use sha2::{Digest, Sha256};
 use super::claims::CloudflareClaims;
 use super::error::{IdentityError, IdentityErrorKind};
 use super::identity::Identity;
+use crate::claims::{NumericDate, numeric_date};
 use crate::clock::SharedClock;
 use crate::jwks::http::{GetFailure, HttpFetcher};
 use crate::token::CF_AUTHORIZATION_COOKIE;
@@ -130,11 +131,9 @@ impl IdentityClient {
         user: &User,
         token: &str,
     ) -> Result<Arc<Identity>, IdentityError> {
-        let ttl = lifetime(
-            user.claim("exp").and_then(Value::as_i64),
-            self.clock.now_millis().div_euclid(1000),
-            self.max_ttl,
-        );
+        // `exp` was checked by the verifier; unreadable here means no lifetime, so no caching.
+        let exp = numeric_date(user.claims(), "exp").ok().flatten();
+        let ttl = lifetime(exp, self.clock.now(), self.max_ttl);
         if ttl.is_zero() {
             // The token is about to expire (or is inside the leeway): never cache past it.
             return self.fetch(token).await.map(Arc::new);
@@ -199,9 +198,8 @@ fn classify(failure: GetFailure) -> IdentityError {
 
 /// How long an identity may be cached: until the token's `exp`, at most `max`; zero when the
 /// token has no `exp` or it is already past.
-pub(crate) fn lifetime(exp: Option<i64>, now: i64, max: Duration) -> Duration {
-    let left = exp.map_or(0, |exp| exp.saturating_sub(now));
-    u64::try_from(left).map_or(Duration::ZERO, |secs| Duration::from_secs(secs).min(max))
+pub(crate) fn lifetime(exp: Option<NumericDate>, now: NumericDate, max: Duration) -> Duration {
+    exp.map_or(Duration::ZERO, |exp| now.until(exp).min(max))
 }
 
 impl fmt::Debug for IdentityClient {
@@ -223,11 +221,15 @@ mod tests {
     #[test]
     fn lifetime_never_outlives_the_token() {
         let max = Duration::from_secs(300);
-        assert_eq!(lifetime(Some(1_000), 900, max), Duration::from_secs(100));
-        assert_eq!(lifetime(Some(10_000), 900, max), max);
-        assert_eq!(lifetime(Some(900), 900, max), Duration::ZERO);
-        assert_eq!(lifetime(Some(800), 900, max), Duration::ZERO);
-        assert_eq!(lifetime(None, 900, max), Duration::ZERO);
+        let at = NumericDate::from_secs;
+        assert_eq!(
+            lifetime(Some(at(1_000)), at(900), max),
+            Duration::from_secs(100)
+        );
+        assert_eq!(lifetime(Some(at(10_000)), at(900), max), max);
+        assert_eq!(lifetime(Some(at(900)), at(900), max), Duration::ZERO);
+        assert_eq!(lifetime(Some(at(800)), at(900), max), Duration::ZERO);
+        assert_eq!(lifetime(None, at(900), max), Duration::ZERO);
     }
 
     #[test]
