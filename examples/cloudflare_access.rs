@@ -17,6 +17,7 @@
 
 use axum::routing::get;
 use axum::{Json, Router};
+use jwks_auth::cloudflare::CloudflareClaims;
 use jwks_auth::testing::MockIdp;
 use jwks_auth::{CloudflareAccess, Identity, User};
 

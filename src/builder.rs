@@ -348,6 +348,17 @@ impl JwksVerifierBuilder {
         self
     }
 
+    /// The HTTP client (if set), timeout, retries and clock: shared with presets that fetch
+    /// more than keys with the same settings (the Cloudflare identity endpoint).
+    pub(crate) fn fetch_settings(&self) -> (Option<&reqwest::Client>, Duration, u32, &SharedClock) {
+        (
+            self.http_client.as_ref(),
+            self.http_timeout,
+            self.http_retries,
+            &self.clock,
+        )
+    }
+
     /// Checks the configuration and builds the verifier. No network access happens here: the
     /// key set is fetched on first use (or call [`JwksVerifier::refresh`] to warm it).
     ///

@@ -17,7 +17,7 @@ use tower_service::Service;
 use crate::error::AuthError;
 use crate::response::{DefaultRejection, RejectionHandler, SharedRejection, rejection_response};
 use crate::token::{self, TokenSource};
-use crate::user::User;
+use crate::user::{User, VerifiedToken};
 use crate::verifier::JwksVerifier;
 use crate::verify::Attempt;
 
@@ -242,13 +242,19 @@ where
         };
         match config.verifier.verify_now(token) {
             Attempt::Done(Ok(user)) => {
+                let verified = VerifiedToken::new(Arc::from(token));
                 req.extensions_mut().insert(user);
+                req.extensions_mut().insert(verified);
                 ResponseFuture::inner(self.inner.call(req))
             }
             Attempt::Done(Err(e)) => ResponseFuture::rejected(reject(config, &e)),
             Attempt::NeedsKeys(pending) => {
-                // Only this path is boxed: it waits for a key set refresh.
-                let token = token.to_owned();
+                // Only this path is boxed: it waits for a key set refresh. The request reaches
+                // the inner service only if that verification succeeds, so the token can ride
+                // along now (one allocation shared with the verifying future).
+                let token: Arc<str> = Arc::from(token);
+                req.extensions_mut()
+                    .insert(VerifiedToken::new(Arc::clone(&token)));
                 let verifier = config.verifier.clone();
                 let auth = Box::pin(async move { verifier.verify_pending(&token, pending).await });
                 // Take the service that was driven to readiness; leave a clone in its place.

@@ -123,5 +123,5 @@ pub use layer::{Anonymous, DevBypass, JwksAuth, JwksAuthLayer, ResponseFuture};
 pub use policy::IdTokenChecks;
 pub use response::{DefaultRejection, RejectionHandler};
 pub use token::{CF_ACCESS_HEADER, CF_AUTHORIZATION_COOKIE, MAX_COOKIES, TokenSource};
-pub use user::User;
+pub use user::{User, VerifiedToken};
 pub use verifier::JwksVerifier;

@@ -1,4 +1,5 @@
-//! [`User`]: the verified identity a request carries.
+//! [`User`]: the verified identity a request carries, and [`VerifiedToken`]: the token it was
+//! verified from.
 
 use std::fmt;
 use std::sync::Arc;
@@ -81,7 +82,8 @@ impl User {
         T::deserialize(&self.inner.claims)
     }
 
-    /// `sub`. Cloudflare service tokens carry an empty `sub`.
+    /// `sub`. Cloudflare service tokens carry an empty `sub` (see
+    /// [`CloudflareClaims`](crate::cloudflare::CloudflareClaims) for Cloudflare's claims).
     #[must_use]
     pub fn sub(&self) -> Option<&str> {
         self.str_claim("sub")
@@ -99,63 +101,10 @@ impl User {
         self.str_claim("name")
     }
 
-    /// `country` (set by Cloudflare Access).
-    #[must_use]
-    pub fn country(&self) -> Option<&str> {
-        self.str_claim("country")
-    }
-
     /// `iss`.
     #[must_use]
     pub fn issuer(&self) -> Option<&str> {
         self.str_claim("iss")
-    }
-
-    /// `identity_nonce` (Cloudflare Access user tokens): names the identity behind the session,
-    /// the key under which [`CloudflareAccess::get_identity`](crate::cloudflare::CloudflareAccess::get_identity)
-    /// caches it.
-    #[must_use]
-    pub fn identity_nonce(&self) -> Option<&str> {
-        self.str_claim("identity_nonce")
-    }
-
-    /// The `type` claim of Cloudflare Access tokens: `app` for an application token, `org` for
-    /// the team-wide session token.
-    #[must_use]
-    pub fn token_type(&self) -> Option<&str> {
-        self.str_claim("type")
-    }
-
-    /// `common_name` (Cloudflare Access service tokens): the service token's Client ID.
-    #[must_use]
-    pub fn common_name(&self) -> Option<&str> {
-        self.str_claim("common_name")
-    }
-
-    /// Whether this is a Cloudflare Access service token (a machine client) rather than a
-    /// person.
-    ///
-    /// Precisely: `common_name` is a non-empty string, **and** there is no `email` (absent,
-    /// null or empty), **and** `sub` is absent or empty. A token with an email is always a
-    /// person's, whatever else it carries.
-    ///
-    /// ```
-    /// use jwks_auth::User;
-    /// let service = User::from_claims(serde_json::json!({
-    ///     "type": "app", "sub": "", "common_name": "3c5d9e7f0a1b.access",
-    /// }));
-    /// assert!(service.is_service_token());
-    /// assert_eq!(service.common_name(), Some("3c5d9e7f0a1b.access"));
-    /// let person = User::from_claims(serde_json::json!({
-    ///     "type": "app", "sub": "5b0c1f7e", "email": "alice@example.test",
-    /// }));
-    /// assert!(!person.is_service_token());
-    /// ```
-    #[must_use]
-    pub fn is_service_token(&self) -> bool {
-        self.common_name().is_some_and(|cn| !cn.is_empty())
-            && self.email().is_none_or(str::is_empty)
-            && self.sub().is_none_or(str::is_empty)
     }
 
     /// Whether this user was set by the dev-user bypass rather than a verified token.
@@ -172,6 +121,52 @@ impl fmt::Debug for User {
             .field("email", &self.email())
             .field("issuer", &self.issuer())
             .field("dev_bypass", &self.inner.dev_bypass)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The token the layer verified for this request, exactly as it arrived in its source (without
+/// the `Bearer ` scheme).
+///
+/// The layer puts one in the request extensions, beside the [`User`], on every successful
+/// verification; never for an anonymous request of an optional layer, nor for the dev-user
+/// bypass (there is no token then). Use it when the caller's own token must travel on:
+/// [`CloudflareAccess::get_identity`](crate::cloudflare::CloudflareAccess::get_identity) (the
+/// Cloudflare [`Identity`](crate::cloudflare::Identity) extractor sends exactly this token), or
+/// token relay to a downstream service that verifies it itself. Read it with
+/// `req.extensions().get::<VerifiedToken>()`, or axum's `Extension<VerifiedToken>`.
+///
+/// Cloning is cheap (one `Arc`). It is a bearer credential: its `Debug` never prints the token,
+/// and nor should your logs.
+///
+/// ```
+/// # fn handler(req: http::Request<()>) {
+/// use jwks_auth::VerifiedToken;
+/// if let Some(token) = req.extensions().get::<VerifiedToken>() {
+///     let _authorization = format!("Bearer {}", token.as_str()); // relay downstream
+/// }
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct VerifiedToken(Arc<str>);
+
+impl VerifiedToken {
+    pub(crate) fn new(token: Arc<str>) -> Self {
+        Self(token)
+    }
+
+    /// The token, as verified.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for VerifiedToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Only the length: the token is a credential.
+        f.debug_struct("VerifiedToken")
+            .field("len", &self.0.len())
             .finish_non_exhaustive()
     }
 }

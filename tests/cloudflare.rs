@@ -11,9 +11,14 @@ use common::Reply;
 use axum::Router;
 use axum::routing::get;
 use http::StatusCode;
-use jwks_auth::cloudflare::{CloudflareAccessBuilder, IdentityErrorKind};
+use jwks_auth::cloudflare::{
+    CloudflareAccessBuilder, CloudflareClaims, IdentityError, IdentityErrorKind,
+};
 use jwks_auth::testing::{Fault, MockIdp, foreign_token};
-use jwks_auth::{Algorithm, AuthErrorKind, CloudflareAccess, Identity, User};
+use jwks_auth::{
+    Algorithm, AuthError, AuthErrorKind, CloudflareAccess, Identity, TokenSource, User,
+    VerifiedToken,
+};
 use serde_json::{Value, json};
 
 const MISSING: &str = r#"{"detail":"Invalid CFA Token"}"#;
@@ -25,10 +30,10 @@ fn access(idp: &MockIdp) -> CloudflareAccessBuilder {
     CloudflareAccess::builder("acme", idp.cf_aud())
         .base_url(idp.url())
         .issuer(idp.issuer())
-        .http_retries(0)
-        .http_timeout(Duration::from_secs(2))
-        .verifier_options(|b| {
-            b.unknown_kid_cooldown(Duration::ZERO)
+        .verifier(|b| {
+            b.http_retries(0)
+                .http_timeout(Duration::from_secs(2))
+                .unknown_kid_cooldown(Duration::ZERO)
                 .failure_backoff(Duration::ZERO)
         })
 }
@@ -288,7 +293,7 @@ async fn other_team_or_other_application_is_refused() {
     // No issuer override: with a base URL the issuer stays the team's.
     let access = CloudflareAccess::builder("acme", idp.cf_aud())
         .base_url(idp.url())
-        .http_retries(0)
+        .verifier(|b| b.http_retries(0))
         .build()
         .expect("config");
     assert_eq!(access.issuer(), "https://acme.cloudflareaccess.com");
@@ -514,7 +519,7 @@ async fn unverified_tokens_are_never_sent_to_the_identity_endpoint() {
 async fn identity_endpoint_failures_are_clear_errors_and_not_cached() {
     let idp = MockIdp::start().await;
     let access = access(&idp)
-        .http_timeout(Duration::from_millis(300))
+        .verifier(|b| b.http_timeout(Duration::from_millis(300)))
         .build()
         .expect("config");
     let token = idp.cf_token().sign();
@@ -788,4 +793,263 @@ async fn direct_verification_for_code_outside_the_layer() {
         .await
         .expect_err("invalid");
     assert_eq!(error.kind(), AuthErrorKind::InvalidToken);
+}
+
+/// Issue 11 point 5: the layer stores the token it verified and the extractor sends that one,
+/// whatever sources the layer reads (with only `Authorization: Bearer` this was a 401).
+#[tokio::test]
+async fn identity_extractor_uses_the_token_the_layer_verified_from_any_source() {
+    let idp = MockIdp::start().await;
+    let access = access(&idp).build().expect("config");
+    let layer = access.layer().token_sources(TokenSource::defaults());
+    let app = Router::new()
+        .route("/me", get(|id: Identity| async move { axum::Json(id) }))
+        .route(
+            "/token",
+            get(
+                |axum::Extension(token): axum::Extension<VerifiedToken>| async move {
+                    token.as_str().to_owned()
+                },
+            ),
+        )
+        .layer(layer);
+    let token = idp
+        .cf_token()
+        .claim("email", json!("bearer@example.test"))
+        .sign();
+    let bearer = format!("Bearer {token}");
+
+    // First request: keys not loaded yet, so the layer's slow path verifies it.
+    let me = send(&app, "/me", &[("authorization", &bearer)]).await;
+    assert_eq!(me.status, StatusCode::OK, "{}", me.body);
+    assert_eq!(me.json()["email"], "bearer@example.test");
+    assert_eq!(idp.identity_cookies(), std::slice::from_ref(&token));
+    // Fast path too; the stored token is exactly the verified one, without the scheme.
+    send(&app, "/token", &[("authorization", &bearer)])
+        .await
+        .assert_ok(&token);
+    assert_eq!(idp.identity_fetches(), 1);
+    assert_eq!(idp.certs_fetches(), 1);
+}
+
+#[tokio::test]
+async fn verified_token_is_absent_without_a_verification_and_never_printed() {
+    let idp = MockIdp::start().await;
+    let access = access(&idp).build().expect("config");
+    let probe = |layer| {
+        Router::new()
+            .route(
+                "/",
+                get(|token: Option<axum::Extension<VerifiedToken>>| async move {
+                    token.map_or("none".to_owned(), |t| format!("{:?}", t.0))
+                }),
+            )
+            .layer(layer)
+    };
+    let token = idp.cf_token().sign();
+    let seen = with_header(&probe(access.layer()), "/", &token).await;
+    assert_eq!(seen.status, StatusCode::OK);
+    assert_eq!(
+        seen.body,
+        format!("VerifiedToken {{ len: {}, .. }}", token.len())
+    );
+    assert!(!seen.body.contains(&token[..20]));
+    // Anonymous (optional layer) and the dev-user bypass carry no token.
+    send(&probe(access.layer().optional()), "/", &[])
+        .await
+        .assert_ok("none");
+    let dev = access
+        .layer()
+        .dev_user(User::from_claims(json!({"sub": "dev"})));
+    with_header(&probe(dev), "/", &token)
+        .await
+        .assert_ok("none");
+}
+
+/// Issue 12 point 8: the identity cache binds the nonce to the verified subject, token type
+/// and team; a nonce alone never hands one caller's identity to another.
+#[tokio::test]
+async fn one_nonce_shared_by_different_callers_gives_each_their_own_identity() {
+    let idp = MockIdp::start().await;
+    let access = access(&idp).build().expect("config");
+    let nonce = json!("shared-nonce");
+    let alice = idp
+        .cf_token()
+        .subject("alice-uuid")
+        .claim("email", json!("alice@example.test"))
+        .claim("identity_nonce", nonce.clone())
+        .sign();
+    let bob = idp
+        .cf_token()
+        .subject("bob-uuid")
+        .claim("email", json!("bob@example.test"))
+        .claim("identity_nonce", nonce.clone())
+        .sign();
+    let alice_id = access.get_identity(&alice).await.expect("alice");
+    let bob_id = access.get_identity(&bob).await.expect("bob");
+    assert_eq!(alice_id.email.as_deref(), Some("alice@example.test"));
+    assert_eq!(bob_id.email.as_deref(), Some("bob@example.test"));
+    assert_eq!(bob_id.user_uuid.as_deref(), Some("bob-uuid"));
+    assert_eq!(idp.identity_fetches(), 2);
+
+    // Alice's `org` token with the same nonce is another kind of token: its own entry.
+    let alice_org = idp
+        .cf_token()
+        .subject("alice-uuid")
+        .claim("email", json!("alice@example.test"))
+        .claim("type", json!("org"))
+        .claim("identity_nonce", nonce.clone())
+        .sign();
+    access.get_identity(&alice_org).await.expect("org");
+    assert_eq!(idp.identity_fetches(), 3);
+    // A service token carrying the nonce gets a service token's identity.
+    let service = idp
+        .cf_service_token("ci.access")
+        .claim("identity_nonce", nonce.clone())
+        .sign();
+    let service_id = access.get_identity(&service).await.expect("service");
+    assert!(service_id.is_service_token());
+    assert_eq!(service_id.email, None);
+    assert_eq!(idp.identity_fetches(), 4);
+
+    // The same caller again, with a fresh token of the session: served from the cache.
+    let alice_again = idp
+        .cf_token()
+        .subject("alice-uuid")
+        .claim("email", json!("alice@example.test"))
+        .claim("identity_nonce", nonce.clone())
+        .sign();
+    let cached = access.get_identity(&alice_again).await.expect("cached");
+    assert_eq!(cached.email.as_deref(), Some("alice@example.test"));
+    assert_eq!(idp.identity_fetches(), 4);
+
+    // Through the layer as well: Bob's request never sees Alice's identity.
+    let app = app(&access);
+    let me = with_header(&app, "/me", &bob).await;
+    assert_eq!(me.status, StatusCode::OK, "{}", me.body);
+    assert_eq!(me.json()["email"], "bob@example.test");
+    assert_eq!(idp.identity_fetches(), 4);
+}
+
+/// Issue 12 point 9: `get_identity` sends exactly the token it verified (it used to strip
+/// `Bearer ` twice and send `CF_Authorization=Bearer <t>`).
+#[tokio::test]
+async fn get_identity_sends_exactly_the_verified_token() {
+    let idp = MockIdp::start().await;
+    let access = access(&idp).build().expect("config");
+    let plain = idp.cf_token().sign();
+    access.get_identity(&plain).await.expect("plain");
+    let prefixed = idp.cf_token().sign();
+    access
+        .get_identity(&format!("Bearer {prefixed}"))
+        .await
+        .expect("one Bearer prefix is stripped");
+    assert_eq!(idp.identity_cookies(), [plain.clone(), prefixed.clone()]);
+
+    // Two prefixes: the second is part of the token, which does not verify; nothing is sent.
+    let doubled = idp.cf_token().sign();
+    let error = access
+        .get_identity(&format!("Bearer Bearer {doubled}"))
+        .await
+        .expect_err("not a token");
+    assert_eq!(error.kind(), IdentityErrorKind::InvalidToken);
+    assert_eq!(idp.identity_fetches(), 2);
+    assert_eq!(idp.identity_cookies(), [plain, prefixed]);
+}
+
+/// The response of `app` to a GET of `path` with these headers, extensions and all.
+async fn raw(app: &Router, path: &str, headers: &[(&str, &str)]) -> axum::response::Response {
+    use tower::ServiceExt;
+    app.clone()
+        .oneshot(common::get_with(path, headers))
+        .await
+        .expect("infallible")
+}
+
+/// Issue 12 point 7 (Cloudflare part): the `Identity` extractor's refusals carry their
+/// `IdentityError` (and the `AuthError` behind it) for outer layers, and the preset's
+/// missing-token wording names no `bearer`.
+#[tokio::test]
+async fn identity_refusals_carry_their_errors_and_never_say_bearer() {
+    let idp = MockIdp::start().await;
+    let access = access(&idp).build().expect("config");
+    let required = |layer| {
+        Router::new()
+            .route("/me", get(|id: Identity| async move { axum::Json(id) }))
+            .layer(layer)
+    };
+
+    // No token at all, on the preset layer and on an optional one (where the extractor
+    // refuses): Cloudflare's words, not the bearer scheme's.
+    let missing = send(&required(access.layer()), "/me", &[]).await;
+    missing.assert_refused(StatusCode::UNAUTHORIZED, MISSING, Some("Bearer"));
+    let optional = required(access.layer().optional());
+    let reply = raw(&optional, "/me", &[]).await;
+    assert_eq!(reply.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(reply.headers()["www-authenticate"], "Bearer");
+    let error = reply
+        .extensions()
+        .get::<IdentityError>()
+        .expect("IdentityError attached");
+    assert_eq!(error.kind(), IdentityErrorKind::MissingToken);
+    assert!(
+        !error.to_string().to_ascii_lowercase().contains("bearer"),
+        "{error}"
+    );
+    let auth = reply
+        .extensions()
+        .get::<AuthError>()
+        .expect("AuthError attached");
+    assert_eq!(auth.kind(), AuthErrorKind::MissingToken);
+    let body = common::send(&optional, common::get_with("/me", &[]))
+        .await
+        .body;
+    assert_eq!(body, r#"{"detail":"missing Access token"}"#);
+
+    // The identity endpoint fails: the IdentityError, and no AuthError (the token was fine).
+    idp.set_identity_fault(Fault::Status(503));
+    let token = idp.cf_token().sign();
+    let reply = raw(
+        &required(access.layer()),
+        "/me",
+        &[("cf-access-jwt-assertion", &token)],
+    )
+    .await;
+    assert_eq!(reply.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let error = reply.extensions().get::<IdentityError>().expect("attached");
+    assert_eq!(error.kind(), IdentityErrorKind::Unavailable);
+    assert!(reply.extensions().get::<AuthError>().is_none());
+    assert_eq!(idp.identity_fetches(), 1);
+
+    // Without the layer: 500, with the error attached.
+    let unprotected = Router::new().route("/me", get(|_: Identity| async { "" }));
+    let reply = raw(&unprotected, "/me", &[]).await;
+    assert_eq!(reply.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    let error = reply.extensions().get::<IdentityError>().expect("attached");
+    assert_eq!(error.kind(), IdentityErrorKind::LayerMissing);
+
+    // A handler returning `get_identity`'s error for a bad token: the AuthError rides along.
+    let direct = {
+        let access = access.clone();
+        Router::new().route(
+            "/direct",
+            get(move || async move {
+                access
+                    .get_identity("x.y.z")
+                    .await
+                    .map(|id| axum::Json(Identity::clone(&id)))
+            }),
+        )
+    };
+    let reply = raw(&direct, "/direct", &[]).await;
+    assert_eq!(reply.status(), StatusCode::UNAUTHORIZED);
+    let error = reply.extensions().get::<IdentityError>().expect("attached");
+    assert_eq!(error.kind(), IdentityErrorKind::InvalidToken);
+    let auth = reply
+        .extensions()
+        .get::<AuthError>()
+        .expect("AuthError attached");
+    assert_eq!(auth.kind(), AuthErrorKind::InvalidToken);
+    assert_eq!(error.auth_error(), Some(auth));
+    assert_eq!(idp.identity_fetches(), 1);
 }

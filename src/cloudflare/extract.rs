@@ -4,14 +4,14 @@ use std::sync::Arc;
 
 use axum::extract::{FromRequestParts, OptionalFromRequestParts};
 use axum::response::{IntoResponse, Response};
+use http::header;
 use http::request::Parts;
-use http::{HeaderValue, header};
 
-use super::CloudflareAccess;
-use super::identity::{Identity, IdentityError, IdentityErrorKind};
+use super::{CloudflareAccess, Identity, IdentityError, IdentityErrorKind};
+use crate::challenge::BearerChallenge;
+use crate::error::AuthError;
 use crate::layer::Anonymous;
-use crate::token;
-use crate::user::User;
+use crate::user::{User, VerifiedToken};
 
 /// The identity fetched for this request, so that a second extraction does not fetch again.
 #[derive(Clone)]
@@ -34,11 +34,17 @@ async fn identity(parts: &mut Parts) -> Result<Option<Arc<Identity>>, IdentityEr
     if parts.extensions.get::<Anonymous>().is_some() {
         return Ok(None);
     }
-    let token = token::extract(&parts.headers, &CloudflareAccess::token_sources())
-        .map_err(IdentityError::from)?
-        .ok_or_else(|| IdentityError::of_kind(IdentityErrorKind::MissingToken))?
-        .to_owned();
-    let identity = access.get_identity(&token).await?;
+    // What the layer verified, from whichever source it was configured to read: nothing is
+    // extracted or verified again here.
+    let verified = (
+        parts.extensions.get::<User>(),
+        parts.extensions.get::<VerifiedToken>(),
+    );
+    let (Some(user), Some(token)) = verified else {
+        tracing::error!("{}", IdentityErrorKind::LayerMissing.description());
+        return Err(IdentityError::of_kind(IdentityErrorKind::LayerMissing));
+    };
+    let identity = access.identity_of(user, token).await?;
     parts.extensions.insert(Fetched(Arc::clone(&identity)));
     Ok(Some(identity))
 }
@@ -46,10 +52,12 @@ async fn identity(parts: &mut Parts) -> Result<Option<Arc<Identity>>, IdentityEr
 /// Extracts the caller's [`Identity`], fetching it from Cloudflare on first use in the request
 /// (only handlers that ask for it pay for it) and reusing the [`CloudflareAccess`] cache.
 ///
-/// Needs [`CloudflareAccess::layer`] on the route (else 500). The token is read from the same
-/// sources as the layer (`Cf-Access-Jwt-Assertion`, then the `CF_Authorization` cookie). With
-/// the dev-user bypass, the identity is built from the dev user's claims. Failures are
-/// [`IdentityError`] responses: 401, 403, 502 or 503.
+/// Needs [`CloudflareAccess::layer`] on the route (else 500). The token sent to Cloudflare is
+/// exactly the one the layer verified (its [`VerifiedToken`]), whatever
+/// [`token_sources`](crate::JwksAuthLayer::token_sources) the layer reads; nothing is
+/// extracted or verified twice. With the dev-user bypass, the identity is built from the dev
+/// user's claims. Failures are [`IdentityError`] responses (401, 403, 502, 503, or 500 without
+/// the layer) carrying the error in their extensions.
 impl<S: Send + Sync> FromRequestParts<S> for Identity {
     type Rejection = IdentityError;
 
@@ -57,7 +65,9 @@ impl<S: Send + Sync> FromRequestParts<S> for Identity {
         identity(parts)
             .await?
             .map(|identity| Self::clone(&identity))
-            .ok_or_else(|| IdentityError::of_kind(IdentityErrorKind::MissingToken))
+            // An anonymous request of an optional layer: the same refusal the layer gives
+            // when no token is found, so outer layers see the same `AuthError` kind.
+            .ok_or_else(|| IdentityError::from(AuthError::missing()))
     }
 }
 
@@ -77,7 +87,9 @@ impl<S: Send + Sync> OptionalFromRequestParts<S> for Identity {
 }
 
 /// The kind's status, a `{"detail": ...}` body with the kind's short description (the full
-/// message is logged, not sent), and an RFC 6750 challenge on 401 and 403.
+/// message is logged, not sent), an RFC 6750 challenge on 401 and 403, and in the response
+/// extensions this `IdentityError` and, when the token itself was refused, its [`AuthError`]
+/// (as the layer's refusals carry theirs), for outer layers (logging, metrics).
 impl IntoResponse for IdentityError {
     fn into_response(self) -> Response {
         let kind = self.kind();
@@ -90,19 +102,24 @@ impl IntoResponse for IdentityError {
         let body = axum::Json(serde_json::json!({ "detail": kind.description() }));
         let mut response = (kind.status(), body).into_response();
         let challenge = match kind {
-            IdentityErrorKind::MissingToken => Some("Bearer"),
+            IdentityErrorKind::MissingToken => Some(BearerChallenge::new()),
             IdentityErrorKind::InvalidToken | IdentityErrorKind::Rejected => {
-                Some(r#"Bearer error="invalid_token""#)
+                Some(BearerChallenge::new().error("invalid_token"))
             }
-            IdentityErrorKind::Forbidden => Some(r#"Bearer error="insufficient_scope""#),
+            IdentityErrorKind::Forbidden => {
+                Some(BearerChallenge::new().error("insufficient_scope"))
+            }
             _ => None,
         };
         if let Some(challenge) = challenge {
-            response.headers_mut().insert(
-                header::WWW_AUTHENTICATE,
-                HeaderValue::from_static(challenge),
-            );
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, challenge.to_header_value());
         }
+        if let Some(auth) = self.auth_error() {
+            response.extensions_mut().insert(auth.clone());
+        }
+        response.extensions_mut().insert(self);
         response
     }
 }

@@ -1,20 +1,14 @@
-//! The Cloudflare Access identity document ([`Identity`]), its fetch from
-//! `/cdn-cgi/access/get-identity`, its cache, and [`IdentityError`].
+//! The Cloudflare Access identity document: [`Identity`] and its parts, as
+//! `/cdn-cgi/access/get-identity` serves it.
 
 use std::collections::BTreeMap;
-use std::fmt;
-use std::sync::Arc;
-use std::time::{Duration, Instant};
 
-use http::{HeaderMap, HeaderValue, StatusCode, header};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
-use crate::clock::SharedClock;
-use crate::error::{AuthError, AuthErrorKind};
-use crate::jwks::http::{GetFailure, HttpFetcher};
-use crate::token::CF_AUTHORIZATION_COOKIE;
+#[cfg(feature = "axum")]
+use super::claims::CloudflareClaims;
+#[cfg(feature = "axum")]
 use crate::user::User;
 
 /// Members of a JSON object that no typed field claims, kept as they came.
@@ -152,11 +146,18 @@ impl Identity {
             .collect()
     }
 
-    /// Whether this identity belongs to a service token.
+    /// Whether this identity belongs to a service token: by the same rule as
+    /// [`CloudflareClaims::is_service_token`](super::CloudflareClaims::is_service_token) for
+    /// tokens, with `user_uuid` as the subject (a non-empty `common_name`, no email, no
+    /// `user_uuid`). [`service_token_status`](Self::service_token_status) is Cloudflare's own
+    /// flag, kept as sent; it does not override the rule.
     #[must_use]
     pub fn is_service_token(&self) -> bool {
-        self.service_token_status == Some(true)
-            || (self.email.is_none() && self.common_name.as_deref().is_some_and(|c| !c.is_empty()))
+        super::claims::is_service_token(
+            self.common_name.as_deref(),
+            self.email.as_deref(),
+            self.user_uuid.as_deref(),
+        )
     }
 
     /// A minimal identity built from a user's claims, for the dev-user bypass (no token, so
@@ -276,298 +277,10 @@ pub struct MtlsAuth {
     pub extra: Extras,
 }
 
-/// What kind of failure an [`IdentityError`] is; decides the HTTP status.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum IdentityErrorKind {
-    /// The request carries no Access token (401).
-    MissingToken,
-    /// The token does not verify (401).
-    InvalidToken,
-    /// The token verifies but a policy of the [`CloudflareAccess`](super::CloudflareAccess)
-    /// refuses it (403).
-    Forbidden,
-    /// The identity endpoint refused the token (it answered 400, 401 or 403, or an `err`
-    /// document): 401.
-    Rejected,
-    /// The identity endpoint answered something unusable: another status, a body that is not
-    /// an identity document, or too large a body (502).
-    BadResponse,
-    /// The identity endpoint (or the signing keys) could not be reached in time: connection
-    /// error, timeout, 5xx after the retries (503).
-    Unavailable,
-    /// The `Identity` extractor ran on a route without `CloudflareAccess::layer()` (500).
-    LayerMissing,
-}
-
-impl IdentityErrorKind {
-    /// The HTTP status this kind maps to.
-    #[must_use]
-    pub fn status(self) -> StatusCode {
-        match self {
-            Self::MissingToken | Self::InvalidToken | Self::Rejected => StatusCode::UNAUTHORIZED,
-            Self::Forbidden => StatusCode::FORBIDDEN,
-            Self::BadResponse => StatusCode::BAD_GATEWAY,
-            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
-            Self::LayerMissing => StatusCode::INTERNAL_SERVER_ERROR,
-        }
-    }
-
-    /// A short description safe to show to clients.
-    #[must_use]
-    pub fn description(self) -> &'static str {
-        match self {
-            Self::MissingToken => "missing Access token",
-            Self::InvalidToken => "CFA token verification failed",
-            Self::Forbidden => "forbidden",
-            Self::Rejected => "the identity endpoint refused the token",
-            Self::BadResponse => "bad answer from the identity endpoint",
-            Self::Unavailable => "identity endpoint unavailable",
-            Self::LayerMissing => {
-                "identity unavailable: is `CloudflareAccess::layer()` installed on this route?"
-            }
-        }
-    }
-}
-
-/// Why an identity could not be obtained.
-///
-/// [`Display`](fmt::Display) gives the full message for logs (the URL and the cause, never the
-/// token); with the `axum` feature it is also a response (status from [`kind`](Self::kind),
-/// `{"detail": ...}` body with only the kind's short description).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IdentityError {
-    kind: IdentityErrorKind,
-    message: String,
-}
-
-impl IdentityError {
-    pub(crate) fn new(kind: IdentityErrorKind, message: impl Into<String>) -> Self {
-        Self {
-            kind,
-            message: message.into(),
-        }
-    }
-
-    pub(crate) fn of_kind(kind: IdentityErrorKind) -> Self {
-        Self::new(kind, kind.description())
-    }
-
-    /// The kind of failure.
-    #[must_use]
-    pub fn kind(&self) -> IdentityErrorKind {
-        self.kind
-    }
-
-    /// The HTTP status for this error.
-    #[must_use]
-    pub fn status(&self) -> StatusCode {
-        self.kind.status()
-    }
-}
-
-impl From<AuthError> for IdentityError {
-    fn from(error: AuthError) -> Self {
-        let kind = match error.kind() {
-            AuthErrorKind::MissingToken => IdentityErrorKind::MissingToken,
-            AuthErrorKind::Forbidden => IdentityErrorKind::Forbidden,
-            AuthErrorKind::KeysUnavailable => IdentityErrorKind::Unavailable,
-            _ => IdentityErrorKind::InvalidToken,
-        };
-        Self::new(kind, error.description())
-    }
-}
-
-impl fmt::Display for IdentityError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-impl std::error::Error for IdentityError {}
-
-/// A cached identity and how long it may live.
-#[derive(Clone)]
-struct Cached {
-    identity: Arc<Identity>,
-    ttl: Duration,
-}
-
-/// Expires each entry after the lifetime computed when it was loaded.
-struct ByLifetime;
-
-impl moka::Expiry<String, Cached> for ByLifetime {
-    fn expire_after_create(
-        &self,
-        _key: &String,
-        value: &Cached,
-        _created: Instant,
-    ) -> Option<Duration> {
-        Some(value.ttl)
-    }
-}
-
-/// Fetches identities and caches them per `identity_nonce` (or token hash).
-pub(crate) struct IdentityClient {
-    url: reqwest::Url,
-    http: HttpFetcher,
-    cache: moka::future::Cache<String, Cached>,
-    max_ttl: Duration,
-    clock: SharedClock,
-}
-
-impl IdentityClient {
-    pub(crate) fn new(
-        url: reqwest::Url,
-        http: HttpFetcher,
-        capacity: u64,
-        max_ttl: Duration,
-        clock: SharedClock,
-    ) -> Self {
-        Self {
-            url,
-            http,
-            cache: moka::future::Cache::builder()
-                .max_capacity(capacity)
-                .expire_after(ByLifetime)
-                .build(),
-            max_ttl,
-            clock,
-        }
-    }
-
-    pub(crate) fn url(&self) -> &reqwest::Url {
-        &self.url
-    }
-
-    /// The identity behind `token`, whose verified claims are `user`. Concurrent calls for one
-    /// key share one fetch; failures are not cached.
-    pub(crate) async fn get(
-        &self,
-        user: &User,
-        token: &str,
-    ) -> Result<Arc<Identity>, IdentityError> {
-        let ttl = lifetime(
-            user.claim("exp").and_then(Value::as_i64),
-            self.clock.now_millis().div_euclid(1000),
-            self.max_ttl,
-        );
-        if ttl.is_zero() {
-            // The token is about to expire (or is inside the leeway): never cache past it.
-            return self.fetch(token).await.map(Arc::new);
-        }
-        self.cache
-            .try_get_with(cache_key(user, token), async {
-                self.fetch(token).await.map(|identity| Cached {
-                    identity: Arc::new(identity),
-                    ttl,
-                })
-            })
-            .await
-            .map(|cached| cached.identity)
-            .map_err(|e| IdentityError::clone(&e))
-    }
-
-    async fn fetch(&self, token: &str) -> Result<Identity, IdentityError> {
-        let url = &self.url;
-        let mut cookie = HeaderValue::from_str(&format!("{CF_AUTHORIZATION_COOKIE}={token}"))
-            .map_err(|_| IdentityError::of_kind(IdentityErrorKind::InvalidToken))?;
-        cookie.set_sensitive(true);
-        let mut headers = HeaderMap::new();
-        headers.insert(header::COOKIE, cookie);
-        let body = self
-            .http
-            .get_body_with_headers(url, &headers)
-            .await
-            .map_err(classify)?;
-        let document: Value = serde_json::from_slice(&body).map_err(|e| {
-            IdentityError::new(
-                IdentityErrorKind::BadResponse,
-                format!("GET {url}: the answer is not JSON: {e}"),
-            )
-        })?;
-        if let Some(err) = document.get("err").and_then(Value::as_str) {
-            return Err(IdentityError::new(
-                IdentityErrorKind::Rejected,
-                format!("GET {url}: the identity endpoint refused the token: {err}"),
-            ));
-        }
-        serde_json::from_value(document).map_err(|e| {
-            IdentityError::new(
-                IdentityErrorKind::BadResponse,
-                format!("GET {url}: not an identity document: {e}"),
-            )
-        })
-    }
-}
-
-/// Maps a failed GET to the kind the handler sees.
-fn classify(failure: GetFailure) -> IdentityError {
-    let kind = match failure.status {
-        Some(s) if matches!(s.as_u16(), 400 | 401 | 403) => IdentityErrorKind::Rejected,
-        Some(s) if s.is_server_error() => IdentityErrorKind::Unavailable,
-        Some(_) => IdentityErrorKind::BadResponse,
-        // No status: a connection error or timeout (retryable), or a refused body (too large).
-        None if failure.error.is_retryable() => IdentityErrorKind::Unavailable,
-        None => IdentityErrorKind::BadResponse,
-    };
-    IdentityError::new(kind, failure.error.to_string())
-}
-
-/// How long an identity may be cached: until the token's `exp`, at most `max`; zero when the
-/// token has no `exp` or it is already past.
-pub(crate) fn lifetime(exp: Option<i64>, now: i64, max: Duration) -> Duration {
-    let left = exp.map_or(0, |exp| exp.saturating_sub(now));
-    u64::try_from(left).map_or(Duration::ZERO, |secs| Duration::from_secs(secs).min(max))
-}
-
-/// `nonce:<identity_nonce>` for user tokens, else `token:<sha256 of the token>` (the token
-/// itself is never stored). Only verified claims ever reach this.
-pub(crate) fn cache_key(user: &User, token: &str) -> String {
-    match user.identity_nonce().filter(|n| !n.is_empty()) {
-        Some(nonce) => format!("nonce:{nonce}"),
-        None => {
-            let digest = Sha256::digest(token.as_bytes());
-            let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-            format!("token:{hex}")
-        }
-    }
-}
-
-impl fmt::Debug for IdentityClient {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("IdentityClient")
-            .field("url", &self.url.as_str())
-            .field("max_ttl", &self.max_ttl)
-            .field("cached", &self.cache.entry_count())
-            .finish_non_exhaustive()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
-
-    #[test]
-    fn lifetime_never_outlives_the_token() {
-        let max = Duration::from_secs(300);
-        assert_eq!(lifetime(Some(1_000), 900, max), Duration::from_secs(100));
-        assert_eq!(lifetime(Some(10_000), 900, max), max);
-        assert_eq!(lifetime(Some(900), 900, max), Duration::ZERO);
-        assert_eq!(lifetime(Some(800), 900, max), Duration::ZERO);
-        assert_eq!(lifetime(None, 900, max), Duration::ZERO);
-    }
-
-    #[test]
-    fn cache_key_is_the_nonce_or_a_hash_never_the_token() {
-        let user = User::from_claims(json!({"identity_nonce": "n1"}));
-        assert_eq!(cache_key(&user, "a.b.c"), "nonce:n1");
-        let service = User::from_claims(json!({"common_name": "x.access", "sub": ""}));
-        let key = cache_key(&service, "a.b.c");
-        assert!(key.starts_with("token:") && key.len() == 6 + 64 && !key.contains("a.b.c"));
-        assert_ne!(key, cache_key(&service, "a.b.d"));
-    }
 
     #[test]
     fn documented_fields_unknown_fields_and_round_trip() {
@@ -605,41 +318,5 @@ mod tests {
         let identity: Identity = serde_json::from_value(json!({})).expect("parses");
         assert_eq!(identity, Identity::default());
         assert!(serde_json::from_value::<Identity>(json!({"device_sessions": []})).is_err());
-    }
-
-    #[test]
-    fn failures_are_classified_by_status() {
-        let failure = |status: Option<u16>, retryable: bool| GetFailure {
-            status: status.map(|s| StatusCode::from_u16(s).expect("status")),
-            error: if retryable {
-                crate::jwks::FetchError::transient("x")
-            } else {
-                crate::jwks::FetchError::permanent("x")
-            },
-        };
-        assert_eq!(
-            classify(failure(Some(401), false)).kind(),
-            IdentityErrorKind::Rejected
-        );
-        assert_eq!(
-            classify(failure(Some(400), false)).kind(),
-            IdentityErrorKind::Rejected
-        );
-        assert_eq!(
-            classify(failure(Some(503), true)).kind(),
-            IdentityErrorKind::Unavailable
-        );
-        assert_eq!(
-            classify(failure(Some(404), false)).kind(),
-            IdentityErrorKind::BadResponse
-        );
-        assert_eq!(
-            classify(failure(None, true)).kind(),
-            IdentityErrorKind::Unavailable
-        );
-        assert_eq!(
-            classify(failure(None, false)).kind(),
-            IdentityErrorKind::BadResponse
-        );
     }
 }

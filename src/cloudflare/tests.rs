@@ -1,6 +1,14 @@
+//! The builder's checks: team, AUD tag, base URL, policies; the allow-lists; Bearer stripping.
+
+use std::time::Duration;
+
 use serde_json::json;
 
+use super::access::strip_bearer;
+use super::policy::{AllowList, Policies};
 use super::*;
+use crate::error::ConfigError;
+use crate::user::User;
 
 const AUD: &str = "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0";
 
@@ -120,12 +128,14 @@ fn policy_configuration_is_checked() {
         .allow_service_tokens(["x.access"])
         .build();
     assert!(message(contradiction).contains("contradict"));
-    assert!(message(b().http_timeout(Duration::ZERO).build()).contains("http_timeout"));
+    assert!(
+        message(b().verifier(|v| v.http_timeout(Duration::ZERO)).build()).contains("http_timeout")
+    );
     assert!(b().allow_email_domains(["@Example.COM"]).build().is_ok());
 }
 
 fn allow(list: &CloudflareAccessBuilder) -> AllowList {
-    Policies::new(list)
+    Policies::new(list.policy_options())
         .expect("valid")
         .allow
         .expect("an allow-list")
@@ -186,8 +196,8 @@ fn bearer_prefix_is_stripped_for_direct_calls() {
 
 #[test]
 fn builder_and_handle_debug_never_panic() {
-    let builder = CloudflareAccess::builder("acme", AUD).verifier_options(|b| b);
-    assert!(format!("{builder:?}").contains("verifier_options: 1"));
+    let builder = CloudflareAccess::builder("acme", AUD).verifier(|b| b.audience("extra-aud"));
+    assert!(format!("{builder:?}").contains("extra-aud"), "{builder:?}");
     let access = builder.build().expect("valid");
     assert!(format!("{access:?}").contains("acme"));
 }

@@ -43,6 +43,21 @@ impl Shared {
         json!({ "keys": keys, "public_cert": current, "public_certs": certs })
     }
 
+    /// The `CF_Authorization` cookie of a get-identity request, recorded for
+    /// [`MockIdp::identity_cookies`].
+    pub(crate) fn identity_cookie(&self, headers: &http::HeaderMap) -> Option<String> {
+        let token = headers
+            .get_all(http::header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(';'))
+            .filter_map(|pair| pair.trim().split_once('='))
+            .find(|(name, _)| *name == crate::token::CF_AUTHORIZATION_COOKIE)
+            .map(|(_, value)| value.to_owned())?;
+        self.config().identity_cookies.push(token.clone());
+        Some(token)
+    }
+
     /// The claims of `token` if one of the published RS256 keys signed it and it has not
     /// expired (60 s leeway); `None` otherwise.
     pub(crate) fn verify_cf_token(&self, token: &str) -> Option<Map<String, Value>> {
@@ -73,7 +88,13 @@ impl Shared {
         }
         let text = |name: &str| claims.get(name).cloned().unwrap_or(Value::Null);
         let iat = claims.get("iat").cloned().unwrap_or(json!(0));
-        let service = claims.get("email").is_none() && claims.get("common_name").is_some();
+        let text_of = |name: &str| claims.get(name).and_then(Value::as_str);
+        // Cloudflare's own rule, as the crate defines it: Client ID, no email, no subject.
+        let service = crate::cloudflare::is_service_token(
+            text_of("common_name"),
+            text_of("email"),
+            text_of("sub"),
+        );
         if service {
             return json!({
                 "common_name": text("common_name"),
@@ -195,6 +216,13 @@ impl MockIdp {
     /// Number of requests received on the get-identity path, refused and failed ones included.
     pub fn identity_fetches(&self) -> usize {
         self.shared().identity_fetches.load(Ordering::SeqCst)
+    }
+
+    /// The `CF_Authorization` cookie value of every get-identity request that carried one, in
+    /// order: what the application sent. Requests answered by an
+    /// [`identity fault`](Self::set_identity_fault) are not recorded (the fault answers first).
+    pub fn identity_cookies(&self) -> Vec<String> {
+        self.shared().config().identity_cookies.clone()
     }
 
     /// Makes the get-identity endpoint misbehave from the next request on (independently of

@@ -120,6 +120,8 @@ struct Config {
     identity_fault: Fault,
     /// Served instead of the realistic identity document when set.
     identity_override: Option<Value>,
+    /// The `CF_Authorization` value of every get-identity request that carried one.
+    identity_cookies: Vec<String>,
 }
 
 /// State shared between the [`MockIdp`] handles, its token builders and the
@@ -267,6 +269,7 @@ impl MockIdp {
                 validators: true,
                 identity_fault: Fault::None,
                 identity_override: None,
+                identity_cookies: Vec::new(),
             }),
             jwks_fetches: AtomicUsize::new(0),
             not_modified: AtomicUsize::new(0),

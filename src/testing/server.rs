@@ -118,14 +118,7 @@ async fn cf_identity(
     if let Some(response) = apply_given_fault(&shared, fault, neutral).await {
         return response;
     }
-    let token = request_headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == crate::token::CF_AUTHORIZATION_COOKIE)
-        .map(|(_, value)| value.to_owned());
+    let token = shared.identity_cookie(&request_headers);
     let Some(token) = token else {
         return json_response(
             StatusCode::UNAUTHORIZED,
