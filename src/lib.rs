@@ -80,6 +80,7 @@ mod crypto;
 mod error;
 #[cfg(feature = "axum")]
 mod extract;
+mod fetch;
 #[cfg(feature = "__fuzz")]
 #[doc(hidden)]
 pub mod fuzzing;

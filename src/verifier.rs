@@ -8,10 +8,9 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::builder::JwksVerifierBuilder;
 use crate::error::{AuthError, AuthReason, ConfigError};
+use crate::fetch::FetchError;
 use crate::jwks::cache::CacheStatus;
-use crate::jwks::source::FetchError;
 use crate::policy::IdTokenChecks;
 use crate::user::User;
 use crate::verify::{Attempt, IssuerVerifier, Pending};
@@ -47,11 +46,6 @@ enum Kind {
 }
 
 impl JwksVerifier {
-    /// Starts a builder (defaults listed on [`JwksVerifierBuilder`]).
-    pub fn builder() -> JwksVerifierBuilder {
-        JwksVerifierBuilder::default()
-    }
-
     pub(crate) fn from_issuer(verifier: IssuerVerifier) -> Self {
         Self {
             inner: Arc::new(Kind::One(verifier)),

@@ -60,9 +60,9 @@ pub const ALGORITHMS: [Algorithm; 9] = [
 ];
 
 /// Path of the JWKS endpoint.
-const JWKS_PATH: &str = "/.well-known/jwks.json";
+const JWKS_PATH: &str = crate::oidc::JWKS_PATH;
 /// Path of the OpenID discovery endpoint.
-const DISCOVERY_PATH: &str = "/.well-known/openid-configuration";
+const DISCOVERY_PATH: &str = crate::oidc::DISCOVERY_PATH;
 
 /// A misbehaviour of the JWKS, discovery and Cloudflare certs endpoints, set
 /// with [`MockIdp::set_fault`] (or of the get-identity endpoint, set with

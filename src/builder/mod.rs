@@ -6,24 +6,19 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-use jsonwebtoken::Algorithm;
-
 use crate::algorithms::Algorithms;
 use crate::clock::{Clock, SharedClock};
-use crate::error::ConfigError;
-use crate::jwks::cache::{CacheConfig, KeyCache};
-use crate::jwks::http::{HttpFetcher, default_client};
-use crate::jwks::keyset::VerifyKey;
-use crate::jwks::source::{JwksUrl, KeySource, StaticJwks};
-use crate::oidc::{OidcDiscovery, discovery_url};
-use crate::policy::{ClaimsCheck, Policy};
-use crate::token_cache::TokenCache;
+use crate::jwks::cache::CacheConfig;
+use crate::jwks::source::KeySource;
+use crate::policy::ClaimsCheck;
 use crate::user::User;
 use crate::verifier::JwksVerifier;
-use crate::verify::IssuerVerifier;
 
-/// Shortest HMAC secret accepted (RFC 7518 section 3.2: at least the hash size).
-const MIN_HMAC_SECRET: usize = 32;
+mod build;
+
+// Transitional: `cloudflare/` imports the URL check from here; remove once it imports
+// `crate::fetch::check_url`.
+pub(crate) use crate::fetch::check_url;
 
 enum SourceConfig {
     Url(String),
@@ -112,6 +107,13 @@ impl Default for JwksVerifierBuilder {
             token_cache_capacity: 10_000,
             clock: SharedClock::default(),
         }
+    }
+}
+
+impl JwksVerifier {
+    /// Starts a builder (defaults listed on [`JwksVerifierBuilder`]).
+    pub fn builder() -> JwksVerifierBuilder {
+        JwksVerifierBuilder::default()
     }
 }
 
@@ -346,184 +348,6 @@ impl JwksVerifierBuilder {
     pub fn clock(mut self, clock: impl Clock) -> Self {
         self.clock = SharedClock(Arc::new(clock));
         self
-    }
-
-    /// Checks the configuration and builds the verifier. No network access happens here: the
-    /// key set is fetched on first use (or call [`JwksVerifier::refresh`] to warm it).
-    ///
-    /// # Errors
-    /// A [`ConfigError`] naming the setting to fix.
-    pub fn build(self) -> Result<JwksVerifier, ConfigError> {
-        crate::crypto::install_provider();
-        self.check()?;
-        if self.any_issuer {
-            tracing::warn!("jwks-auth: issuer check disabled (any_issuer)");
-        }
-        if self.any_audience {
-            tracing::warn!("jwks-auth: audience check disabled (any_audience)");
-        }
-        if self.allow_missing_kid {
-            tracing::warn!("jwks-auth: tokens without kid accepted (allow_missing_kid)");
-        }
-        let http = HttpFetcher {
-            client: match self.http_client {
-                Some(client) => client,
-                None => default_client()
-                    .map_err(|e| ConfigError::new(format!("cannot build the HTTP client: {e}")))?,
-            },
-            timeout: self.http_timeout,
-            max_body: self.max_jwks_bytes,
-            retries: self.http_retries,
-        };
-        let source: Arc<dyn KeySource> = match self.source {
-            Some(SourceConfig::Oidc(issuer)) => {
-                let url = check_url(&discovery_url(&issuer), self.allow_http, "oidc_issuer")?;
-                Arc::new(OidcDiscovery::new(
-                    issuer,
-                    url,
-                    self.allow_http,
-                    self.discovery_ttl,
-                    http,
-                    self.clock.clone(),
-                ))
-            }
-            Some(SourceConfig::Url(url)) => {
-                let url = check_url(&url, self.allow_http, "jwks_url")?;
-                Arc::new(JwksUrl::new(url, http))
-            }
-            Some(SourceConfig::Static(doc)) => {
-                crate::jwks::KeySet::from_jwks(&doc, self.algorithms)
-                    .map_err(|e| ConfigError::new(format!("static_jwks: {e}")))?;
-                Arc::new(StaticJwks(doc))
-            }
-            Some(SourceConfig::Custom(source)) => source,
-            None => {
-                return Err(ConfigError::new(
-                    "no key source: call .jwks_url(..), .static_jwks(..) or .key_source(..)",
-                ));
-            }
-        };
-        let token_cache = (self.token_cache_capacity > 0)
-            .then(|| TokenCache::new(self.token_cache_capacity, self.clock.clone(), self.leeway));
-        let asymmetric = self.algorithms.intersect(Algorithms::ASYMMETRIC);
-        let hmac_algorithms = match self.algorithms.intersect(Algorithms::HMAC) {
-            none if none.is_empty() => Algorithm::HS256.into(),
-            some => some,
-        };
-        let hmac_keys = self
-            .hmac_secrets
-            .into_iter()
-            .map(|(kid, secret)| VerifyKey::hmac(kid, &secret, hmac_algorithms))
-            .collect();
-        Ok(JwksVerifier::from_issuer(IssuerVerifier {
-            keys: Arc::new(KeyCache::new(
-                source,
-                asymmetric,
-                self.cache,
-                self.clock.clone(),
-            )),
-            hmac_keys,
-            policy: Policy {
-                issuer: self.issuer,
-                audiences: self.audiences,
-                leeway: self.leeway,
-                required_claims: self.required_claims,
-                max_token_len: self.max_token_bytes,
-                allow_missing_kid: self.allow_missing_kid,
-                access_token_profile: self.access_token_profile,
-                scopes: self.scopes,
-                checks: self.checks,
-            },
-            clock: self.clock,
-            token_cache,
-        }))
-    }
-
-    fn check(&self) -> Result<(), ConfigError> {
-        match &self.issuer {
-            None if !self.any_issuer => {
-                return Err(ConfigError::new(
-                    "no issuer: call .issuer(\"https://your-idp\") (or, knowingly, .any_issuer())",
-                ));
-            }
-            Some(iss) if iss.is_empty() => {
-                return Err(ConfigError::new("issuer is empty"));
-            }
-            _ => {}
-        }
-        if self.audiences.is_empty() && !self.any_audience {
-            return Err(ConfigError::new(
-                "no audience: call .audience(\"your-api\") (or, knowingly, .any_audience())",
-            ));
-        }
-        if self.audiences.iter().any(String::is_empty) {
-            return Err(ConfigError::new("an audience is empty"));
-        }
-        if self.algorithms.is_empty() {
-            return Err(ConfigError::new("algorithms: the set is empty"));
-        }
-        if !self.algorithms.intersect(Algorithms::HMAC).is_empty() && self.hmac_secrets.is_empty() {
-            return Err(ConfigError::new(
-                "algorithms: HS256/384/512 never verify against a key set (key confusion); \
-                 they need a local secret given with .hmac_secret(..)",
-            ));
-        }
-        if let Some((kid, _)) = self
-            .hmac_secrets
-            .iter()
-            .find(|(_, secret)| secret.len() < MIN_HMAC_SECRET)
-        {
-            return Err(ConfigError::new(format!(
-                "hmac_secret {kid:?}: a secret must be at least {MIN_HMAC_SECRET} bytes"
-            )));
-        }
-        if self.leeway > Duration::from_secs(300) {
-            return Err(ConfigError::new("leeway: at most 5 minutes"));
-        }
-        if self.cache.ttl.is_zero() || self.cache.min_ttl > self.cache.max_ttl {
-            return Err(ConfigError::new(
-                "cache_ttl must be positive and ttl_bounds min <= max",
-            ));
-        }
-        if self.http_timeout.is_zero() {
-            return Err(ConfigError::new("http_timeout must be positive"));
-        }
-        if self.max_token_bytes < 64 || self.max_jwks_bytes < 64 {
-            return Err(ConfigError::new(
-                "max_token_bytes and max_jwks_bytes must be at least 64",
-            ));
-        }
-        Ok(())
-    }
-}
-
-/// Parses a URL and refuses plain http except for loopback hosts (or when allowed).
-pub(crate) fn check_url(
-    url: &str,
-    allow_http: bool,
-    setting: &str,
-) -> Result<reqwest::Url, ConfigError> {
-    let parsed = reqwest::Url::parse(url)
-        .map_err(|e| ConfigError::new(format!("{setting}: `{url}` is not a URL: {e}")))?;
-    match parsed.scheme() {
-        "https" => Ok(parsed),
-        "http" if allow_http || is_loopback(&parsed) => Ok(parsed),
-        "http" => Err(ConfigError::new(format!(
-            "{setting}: `{url}` is plain http; use https (http is only accepted for loopback \
-             hosts, or with .allow_http(true))"
-        ))),
-        other => Err(ConfigError::new(format!(
-            "{setting}: scheme `{other}` is not supported; use https"
-        ))),
-    }
-}
-
-fn is_loopback(url: &reqwest::Url) -> bool {
-    match url.host() {
-        Some(url::Host::Domain(d)) => d == "localhost",
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        None => false,
     }
 }
 
