@@ -12,7 +12,7 @@ use crate::error::ConfigError;
 use crate::fetch::{HttpFetcher, check_url, default_client};
 use crate::jwks::KeySet;
 use crate::jwks::cache::KeyCache;
-use crate::jwks::keyset::VerifyKey;
+use crate::jwks::keyset::{KeyPolicy, VerifyKey};
 use crate::jwks::source::{JwksUrl, KeySource, StaticJwks};
 use crate::oidc::{OidcDiscovery, discovery_url};
 use crate::policy::Policy;
@@ -41,6 +41,11 @@ impl JwksVerifierBuilder {
         if self.allow_missing_kid {
             tracing::warn!("jwks-auth: tokens without kid accepted (allow_missing_kid)");
         }
+        if self.versioned_kids {
+            tracing::info!(
+                "jwks-auth: a bare kid `base` names the newest `base.N` (versioned_kids)"
+            );
+        }
         let source = self.take_key_source()?;
         let token_cache = (self.token_cache_capacity > 0)
             .then(|| TokenCache::new(self.token_cache_capacity, self.clock.clone(), self.leeway));
@@ -57,7 +62,10 @@ impl JwksVerifierBuilder {
         Ok(JwksVerifier::from_issuer(IssuerVerifier {
             keys: Arc::new(KeyCache::new(
                 source,
-                asymmetric,
+                KeyPolicy {
+                    algorithms: asymmetric,
+                    versioned_kids: self.versioned_kids,
+                },
                 self.cache,
                 self.clock.clone(),
             )),

@@ -44,6 +44,7 @@ enum SourceConfig {
 /// | [`max_token_bytes`](Self::max_token_bytes) | 16 KiB |
 /// | [`token_cache_capacity`](Self::token_cache_capacity) | 10,000 |
 /// | tokens without `kid` | refused ([`allow_missing_kid`](Self::allow_missing_kid)) |
+/// | kid matching | exact ([`versioned_kids`](Self::versioned_kids) for `base` -> newest `base.N`) |
 /// | issuer / audience | required ([`any_issuer`](Self::any_issuer), [`any_audience`](Self::any_audience) to opt out) |
 #[must_use]
 pub struct JwksVerifierBuilder {
@@ -56,6 +57,7 @@ pub struct JwksVerifierBuilder {
     leeway: Duration,
     required_claims: Vec<String>,
     allow_missing_kid: bool,
+    versioned_kids: bool,
     allow_http: bool,
     access_token_profile: bool,
     scopes: Vec<String>,
@@ -84,6 +86,7 @@ impl Default for JwksVerifierBuilder {
             leeway: Duration::from_secs(30),
             required_claims: Vec::new(),
             allow_missing_kid: false,
+            versioned_kids: false,
             allow_http: false,
             access_token_profile: false,
             scopes: Vec::new(),
@@ -261,6 +264,25 @@ impl JwksVerifierBuilder {
     /// told from a forged token.
     pub fn allow_missing_kid(mut self, allow: bool) -> Self {
         self.allow_missing_kid = allow;
+        self
+    }
+
+    /// Let a token whose kid is a bare `base` use the newest key `base.N` of the set (off by
+    /// default: a kid must equal the JWK's `kid` exactly, as in jose and every peer library).
+    ///
+    /// For issuers that name key versions `base.1`, `base.2`, ... (such as this crate's
+    /// `issuer` module, whose verifier preset turns it on) and hand out tokens naming only the
+    /// base. The grammar is
+    /// strict and shared with the issuer: `base` is 1 to 64 of `[A-Za-z0-9_-]`, `N` a decimal
+    /// from 1 without leading zeros. A kid naming a version (`base.3`) still only matches
+    /// exactly: an unknown version never falls back to another, and a kid outside the grammar
+    /// (`base.02`, `base.2.1`) is never read as a version.
+    ///
+    /// # Warning
+    /// With it on, a token naming `base` verifies against whichever `base.N` is newest in the
+    /// *remote* set: turn it on only for issuers that follow this convention.
+    pub fn versioned_kids(mut self, enabled: bool) -> Self {
+        self.versioned_kids = enabled;
         self
     }
 

@@ -575,6 +575,7 @@ impl RotatingSigner {
         JwksVerifier::builder()
             .key_source(self.key_source())
             .issuer(self.inner.issuer.clone())
+            .versioned_kids(true)
             .clock(ClockHandle(self.inner.clock.clone()))
     }
 

@@ -10,6 +10,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+use super::kid::{self, VersionedKid};
 use crate::algorithms::Algorithms;
 use crate::error::AuthReason;
 use crate::jwt::MAX_KID_LEN;
@@ -76,6 +77,15 @@ pub(crate) enum Selection<'a> {
     Refused(AuthReason),
 }
 
+/// How a verifier reads key sets: which algorithms keys may verify, and how kids match.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct KeyPolicy {
+    pub(crate) algorithms: Algorithms,
+    /// A token's bare `base` kid may name the newest `base.N` of the set (see `jwks::kid`).
+    /// Off by default: kids match exactly, as RFC 7515 and every peer library do.
+    pub(crate) versioned_kids: bool,
+}
+
 /// A parsed JSON Web Key Set: the keys that passed the policy, indexed by kid.
 ///
 /// Built once per fetch; requests only look keys up.
@@ -83,7 +93,8 @@ pub struct KeySet {
     keys: Vec<VerifyKey>,
     by_kid: HashMap<Box<str>, Vec<usize>>,
     /// Versioned kids (`base.N`): base -> (highest N, its key), for tokens naming only `base`.
-    latest_version: HashMap<Box<str>, (u64, usize)>,
+    /// Empty unless the policy turns versioned kids on.
+    latest_version: HashMap<Box<str>, (u32, usize)>,
     skipped: usize,
 }
 
@@ -143,9 +154,23 @@ impl KeySet {
     /// algorithms outside `allowed`); the document fails only when no key is left. A JWK
     /// without `alg` may verify any allowed algorithm of its key type and curve.
     ///
+    /// Kids match exactly (a token's kid must equal the JWK's `kid`).
+    ///
     /// # Errors
     /// [`KeySetError`] when the document is malformed or yields no usable key.
     pub fn from_jwks(document: &[u8], allowed: Algorithms) -> Result<Self, KeySetError> {
+        Self::parse(
+            document,
+            KeyPolicy {
+                algorithms: allowed,
+                versioned_kids: false,
+            },
+        )
+    }
+
+    /// [`from_jwks`](Self::from_jwks) under a verifier's whole key policy.
+    pub(crate) fn parse(document: &[u8], policy: KeyPolicy) -> Result<Self, KeySetError> {
+        let allowed = policy.algorithms;
         #[derive(Deserialize)]
         struct Document {
             keys: Vec<Value>,
@@ -164,7 +189,7 @@ impl KeySet {
                 continue;
             }
             match parse_key(&jwk, allowed) {
-                Ok(key) => set.push(key),
+                Ok(key) => set.push(key, policy.versioned_kids),
                 Err(why) => {
                     set.skipped += 1;
                     let kid = jwk.get("kid").and_then(Value::as_str).unwrap_or("");
@@ -181,9 +206,12 @@ impl KeySet {
         Ok(set)
     }
 
-    fn push(&mut self, key: VerifyKey) {
+    fn push(&mut self, key: VerifyKey, versioned_kids: bool) {
         let index = self.keys.len();
-        if let Some((base, version)) = key.kid.as_deref().and_then(split_version) {
+        if versioned_kids
+            && let Some(VersionedKid::Versioned { base, version }) =
+                key.kid.as_deref().and_then(kid::parse)
+        {
             let latest = self
                 .latest_version
                 .entry(base.into())
@@ -237,16 +265,20 @@ impl KeySet {
             .any(|i| &self.keys[i].fingerprint == fingerprint)
     }
 
-    /// Keys a kid may name: exact matches; failing those, for a kid without version, the
-    /// newest `kid.N`. An unknown *version* never falls back to another one.
+    /// Keys a kid may name: exact matches; failing those, with versioned kids on, for a bare
+    /// `base`, the newest `base.N`. An unknown *version* never falls back to another one.
     fn candidates<'a>(&'a self, kid: Option<&str>) -> impl Iterator<Item = usize> + 'a {
         let indices: &'a [usize] = match kid {
             Some(kid) => match self.by_kid.get(kid) {
                 Some(exact) => exact.as_slice(),
-                None => self
-                    .latest_version
-                    .get(kid)
-                    .map_or(&[], |(_, index)| std::slice::from_ref(index)),
+                None if self.latest_version.is_empty() => &[],
+                None => match kid::parse(kid) {
+                    Some(VersionedKid::Bare(base)) => self
+                        .latest_version
+                        .get(base)
+                        .map_or(&[], |(_, index)| std::slice::from_ref(index)),
+                    _ => &[],
+                },
             },
             None => &[],
         };
@@ -285,15 +317,6 @@ impl KeySet {
             None => Selection::Refused(AuthReason::AlgorithmNotAllowedForKey),
         }
     }
-}
-
-/// `base.N` with a numeric version N.
-fn split_version(kid: &str) -> Option<(&str, u64)> {
-    let (base, version) = kid.rsplit_once('.')?;
-    if base.is_empty() || version.is_empty() || !version.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    Some((base, version.parse().ok()?))
 }
 
 impl VerifyKey {

@@ -6,6 +6,7 @@
 
 pub(crate) mod cache;
 pub(crate) mod keyset;
+pub(crate) mod kid;
 pub(crate) mod source;
 
 // Transitional: `cloudflare/` still imports the HTTP fetcher as `crate::jwks::http`; remove
