@@ -87,6 +87,7 @@ pub mod fuzzing;
 // The issuer side: key stores, rotating signer, JWKS publishing (feature `aws-lc-rs`).
 #[cfg(feature = "aws-lc-rs")]
 pub mod issuer;
+pub mod jwk;
 pub mod jwks;
 mod jwt;
 mod layer;

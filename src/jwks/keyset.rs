@@ -13,6 +13,7 @@ use sha2::{Digest, Sha256};
 use super::kid::{self, VersionedKid};
 use crate::algorithms::Algorithms;
 use crate::error::AuthReason;
+use crate::jwk::Jwk;
 use crate::jwt::MAX_KID_LEN;
 
 /// Most keys taken from one document; the rest are skipped. Real sets hold a handful.
@@ -28,8 +29,8 @@ pub(crate) struct VerifyKey {
     pub(crate) key: DecodingKey,
     /// Digest of the kid and public key material: tells "the same key" across refreshes.
     pub(crate) fingerprint: [u8; 16],
-    /// The public JWK as published (for [`KeySet::to_jwks`]).
-    jwk: Value,
+    /// The key's public members (for [`KeySet::to_jwks`]); `None` for a local HMAC secret.
+    jwk: Option<Jwk>,
 }
 
 impl fmt::Debug for VerifyKey {
@@ -104,45 +105,6 @@ impl fmt::Debug for KeySet {
             .field("keys", &self.keys)
             .field("skipped", &self.skipped)
             .finish()
-    }
-}
-
-/// The members of a JWK we read. Anything else is ignored.
-#[derive(Deserialize)]
-struct RawJwk {
-    kty: String,
-    #[serde(default)]
-    kid: Option<String>,
-    #[serde(default)]
-    alg: Option<String>,
-    #[serde(default, rename = "use")]
-    use_: Option<String>,
-    #[serde(default)]
-    key_ops: Option<Vec<String>>,
-    #[serde(default)]
-    crv: Option<String>,
-    #[serde(default)]
-    n: Option<String>,
-    #[serde(default)]
-    e: Option<String>,
-    #[serde(default)]
-    x: Option<String>,
-    #[serde(default)]
-    y: Option<String>,
-    #[serde(default)]
-    d: Option<IgnoredPresence>,
-    #[serde(default)]
-    p: Option<IgnoredPresence>,
-    #[serde(default)]
-    k: Option<IgnoredPresence>,
-}
-
-/// Records that a member is present without keeping its (secret) value.
-struct IgnoredPresence;
-
-impl<'de> Deserialize<'de> for IgnoredPresence {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        serde::de::IgnoredAny::deserialize(d).map(|_| Self)
     }
 }
 
@@ -252,10 +214,16 @@ impl KeySet {
         self.keys.iter().filter_map(|k| k.kid.as_deref())
     }
 
-    /// The usable keys as a public JWKS document (for debugging and republishing).
+    /// The usable keys as a public JWKS document (for debugging and republishing): only the
+    /// public members of each key (see [`Jwk`]), never a member the crate does not know.
     #[must_use]
     pub fn to_jwks(&self) -> Value {
-        let keys: Vec<Value> = self.keys.iter().map(|k| k.jwk.clone()).collect();
+        let keys: Vec<Value> = self
+            .keys
+            .iter()
+            .filter_map(|k| k.jwk.as_ref())
+            .filter_map(|jwk| serde_json::to_value(jwk).ok())
+            .collect();
         serde_json::json!({ "keys": keys })
     }
 
@@ -332,12 +300,12 @@ impl VerifyKey {
             algorithms,
             key: DecodingKey::from_secret(secret),
             fingerprint,
-            jwk: Value::Null,
+            jwk: None,
         }
     }
 }
 
-fn b64(value: Option<&String>, member: &'static str) -> Result<Vec<u8>, &'static str> {
+fn b64(value: Option<&str>, member: &'static str) -> Result<Vec<u8>, &'static str> {
     let value = value.ok_or(member)?;
     URL_SAFE_NO_PAD
         .decode(value)
@@ -345,14 +313,14 @@ fn b64(value: Option<&String>, member: &'static str) -> Result<Vec<u8>, &'static
 }
 
 fn parse_key(jwk: &Value, allowed: Algorithms) -> Result<VerifyKey, &'static str> {
-    let raw = RawJwk::deserialize(jwk).map_err(|_| "malformed JWK")?;
-    if raw.d.is_some() || raw.p.is_some() || raw.k.is_some() {
-        // A private or symmetric key in a public set: never use it (and never HS* remotely).
-        return Err(if raw.kty == "oct" {
-            "symmetric key"
-        } else {
-            "private key material published"
-        });
+    let raw = Jwk::deserialize(jwk).map_err(|_| "malformed JWK")?;
+    if raw.private_member().is_some() {
+        // Someone published a private key: never use it as if it were public.
+        return Err("private key material published");
+    }
+    if raw.kty == "oct" {
+        // A symmetric key in a public set: never use it (and never HS* remotely).
+        return Err("symmetric key");
     }
     if raw.use_.as_deref().is_some_and(|u| u != "sig") {
         return Err("use is not sig");
@@ -373,8 +341,8 @@ fn parse_key(jwk: &Value, allowed: Algorithms) -> Result<VerifyKey, &'static str
     }
     let (fits, key, material) = match (raw.kty.as_str(), raw.crv.as_deref()) {
         ("RSA", _) => {
-            let n = b64(raw.n.as_ref(), "missing n")?;
-            let e = b64(raw.e.as_ref(), "missing e")?;
+            let n = b64(raw.n.as_deref(), "missing n")?;
+            let e = b64(raw.e.as_deref(), "missing e")?;
             let n_trimmed = strip_leading_zeros(&n);
             // An empty modulus (`"n": ""`) has 0 bits; never subtract from an empty length.
             let bits = n_trimmed.first().map_or(0, |first| {
@@ -396,8 +364,8 @@ fn parse_key(jwk: &Value, allowed: Algorithms) -> Result<VerifyKey, &'static str
             } else {
                 (48, Algorithms::from(Algorithm::ES384))
             };
-            let x = b64(raw.x.as_ref(), "missing x")?;
-            let y = b64(raw.y.as_ref(), "missing y")?;
+            let x = b64(raw.x.as_deref(), "missing x")?;
+            let y = b64(raw.y.as_deref(), "missing y")?;
             if x.len() != len || y.len() != len {
                 return Err("EC coordinates of the wrong length");
             }
@@ -408,13 +376,12 @@ fn parse_key(jwk: &Value, allowed: Algorithms) -> Result<VerifyKey, &'static str
             (fits, DecodingKey::from_ec_der(&point), point)
         }
         ("OKP", Some("Ed25519")) => {
-            let x = b64(raw.x.as_ref(), "missing x")?;
+            let x = b64(raw.x.as_deref(), "missing x")?;
             if x.len() != 32 {
                 return Err("Ed25519 key of the wrong length");
             }
             (Algorithm::EdDSA.into(), DecodingKey::from_ed_der(&x), x)
         }
-        ("oct", _) => return Err("symmetric key"),
         ("EC" | "OKP", _) => return Err("unsupported curve"),
         _ => return Err("unsupported key type"),
     };
@@ -439,11 +406,11 @@ fn parse_key(jwk: &Value, allowed: Algorithms) -> Result<VerifyKey, &'static str
     let mut fingerprint = [0; 16];
     fingerprint.copy_from_slice(&digest.finalize()[..16]);
     Ok(VerifyKey {
-        kid: raw.kid.map(String::into_boxed_str),
+        kid: raw.kid.clone().map(String::into_boxed_str),
         algorithms,
         key,
         fingerprint,
-        jwk: jwk.clone(),
+        jwk: Some(raw),
     })
 }
 

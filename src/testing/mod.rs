@@ -47,17 +47,7 @@ use keys::KeyMaterial;
 pub use token::TokenBuilder;
 
 /// Every algorithm the mock publishes a key for, one key each.
-pub const ALGORITHMS: [Algorithm; 9] = [
-    Algorithm::RS256,
-    Algorithm::RS384,
-    Algorithm::RS512,
-    Algorithm::PS256,
-    Algorithm::PS384,
-    Algorithm::PS512,
-    Algorithm::ES256,
-    Algorithm::ES384,
-    Algorithm::EdDSA,
-];
+pub const ALGORITHMS: [Algorithm; 9] = crate::algorithms::ASYMMETRIC_ALGORITHMS;
 
 /// Path of the JWKS endpoint.
 const JWKS_PATH: &str = crate::oidc::JWKS_PATH;
