@@ -150,6 +150,12 @@ impl JwksVerifier {
         match &*self.inner {
             Kind::One(one) => Ok((0, one)),
             Kind::Many(routes) => {
+                // The size cap comes first on this path too: a token larger than every
+                // tenant's cap costs a length check, not a decode of its payload to route it.
+                let max_token_len = routes.iter().map(|(_, v)| v.one().policy.max_token_len);
+                if max_token_len.max().is_none_or(|max| token.len() > max) {
+                    return Err(AuthError::new(AuthReason::TokenTooLarge));
+                }
                 let iss = peek_issuer(token)?;
                 routes
                     .iter()

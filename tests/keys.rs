@@ -10,7 +10,7 @@ use common::{app, builder, send_token};
 use http::StatusCode;
 use jwks_auth::testing::MockIdp;
 use jwks_auth::{Algorithm, JwksAuthLayer, JwksVerifierBuilder};
-use serde_json::json;
+use serde_json::{Value, json};
 
 const UNKNOWN_KID: &str = r#"Bearer error="invalid_token", error_description="unknown key id""#;
 
@@ -81,5 +81,89 @@ async fn with_versioned_kids_a_bare_kid_names_the_newest_version() {
         let reply = send_token(&app, &token).await;
         assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{kid}");
         assert_eq!(reply.challenge(), Some(UNKNOWN_KID), "{kid}");
+    }
+}
+
+/// RFC 7518 section 6: members that carry private key material.
+const PRIVATE_MEMBERS: [&str; 7] = ["d", "p", "q", "dp", "dq", "qi", "oth"];
+
+#[tokio::test]
+async fn a_jwk_with_any_private_member_is_skipped_not_used_as_public() {
+    let idp = MockIdp::start().await;
+    let public = idp
+        .public_jwk(&idp.kid(Algorithm::RS256))
+        .expect("RS256 JWK");
+    for member in PRIVATE_MEMBERS.into_iter().chain(["k"]) {
+        let mut leaked = public.clone();
+        leaked[member] = if member == "oth" {
+            json!([{"r": "AQAB", "d": "AQAB", "t": "AQAB"}])
+        } else {
+            json!("AQAB")
+        };
+        idp.set_jwks_override(Some(json!({ "keys": [leaked] })));
+        let verifier = with_cooldown(&idp).build().expect("config");
+        let err = verifier.refresh().await.expect_err(member);
+        assert!(
+            err.to_string().contains("no usable keys (1 skipped)"),
+            "{member}: {err}"
+        );
+        let app = app(JwksAuthLayer::new(verifier));
+        let reply = send_token(&app, &idp.mint(Algorithm::RS256)).await;
+        assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE, "{member}");
+    }
+
+    // Next to a good key: the leaked one is skipped, never served back, and its kid is unknown.
+    let mut leaked = public.clone();
+    leaked["qi"] = json!("AQAB");
+    let good = idp
+        .public_jwk(&idp.kid(Algorithm::ES256))
+        .expect("ES256 JWK");
+    idp.set_jwks_override(Some(json!({ "keys": [leaked, good.clone()] })));
+    let verifier = with_cooldown(&idp).build().expect("config");
+    verifier.refresh().await.expect("one usable key");
+    let served = verifier.jwks().expect("a set");
+    assert_eq!(served["keys"].as_array().map(Vec::len), Some(1));
+    assert_eq!(served["keys"][0]["kid"], good["kid"]);
+    assert_eq!(verifier.status().kids, [good["kid"].as_str().expect("kid")]);
+    let app = app(JwksAuthLayer::new(verifier));
+    send_token(&app, &idp.mint(Algorithm::RS256))
+        .await
+        .assert_refused(
+            StatusCode::UNAUTHORIZED,
+            r#"{"detail":"unknown key id"}"#,
+            Some(UNKNOWN_KID),
+        );
+    let es = idp.token().alg(Algorithm::ES256).subject("es").sign();
+    send_token(&app, &es).await.assert_ok("es");
+}
+
+#[tokio::test]
+async fn the_served_set_carries_only_public_members() {
+    let idp = MockIdp::start().await;
+    let kid = idp.kid(Algorithm::RS256);
+    let mut jwk = idp.public_jwk(&kid).expect("RS256 JWK");
+    jwk["x-vendor"] = json!("kept out");
+    jwk["x5t"] = json!("dGh1bWI");
+    idp.set_jwks_override(Some(json!({ "keys": [jwk.clone()] })));
+    let verifier = with_cooldown(&idp).build().expect("config");
+    verifier.refresh().await.expect("warm");
+    let served = verifier.jwks().expect("a set");
+    let keys = served["keys"].as_array().expect("keys");
+    assert_eq!(keys.len(), 1);
+    let Value::Object(members) = &keys[0] else {
+        panic!("a JWK object")
+    };
+    let mut names: Vec<&str> = members.keys().map(String::as_str).collect();
+    names.sort_unstable();
+    let mut expected = vec!["kty", "kid", "n", "e", "x5t"];
+    for optional in ["alg", "use", "key_ops"] {
+        if jwk.get(optional).is_some() {
+            expected.push(optional);
+        }
+    }
+    expected.sort_unstable();
+    assert_eq!(names, expected);
+    for member in ["kty", "kid", "n", "e", "alg", "use"] {
+        assert_eq!(members.get(member), jwk.get(member), "{member}");
     }
 }
