@@ -28,7 +28,8 @@ enum SourceConfig {
 }
 
 /// Builds a [`JwksVerifier`]. Every setting has a strict default; `build()` checks the whole
-/// configuration and reports the first problem as a [`ConfigError`] that says what to fix.
+/// configuration and reports the first problem as a [`ConfigError`](crate::ConfigError) that says
+/// what to fix.
 ///
 /// | setting | default |
 /// |---|---|
