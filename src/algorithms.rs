@@ -35,6 +35,32 @@ const ALL: [Algorithm; 12] = [
     Algorithm::EdDSA,
 ];
 
+/// Every asymmetric algorithm, in a fixed order: the default verification set
+/// ([`Algorithms::ASYMMETRIC`]) and the list the mock IdP publishes one key for
+/// (`testing::ALGORITHMS`). The one place the list is written.
+pub(crate) const ASYMMETRIC_ALGORITHMS: [Algorithm; 9] = [
+    Algorithm::RS256,
+    Algorithm::RS384,
+    Algorithm::RS512,
+    Algorithm::PS256,
+    Algorithm::PS384,
+    Algorithm::PS512,
+    Algorithm::ES256,
+    Algorithm::ES384,
+    Algorithm::EdDSA,
+];
+
+/// The set of the algorithms in `list`, at compile time.
+const fn set_of(list: &[Algorithm]) -> Algorithms {
+    let mut bits = 0;
+    let mut i = 0;
+    while i < list.len() {
+        bits |= bit(list[i]);
+        i += 1;
+    }
+    Algorithms(bits)
+}
+
 const fn bit(alg: Algorithm) -> u16 {
     1 << match alg {
         Algorithm::HS256 => 0,
@@ -68,8 +94,7 @@ impl Algorithms {
     pub const HMAC: Self =
         Self(bit(Algorithm::HS256) | bit(Algorithm::HS384) | bit(Algorithm::HS512));
     /// Every asymmetric algorithm: the default.
-    pub const ASYMMETRIC: Self =
-        Self(Self::RSA.0 | bit(Algorithm::ES256) | bit(Algorithm::ES384) | bit(Algorithm::EdDSA));
+    pub const ASYMMETRIC: Self = set_of(&ASYMMETRIC_ALGORITHMS);
     /// The empty set.
     pub const NONE: Self = Self(0);
 
@@ -119,5 +144,25 @@ impl FromIterator<Algorithm> for Algorithms {
 impl fmt::Debug for Algorithms {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_set().entries(self.iter()).finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn asymmetric_is_rsa_ec_and_eddsa_and_no_hmac() {
+        let expected = Algorithms::RSA
+            .union(Algorithm::ES256.into())
+            .union(Algorithm::ES384.into())
+            .union(Algorithm::EdDSA.into());
+        assert_eq!(Algorithms::ASYMMETRIC, expected);
+        assert!(
+            Algorithms::ASYMMETRIC
+                .intersect(Algorithms::HMAC)
+                .is_empty()
+        );
+        assert!(Algorithms::ASYMMETRIC.iter().eq(ASYMMETRIC_ALGORITHMS));
     }
 }

@@ -81,6 +81,7 @@ mod crypto;
 mod error;
 #[cfg(feature = "axum")]
 mod extract;
+mod fetch;
 #[cfg(feature = "__fuzz")]
 #[doc(hidden)]
 pub mod fuzzing;
@@ -90,6 +91,7 @@ pub mod fuzzing;
 mod encoding;
 #[cfg(feature = "issuer")]
 pub mod issuer;
+pub mod jwk;
 pub mod jwks;
 mod jwt;
 mod layer;

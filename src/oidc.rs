@@ -13,10 +13,20 @@ use std::time::Duration;
 use reqwest::Url;
 use serde::Deserialize;
 
-use crate::builder::check_url;
 use crate::clock::{SharedClock, millis};
-use crate::jwks::http::HttpFetcher;
-use crate::jwks::source::{BoxFuture, FetchError, Fetched, KeySource, Validators};
+use crate::fetch::{FetchError, HttpFetcher, check_url};
+use crate::jwks::source::{FetchFuture, KeySource, Validators};
+
+/// Where an OpenID Connect issuer publishes its discovery document (OpenID Connect Discovery
+/// section 4), relative to the issuer. The one definition in the crate: the issuer's publisher
+/// and the mock IdP serve at this path.
+pub(crate) const DISCOVERY_PATH: &str = "/.well-known/openid-configuration";
+
+/// Where this crate's publishers (the issuer's and the mock IdP's) serve their key set: the
+/// common convention. A verifier never assumes it: it uses the `jwks_uri` a discovery document
+/// announces, or the URL it is given. Compiled only with a publisher.
+#[cfg(any(feature = "aws-lc-rs", feature = "testing"))]
+pub(crate) const JWKS_PATH: &str = "/.well-known/jwks.json";
 
 /// The discovery document's members we use.
 #[derive(Debug, Deserialize)]
@@ -54,10 +64,7 @@ pub(crate) fn check_document(
 
 /// The discovery URL for an issuer: `<issuer>/.well-known/openid-configuration`.
 pub(crate) fn discovery_url(issuer: &str) -> String {
-    format!(
-        "{}/.well-known/openid-configuration",
-        issuer.trim_end_matches('/')
-    )
+    format!("{}{DISCOVERY_PATH}", issuer.trim_end_matches('/'))
 }
 
 /// A key source that discovers its JWKS URL from an OIDC issuer.
@@ -120,13 +127,10 @@ impl OidcDiscovery {
 }
 
 impl KeySource for OidcDiscovery {
-    fn fetch<'a>(
-        &'a self,
-        previous: Option<&'a Validators>,
-    ) -> BoxFuture<'a, Result<Fetched, FetchError>> {
+    fn fetch<'a>(&'a self, previous: Option<&'a Validators>) -> FetchFuture<'a> {
         Box::pin(async move {
             let url = self.jwks_uri().await?;
-            let result = self.http.get(&url, previous).await;
+            let result = self.http.get(&url, previous, &self.clock).await;
             if result.as_ref().is_err_and(|e| !e.is_retryable()) {
                 // The provider may have moved its keys: discover again next time.
                 self.forget();

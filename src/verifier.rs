@@ -8,10 +8,9 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::builder::JwksVerifierBuilder;
 use crate::error::{AuthError, AuthReason, ConfigError};
+use crate::fetch::FetchError;
 use crate::jwks::cache::CacheStatus;
-use crate::jwks::source::FetchError;
 use crate::policy::IdTokenChecks;
 use crate::user::User;
 use crate::verify::{Attempt, IssuerVerifier, Pending};
@@ -47,11 +46,6 @@ enum Kind {
 }
 
 impl JwksVerifier {
-    /// Starts a builder (defaults listed on [`JwksVerifierBuilder`]).
-    pub fn builder() -> JwksVerifierBuilder {
-        JwksVerifierBuilder::default()
-    }
-
     pub(crate) fn from_issuer(verifier: IssuerVerifier) -> Self {
         Self {
             inner: Arc::new(Kind::One(verifier)),
@@ -156,6 +150,12 @@ impl JwksVerifier {
         match &*self.inner {
             Kind::One(one) => Ok((0, one)),
             Kind::Many(routes) => {
+                // The size cap comes first on this path too: a token larger than every
+                // tenant's cap costs a length check, not a decode of its payload to route it.
+                let max_token_len = routes.iter().map(|(_, v)| v.one().policy.max_token_len);
+                if max_token_len.max().is_none_or(|max| token.len() > max) {
+                    return Err(AuthError::new(AuthReason::TokenTooLarge));
+                }
                 let iss = peek_issuer(token)?;
                 routes
                     .iter()

@@ -10,7 +10,7 @@ use std::time::Duration;
 use common::{app, builder, send_token};
 use http::StatusCode;
 use jwks_auth::testing::{Fault, MockIdp};
-use jwks_auth::{Algorithm, AuthErrorKind, JwksAuthLayer, JwksVerifier, ManualClock};
+use jwks_auth::{Algorithm, AuthErrorKind, AuthReason, JwksAuthLayer, JwksVerifier, ManualClock};
 
 /// Waits until `condition` holds, checking every 5 ms, for at most 3 s (then fails).
 async fn eventually(what: &str, mut condition: impl FnMut() -> bool) {
@@ -403,6 +403,44 @@ async fn multi_issuer_routes_by_iss_and_refuses_cross_tenant_tokens() {
         ])
         .is_err()
     );
+}
+
+#[tokio::test]
+async fn multi_issuer_refuses_an_oversized_token_before_decoding_it() {
+    let a = MockIdp::start().await;
+    let b = MockIdp::start().await;
+    let verifier = JwksVerifier::multi_issuer([
+        builder(&a).build().expect("a"),
+        builder(&b).max_token_bytes(32 * 1024).build().expect("b"),
+    ])
+    .expect("config");
+    // 11 MiB: a well-formed payload naming an issuer no tenant has (routing it would decode
+    // 11 MiB and answer "unknown issuer"), and plain garbage ("malformed token payload").
+    let padding = "x".repeat(11 * 1024 * 1024);
+    let named = a
+        .token()
+        .claim("iss", serde_json::json!("https://unknown.example"))
+        .claim("padding", serde_json::json!(padding))
+        .sign();
+    let garbage = format!("e30.{}.sig", "!".repeat(11 * 1024 * 1024));
+    for (case, token) in [("well-formed", &named), ("garbage", &garbage)] {
+        let started = std::time::Instant::now();
+        let err = verifier.verify(token).await.expect_err(case);
+        let took = started.elapsed();
+        assert_eq!(err.kind(), AuthErrorKind::InvalidToken, "{case}");
+        assert_eq!(err.reason(), AuthReason::TokenTooLarge, "{case}");
+        assert_eq!(err.description(), "token too large", "{case}");
+        eprintln!("{case}: refused in {took:?}");
+    }
+    // Under the largest tenant cap (b: 32 KiB) but over a's (16 KiB): routed to a, refused by
+    // a's own cap, again before any key lookup.
+    let over_a = a
+        .token()
+        .claim("padding", serde_json::json!("x".repeat(20 * 1024)))
+        .sign();
+    let err = verifier.verify(&over_a).await.expect_err("over a's cap");
+    assert_eq!(err.reason(), AuthReason::TokenTooLarge);
+    assert_eq!(a.jwks_fetches() + b.jwks_fetches(), 0, "no key was needed");
 }
 
 #[tokio::test]

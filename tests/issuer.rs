@@ -87,6 +87,7 @@ fn remote_verifier(issuer: &str, clock: &ManualClock, leeway: Duration) -> JwksV
         )
         .cache_ttl(Duration::from_secs(48 * 3600))
         .unknown_kid_cooldown(Duration::from_secs(1))
+        .versioned_kids(true)
         .clock(clock.clone())
         .build()
         .unwrap()

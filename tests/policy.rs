@@ -205,7 +205,7 @@ async fn versioned_kids_resolve_exactly_or_to_the_newest_version_never_by_prefix
     idp.set_jwks_override(Some(
         json!({"keys": [with_kid(&rsa, "signer.1"), with_kid(&rsa2, "signer.2")]}),
     ));
-    let verifier: JwksVerifier = builder(&idp).build().expect("config");
+    let verifier: JwksVerifier = builder(&idp).versioned_kids(true).build().expect("config");
     let current = idp.token().kid("signer.2").sign();
     verifier.verify(&current).await.expect("exact kid");
     let bare = idp.token().kid("signer").sign();

@@ -1792,7 +1792,7 @@ async fn versioned_kids_fall_back_only_to_the_newest_version_never_to_another() 
     newer["kid"] = json!("signing.2");
     keys.extend([older, newer]);
     idp.set_jwks_override(Some(json!({ "keys": keys })));
-    let (_, app) = build(builder(&idp));
+    let (_, app) = build(builder(&idp).versioned_kids(true));
     let signed = |alg: Algorithm, kid: &str| idp.token().alg(alg).kid(kid).sign();
     let cases = [
         (

@@ -19,9 +19,9 @@ use crate::encoding::etag;
 use crate::jwks::{Fetched, KeySource};
 
 /// The path of the key set.
-pub const JWKS_PATH: &str = "/.well-known/jwks.json";
+pub const JWKS_PATH: &str = crate::oidc::JWKS_PATH;
 /// The path of the discovery document.
-pub const DISCOVERY_PATH: &str = "/.well-known/openid-configuration";
+pub const DISCOVERY_PATH: &str = crate::oidc::DISCOVERY_PATH;
 
 /// Serves a key source's set as an HTTP JWKS endpoint plus a minimal OpenID Connect discovery
 /// document, so that any OIDC-aware verifier (this crate, jose, Envoy, ...) can use it.

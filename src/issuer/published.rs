@@ -52,6 +52,7 @@ impl RotatingSigner {
         JwksVerifier::builder()
             .key_source(self.key_source())
             .issuer(self.inner.issuer.clone())
+            .versioned_kids(true)
             .clock(self.inner.clock.clone())
     }
 

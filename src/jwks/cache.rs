@@ -14,9 +14,8 @@ use std::time::Duration;
 
 use arc_swap::{ArcSwapOption, Guard};
 
-use super::keyset::KeySet;
+use super::keyset::{KeyPolicy, KeySet};
 use super::source::{FetchError, Fetched, KeySource, Validators};
-use crate::algorithms::Algorithms;
 use crate::clock::{SharedClock, millis};
 use crate::error::AuthError;
 
@@ -129,7 +128,7 @@ pub(crate) enum Trigger {
 
 pub(crate) struct KeyCache {
     source: Arc<dyn KeySource>,
-    algorithms: Algorithms,
+    policy: KeyPolicy,
     config: CacheConfig,
     clock: SharedClock,
     current: ArcSwapOption<Snapshot>,
@@ -155,13 +154,13 @@ impl std::fmt::Debug for KeyCache {
 impl KeyCache {
     pub(crate) fn new(
         source: Arc<dyn KeySource>,
-        algorithms: Algorithms,
+        policy: KeyPolicy,
         config: CacheConfig,
         clock: SharedClock,
     ) -> Self {
         Self {
             source,
-            algorithms,
+            policy,
             config,
             clock,
             current: ArcSwapOption::empty(),
@@ -333,7 +332,7 @@ impl KeyCache {
                 body,
                 max_age,
                 validators,
-            }) => KeySet::from_jwks(&body, self.algorithms)
+            }) => KeySet::parse(&body, self.policy)
                 .map(|keys| (Arc::new(keys), max_age, validators))
                 .map_err(|e| FetchError::permanent(e.to_string())),
             Ok(Fetched::NotModified { max_age }) => match &previous {

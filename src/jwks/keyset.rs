@@ -10,8 +10,10 @@ use serde::Deserialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+use super::kid::{self, VersionedKid};
 use crate::algorithms::Algorithms;
 use crate::error::AuthReason;
+use crate::jwk::Jwk;
 use crate::jwt::MAX_KID_LEN;
 
 /// Most keys taken from one document; the rest are skipped. Real sets hold a handful.
@@ -27,8 +29,8 @@ pub(crate) struct VerifyKey {
     pub(crate) key: DecodingKey,
     /// Digest of the kid and public key material: tells "the same key" across refreshes.
     pub(crate) fingerprint: [u8; 16],
-    /// The public JWK as published (for [`KeySet::to_jwks`]).
-    jwk: Value,
+    /// The key's public members (for [`KeySet::to_jwks`]); `None` for a local HMAC secret.
+    jwk: Option<Jwk>,
 }
 
 impl fmt::Debug for VerifyKey {
@@ -76,6 +78,15 @@ pub(crate) enum Selection<'a> {
     Refused(AuthReason),
 }
 
+/// How a verifier reads key sets: which algorithms keys may verify, and how kids match.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct KeyPolicy {
+    pub(crate) algorithms: Algorithms,
+    /// A token's bare `base` kid may name the newest `base.N` of the set (see `jwks::kid`).
+    /// Off by default: kids match exactly, as RFC 7515 and every peer library do.
+    pub(crate) versioned_kids: bool,
+}
+
 /// A parsed JSON Web Key Set: the keys that passed the policy, indexed by kid.
 ///
 /// Built once per fetch; requests only look keys up.
@@ -83,7 +94,8 @@ pub struct KeySet {
     keys: Vec<VerifyKey>,
     by_kid: HashMap<Box<str>, Vec<usize>>,
     /// Versioned kids (`base.N`): base -> (highest N, its key), for tokens naming only `base`.
-    latest_version: HashMap<Box<str>, (u64, usize)>,
+    /// Empty unless the policy turns versioned kids on.
+    latest_version: HashMap<Box<str>, (u32, usize)>,
     skipped: usize,
 }
 
@@ -96,45 +108,6 @@ impl fmt::Debug for KeySet {
     }
 }
 
-/// The members of a JWK we read. Anything else is ignored.
-#[derive(Deserialize)]
-struct RawJwk {
-    kty: String,
-    #[serde(default)]
-    kid: Option<String>,
-    #[serde(default)]
-    alg: Option<String>,
-    #[serde(default, rename = "use")]
-    use_: Option<String>,
-    #[serde(default)]
-    key_ops: Option<Vec<String>>,
-    #[serde(default)]
-    crv: Option<String>,
-    #[serde(default)]
-    n: Option<String>,
-    #[serde(default)]
-    e: Option<String>,
-    #[serde(default)]
-    x: Option<String>,
-    #[serde(default)]
-    y: Option<String>,
-    #[serde(default)]
-    d: Option<IgnoredPresence>,
-    #[serde(default)]
-    p: Option<IgnoredPresence>,
-    #[serde(default)]
-    k: Option<IgnoredPresence>,
-}
-
-/// Records that a member is present without keeping its (secret) value.
-struct IgnoredPresence;
-
-impl<'de> Deserialize<'de> for IgnoredPresence {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        serde::de::IgnoredAny::deserialize(d).map(|_| Self)
-    }
-}
-
 impl KeySet {
     /// Parses a JWKS document (`{"keys": [...]}`), keeping only keys usable for `allowed`.
     ///
@@ -143,9 +116,23 @@ impl KeySet {
     /// algorithms outside `allowed`); the document fails only when no key is left. A JWK
     /// without `alg` may verify any allowed algorithm of its key type and curve.
     ///
+    /// Kids match exactly (a token's kid must equal the JWK's `kid`).
+    ///
     /// # Errors
     /// [`KeySetError`] when the document is malformed or yields no usable key.
     pub fn from_jwks(document: &[u8], allowed: Algorithms) -> Result<Self, KeySetError> {
+        Self::parse(
+            document,
+            KeyPolicy {
+                algorithms: allowed,
+                versioned_kids: false,
+            },
+        )
+    }
+
+    /// [`from_jwks`](Self::from_jwks) under a verifier's whole key policy.
+    pub(crate) fn parse(document: &[u8], policy: KeyPolicy) -> Result<Self, KeySetError> {
+        let allowed = policy.algorithms;
         #[derive(Deserialize)]
         struct Document {
             keys: Vec<Value>,
@@ -164,7 +151,7 @@ impl KeySet {
                 continue;
             }
             match parse_key(&jwk, allowed) {
-                Ok(key) => set.push(key),
+                Ok(key) => set.push(key, policy.versioned_kids),
                 Err(why) => {
                     set.skipped += 1;
                     let kid = jwk.get("kid").and_then(Value::as_str).unwrap_or("");
@@ -181,9 +168,12 @@ impl KeySet {
         Ok(set)
     }
 
-    fn push(&mut self, key: VerifyKey) {
+    fn push(&mut self, key: VerifyKey, versioned_kids: bool) {
         let index = self.keys.len();
-        if let Some((base, version)) = key.kid.as_deref().and_then(split_version) {
+        if versioned_kids
+            && let Some(VersionedKid::Versioned { base, version }) =
+                key.kid.as_deref().and_then(kid::parse)
+        {
             let latest = self
                 .latest_version
                 .entry(base.into())
@@ -224,10 +214,16 @@ impl KeySet {
         self.keys.iter().filter_map(|k| k.kid.as_deref())
     }
 
-    /// The usable keys as a public JWKS document (for debugging and republishing).
+    /// The usable keys as a public JWKS document (for debugging and republishing): only the
+    /// public members of each key (see [`Jwk`]), never a member the crate does not know.
     #[must_use]
     pub fn to_jwks(&self) -> Value {
-        let keys: Vec<Value> = self.keys.iter().map(|k| k.jwk.clone()).collect();
+        let keys: Vec<Value> = self
+            .keys
+            .iter()
+            .filter_map(|k| k.jwk.as_ref())
+            .filter_map(|jwk| serde_json::to_value(jwk).ok())
+            .collect();
         serde_json::json!({ "keys": keys })
     }
 
@@ -237,16 +233,20 @@ impl KeySet {
             .any(|i| &self.keys[i].fingerprint == fingerprint)
     }
 
-    /// Keys a kid may name: exact matches; failing those, for a kid without version, the
-    /// newest `kid.N`. An unknown *version* never falls back to another one.
+    /// Keys a kid may name: exact matches; failing those, with versioned kids on, for a bare
+    /// `base`, the newest `base.N`. An unknown *version* never falls back to another one.
     fn candidates<'a>(&'a self, kid: Option<&str>) -> impl Iterator<Item = usize> + 'a {
         let indices: &'a [usize] = match kid {
             Some(kid) => match self.by_kid.get(kid) {
                 Some(exact) => exact.as_slice(),
-                None => self
-                    .latest_version
-                    .get(kid)
-                    .map_or(&[], |(_, index)| std::slice::from_ref(index)),
+                None if self.latest_version.is_empty() => &[],
+                None => match kid::parse(kid) {
+                    Some(VersionedKid::Bare(base)) => self
+                        .latest_version
+                        .get(base)
+                        .map_or(&[], |(_, index)| std::slice::from_ref(index)),
+                    _ => &[],
+                },
             },
             None => &[],
         };
@@ -287,15 +287,6 @@ impl KeySet {
     }
 }
 
-/// `base.N` with a numeric version N.
-fn split_version(kid: &str) -> Option<(&str, u64)> {
-    let (base, version) = kid.rsplit_once('.')?;
-    if base.is_empty() || version.is_empty() || !version.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    Some((base, version.parse().ok()?))
-}
-
 impl VerifyKey {
     /// A locally configured HMAC secret (never published, never taken from a key set).
     pub(crate) fn hmac(kid: Option<String>, secret: &[u8], algorithms: Algorithms) -> Self {
@@ -309,12 +300,12 @@ impl VerifyKey {
             algorithms,
             key: DecodingKey::from_secret(secret),
             fingerprint,
-            jwk: Value::Null,
+            jwk: None,
         }
     }
 }
 
-fn b64(value: Option<&String>, member: &'static str) -> Result<Vec<u8>, &'static str> {
+fn b64(value: Option<&str>, member: &'static str) -> Result<Vec<u8>, &'static str> {
     let value = value.ok_or(member)?;
     URL_SAFE_NO_PAD
         .decode(value)
@@ -322,14 +313,14 @@ fn b64(value: Option<&String>, member: &'static str) -> Result<Vec<u8>, &'static
 }
 
 fn parse_key(jwk: &Value, allowed: Algorithms) -> Result<VerifyKey, &'static str> {
-    let raw = RawJwk::deserialize(jwk).map_err(|_| "malformed JWK")?;
-    if raw.d.is_some() || raw.p.is_some() || raw.k.is_some() {
-        // A private or symmetric key in a public set: never use it (and never HS* remotely).
-        return Err(if raw.kty == "oct" {
-            "symmetric key"
-        } else {
-            "private key material published"
-        });
+    let raw = Jwk::deserialize(jwk).map_err(|_| "malformed JWK")?;
+    if raw.private_member().is_some() {
+        // Someone published a private key: never use it as if it were public.
+        return Err("private key material published");
+    }
+    if raw.kty == "oct" {
+        // A symmetric key in a public set: never use it (and never HS* remotely).
+        return Err("symmetric key");
     }
     if raw.use_.as_deref().is_some_and(|u| u != "sig") {
         return Err("use is not sig");
@@ -350,8 +341,8 @@ fn parse_key(jwk: &Value, allowed: Algorithms) -> Result<VerifyKey, &'static str
     }
     let (fits, key, material) = match (raw.kty.as_str(), raw.crv.as_deref()) {
         ("RSA", _) => {
-            let n = b64(raw.n.as_ref(), "missing n")?;
-            let e = b64(raw.e.as_ref(), "missing e")?;
+            let n = b64(raw.n.as_deref(), "missing n")?;
+            let e = b64(raw.e.as_deref(), "missing e")?;
             let n_trimmed = strip_leading_zeros(&n);
             // An empty modulus (`"n": ""`) has 0 bits; never subtract from an empty length.
             let bits = n_trimmed.first().map_or(0, |first| {
@@ -373,8 +364,8 @@ fn parse_key(jwk: &Value, allowed: Algorithms) -> Result<VerifyKey, &'static str
             } else {
                 (48, Algorithms::from(Algorithm::ES384))
             };
-            let x = b64(raw.x.as_ref(), "missing x")?;
-            let y = b64(raw.y.as_ref(), "missing y")?;
+            let x = b64(raw.x.as_deref(), "missing x")?;
+            let y = b64(raw.y.as_deref(), "missing y")?;
             if x.len() != len || y.len() != len {
                 return Err("EC coordinates of the wrong length");
             }
@@ -385,13 +376,12 @@ fn parse_key(jwk: &Value, allowed: Algorithms) -> Result<VerifyKey, &'static str
             (fits, DecodingKey::from_ec_der(&point), point)
         }
         ("OKP", Some("Ed25519")) => {
-            let x = b64(raw.x.as_ref(), "missing x")?;
+            let x = b64(raw.x.as_deref(), "missing x")?;
             if x.len() != 32 {
                 return Err("Ed25519 key of the wrong length");
             }
             (Algorithm::EdDSA.into(), DecodingKey::from_ed_der(&x), x)
         }
-        ("oct", _) => return Err("symmetric key"),
         ("EC" | "OKP", _) => return Err("unsupported curve"),
         _ => return Err("unsupported key type"),
     };
@@ -416,11 +406,11 @@ fn parse_key(jwk: &Value, allowed: Algorithms) -> Result<VerifyKey, &'static str
     let mut fingerprint = [0; 16];
     fingerprint.copy_from_slice(&digest.finalize()[..16]);
     Ok(VerifyKey {
-        kid: raw.kid.map(String::into_boxed_str),
+        kid: raw.kid.clone().map(String::into_boxed_str),
         algorithms,
         key,
         fingerprint,
-        jwk: jwk.clone(),
+        jwk: Some(raw),
     })
 }
 

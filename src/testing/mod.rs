@@ -47,22 +47,12 @@ use keys::KeyMaterial;
 pub use token::TokenBuilder;
 
 /// Every algorithm the mock publishes a key for, one key each.
-pub const ALGORITHMS: [Algorithm; 9] = [
-    Algorithm::RS256,
-    Algorithm::RS384,
-    Algorithm::RS512,
-    Algorithm::PS256,
-    Algorithm::PS384,
-    Algorithm::PS512,
-    Algorithm::ES256,
-    Algorithm::ES384,
-    Algorithm::EdDSA,
-];
+pub const ALGORITHMS: [Algorithm; 9] = crate::algorithms::ASYMMETRIC_ALGORITHMS;
 
 /// Path of the JWKS endpoint.
-const JWKS_PATH: &str = "/.well-known/jwks.json";
+const JWKS_PATH: &str = crate::oidc::JWKS_PATH;
 /// Path of the OpenID discovery endpoint.
-const DISCOVERY_PATH: &str = "/.well-known/openid-configuration";
+const DISCOVERY_PATH: &str = crate::oidc::DISCOVERY_PATH;
 
 /// A misbehaviour of the JWKS, discovery and Cloudflare certs endpoints, set
 /// with [`MockIdp::set_fault`] (or of the get-identity endpoint, set with

@@ -6,24 +6,19 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-use jsonwebtoken::Algorithm;
-
 use crate::algorithms::Algorithms;
 use crate::clock::{Clock, SharedClock};
-use crate::error::ConfigError;
-use crate::jwks::cache::{CacheConfig, KeyCache};
-use crate::jwks::http::{HttpFetcher, default_client};
-use crate::jwks::keyset::VerifyKey;
-use crate::jwks::source::{JwksUrl, KeySource, StaticJwks};
-use crate::oidc::{OidcDiscovery, discovery_url};
-use crate::policy::{ClaimsCheck, Policy};
-use crate::token_cache::TokenCache;
+use crate::jwks::cache::CacheConfig;
+use crate::jwks::source::KeySource;
+use crate::policy::ClaimsCheck;
 use crate::user::User;
 use crate::verifier::JwksVerifier;
-use crate::verify::IssuerVerifier;
 
-/// Shortest HMAC secret accepted (RFC 7518 section 3.2: at least the hash size).
-const MIN_HMAC_SECRET: usize = 32;
+mod build;
+
+// Transitional: `cloudflare/` imports the URL check from here; remove once it imports
+// `crate::fetch::check_url`.
+pub(crate) use crate::fetch::check_url;
 
 enum SourceConfig {
     Url(String),
@@ -33,7 +28,8 @@ enum SourceConfig {
 }
 
 /// Builds a [`JwksVerifier`]. Every setting has a strict default; `build()` checks the whole
-/// configuration and reports the first problem as a [`ConfigError`] that says what to fix.
+/// configuration and reports the first problem as a [`ConfigError`](crate::ConfigError) that says
+/// what to fix.
 ///
 /// | setting | default |
 /// |---|---|
@@ -49,6 +45,7 @@ enum SourceConfig {
 /// | [`max_token_bytes`](Self::max_token_bytes) | 16 KiB |
 /// | [`token_cache_capacity`](Self::token_cache_capacity) | 10,000 |
 /// | tokens without `kid` | refused ([`allow_missing_kid`](Self::allow_missing_kid)) |
+/// | kid matching | exact ([`versioned_kids`](Self::versioned_kids) for `base` -> newest `base.N`) |
 /// | issuer / audience | required ([`any_issuer`](Self::any_issuer), [`any_audience`](Self::any_audience) to opt out) |
 #[must_use]
 pub struct JwksVerifierBuilder {
@@ -61,6 +58,7 @@ pub struct JwksVerifierBuilder {
     leeway: Duration,
     required_claims: Vec<String>,
     allow_missing_kid: bool,
+    versioned_kids: bool,
     allow_http: bool,
     access_token_profile: bool,
     scopes: Vec<String>,
@@ -89,6 +87,7 @@ impl Default for JwksVerifierBuilder {
             leeway: Duration::from_secs(30),
             required_claims: Vec::new(),
             allow_missing_kid: false,
+            versioned_kids: false,
             allow_http: false,
             access_token_profile: false,
             scopes: Vec::new(),
@@ -112,6 +111,13 @@ impl Default for JwksVerifierBuilder {
             token_cache_capacity: 10_000,
             clock: SharedClock::default(),
         }
+    }
+}
+
+impl JwksVerifier {
+    /// Starts a builder (defaults listed on [`JwksVerifierBuilder`]).
+    pub fn builder() -> JwksVerifierBuilder {
+        JwksVerifierBuilder::default()
     }
 }
 
@@ -262,6 +268,25 @@ impl JwksVerifierBuilder {
         self
     }
 
+    /// Let a token whose kid is a bare `base` use the newest key `base.N` of the set (off by
+    /// default: a kid must equal the JWK's `kid` exactly, as in jose and every peer library).
+    ///
+    /// For issuers that name key versions `base.1`, `base.2`, ... (such as this crate's
+    /// `issuer` module, whose verifier preset turns it on) and hand out tokens naming only the
+    /// base. The grammar is
+    /// strict and shared with the issuer: `base` is 1 to 64 of `[A-Za-z0-9_-]`, `N` a decimal
+    /// from 1 without leading zeros. A kid naming a version (`base.3`) still only matches
+    /// exactly: an unknown version never falls back to another, and a kid outside the grammar
+    /// (`base.02`, `base.2.1`) is never read as a version.
+    ///
+    /// # Warning
+    /// With it on, a token naming `base` verifies against whichever `base.N` is newest in the
+    /// *remote* set: turn it on only for issuers that follow this convention.
+    pub fn versioned_kids(mut self, enabled: bool) -> Self {
+        self.versioned_kids = enabled;
+        self
+    }
+
     /// Allow `http://` key URLs for non-loopback hosts.
     ///
     /// # Warning
@@ -357,184 +382,6 @@ impl JwksVerifierBuilder {
             self.http_retries,
             &self.clock,
         )
-    }
-
-    /// Checks the configuration and builds the verifier. No network access happens here: the
-    /// key set is fetched on first use (or call [`JwksVerifier::refresh`] to warm it).
-    ///
-    /// # Errors
-    /// A [`ConfigError`] naming the setting to fix.
-    pub fn build(self) -> Result<JwksVerifier, ConfigError> {
-        crate::crypto::install_provider();
-        self.check()?;
-        if self.any_issuer {
-            tracing::warn!("jwks-auth: issuer check disabled (any_issuer)");
-        }
-        if self.any_audience {
-            tracing::warn!("jwks-auth: audience check disabled (any_audience)");
-        }
-        if self.allow_missing_kid {
-            tracing::warn!("jwks-auth: tokens without kid accepted (allow_missing_kid)");
-        }
-        let http = HttpFetcher {
-            client: match self.http_client {
-                Some(client) => client,
-                None => default_client()
-                    .map_err(|e| ConfigError::new(format!("cannot build the HTTP client: {e}")))?,
-            },
-            timeout: self.http_timeout,
-            max_body: self.max_jwks_bytes,
-            retries: self.http_retries,
-        };
-        let source: Arc<dyn KeySource> = match self.source {
-            Some(SourceConfig::Oidc(issuer)) => {
-                let url = check_url(&discovery_url(&issuer), self.allow_http, "oidc_issuer")?;
-                Arc::new(OidcDiscovery::new(
-                    issuer,
-                    url,
-                    self.allow_http,
-                    self.discovery_ttl,
-                    http,
-                    self.clock.clone(),
-                ))
-            }
-            Some(SourceConfig::Url(url)) => {
-                let url = check_url(&url, self.allow_http, "jwks_url")?;
-                Arc::new(JwksUrl::new(url, http))
-            }
-            Some(SourceConfig::Static(doc)) => {
-                crate::jwks::KeySet::from_jwks(&doc, self.algorithms)
-                    .map_err(|e| ConfigError::new(format!("static_jwks: {e}")))?;
-                Arc::new(StaticJwks(doc))
-            }
-            Some(SourceConfig::Custom(source)) => source,
-            None => {
-                return Err(ConfigError::new(
-                    "no key source: call .jwks_url(..), .static_jwks(..) or .key_source(..)",
-                ));
-            }
-        };
-        let token_cache = (self.token_cache_capacity > 0)
-            .then(|| TokenCache::new(self.token_cache_capacity, self.clock.clone(), self.leeway));
-        let asymmetric = self.algorithms.intersect(Algorithms::ASYMMETRIC);
-        let hmac_algorithms = match self.algorithms.intersect(Algorithms::HMAC) {
-            none if none.is_empty() => Algorithm::HS256.into(),
-            some => some,
-        };
-        let hmac_keys = self
-            .hmac_secrets
-            .into_iter()
-            .map(|(kid, secret)| VerifyKey::hmac(kid, &secret, hmac_algorithms))
-            .collect();
-        Ok(JwksVerifier::from_issuer(IssuerVerifier {
-            keys: Arc::new(KeyCache::new(
-                source,
-                asymmetric,
-                self.cache,
-                self.clock.clone(),
-            )),
-            hmac_keys,
-            policy: Policy {
-                issuer: self.issuer,
-                audiences: self.audiences,
-                leeway: self.leeway,
-                required_claims: self.required_claims,
-                max_token_len: self.max_token_bytes,
-                allow_missing_kid: self.allow_missing_kid,
-                access_token_profile: self.access_token_profile,
-                scopes: self.scopes,
-                checks: self.checks,
-            },
-            clock: self.clock,
-            token_cache,
-        }))
-    }
-
-    fn check(&self) -> Result<(), ConfigError> {
-        match &self.issuer {
-            None if !self.any_issuer => {
-                return Err(ConfigError::new(
-                    "no issuer: call .issuer(\"https://your-idp\") (or, knowingly, .any_issuer())",
-                ));
-            }
-            Some(iss) if iss.is_empty() => {
-                return Err(ConfigError::new("issuer is empty"));
-            }
-            _ => {}
-        }
-        if self.audiences.is_empty() && !self.any_audience {
-            return Err(ConfigError::new(
-                "no audience: call .audience(\"your-api\") (or, knowingly, .any_audience())",
-            ));
-        }
-        if self.audiences.iter().any(String::is_empty) {
-            return Err(ConfigError::new("an audience is empty"));
-        }
-        if self.algorithms.is_empty() {
-            return Err(ConfigError::new("algorithms: the set is empty"));
-        }
-        if !self.algorithms.intersect(Algorithms::HMAC).is_empty() && self.hmac_secrets.is_empty() {
-            return Err(ConfigError::new(
-                "algorithms: HS256/384/512 never verify against a key set (key confusion); \
-                 they need a local secret given with .hmac_secret(..)",
-            ));
-        }
-        if let Some((kid, _)) = self
-            .hmac_secrets
-            .iter()
-            .find(|(_, secret)| secret.len() < MIN_HMAC_SECRET)
-        {
-            return Err(ConfigError::new(format!(
-                "hmac_secret {kid:?}: a secret must be at least {MIN_HMAC_SECRET} bytes"
-            )));
-        }
-        if self.leeway > Duration::from_secs(300) {
-            return Err(ConfigError::new("leeway: at most 5 minutes"));
-        }
-        if self.cache.ttl.is_zero() || self.cache.min_ttl > self.cache.max_ttl {
-            return Err(ConfigError::new(
-                "cache_ttl must be positive and ttl_bounds min <= max",
-            ));
-        }
-        if self.http_timeout.is_zero() {
-            return Err(ConfigError::new("http_timeout must be positive"));
-        }
-        if self.max_token_bytes < 64 || self.max_jwks_bytes < 64 {
-            return Err(ConfigError::new(
-                "max_token_bytes and max_jwks_bytes must be at least 64",
-            ));
-        }
-        Ok(())
-    }
-}
-
-/// Parses a URL and refuses plain http except for loopback hosts (or when allowed).
-pub(crate) fn check_url(
-    url: &str,
-    allow_http: bool,
-    setting: &str,
-) -> Result<reqwest::Url, ConfigError> {
-    let parsed = reqwest::Url::parse(url)
-        .map_err(|e| ConfigError::new(format!("{setting}: `{url}` is not a URL: {e}")))?;
-    match parsed.scheme() {
-        "https" => Ok(parsed),
-        "http" if allow_http || is_loopback(&parsed) => Ok(parsed),
-        "http" => Err(ConfigError::new(format!(
-            "{setting}: `{url}` is plain http; use https (http is only accepted for loopback \
-             hosts, or with .allow_http(true))"
-        ))),
-        other => Err(ConfigError::new(format!(
-            "{setting}: scheme `{other}` is not supported; use https"
-        ))),
-    }
-}
-
-fn is_loopback(url: &reqwest::Url) -> bool {
-    match url.host() {
-        Some(url::Host::Domain(d)) => d == "localhost",
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        None => false,
     }
 }
 

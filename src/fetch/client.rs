@@ -1,15 +1,17 @@
-//! Fetching documents over HTTP, hardened: timeout over the whole exchange (a slow drip
-//! included), exactly 200 or 304, no cross-origin redirects, a body cap, and retries with
-//! backoff and jitter on connection errors, timeouts and 5xx only.
+//! The hardened HTTP GET: timeout over the whole exchange (a slow drip included), exactly 200
+//! or 304, no cross-origin redirects, a body cap, and retries with backoff and jitter on
+//! connection errors, timeouts and 5xx only.
 
 use std::hash::{BuildHasher, RandomState};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use bytes::{Bytes, BytesMut};
 use http::{HeaderMap, StatusCode, header};
 use reqwest::Url;
 
-use super::source::{FetchError, Fetched, Validators};
+use super::document::{FetchError, Fetched, Validators};
+use super::freshness::max_age;
+use crate::clock::SharedClock;
 
 /// The User-Agent sent with every fetch.
 pub(crate) const USER_AGENT: &str = concat!("jwks-auth/", env!("CARGO_PKG_VERSION"));
@@ -42,30 +44,78 @@ pub(crate) fn default_client() -> Result<reqwest::Client, reqwest::Error> {
         .build()
 }
 
+/// A GET answered 200 (with its body) or 304, with the headers freshness is read from.
+enum Answer {
+    Document { body: Bytes, headers: HeaderMap },
+    NotModified { headers: HeaderMap },
+}
+
+/// A failed GET: the error, and the status when the server answered with one.
+#[derive(Debug, Clone)]
+pub(crate) struct GetFailure {
+    pub(crate) status: Option<StatusCode>,
+    pub(crate) error: FetchError,
+}
+
+impl From<FetchError> for GetFailure {
+    fn from(error: FetchError) -> Self {
+        Self {
+            status: None,
+            error,
+        }
+    }
+}
+
 impl HttpFetcher {
-    /// GETs `url`, retrying transient failures.
+    /// GETs a document that may be cached (a key set): conditional on `previous`, retrying
+    /// transient failures. Its freshness is computed against `clock` (the verifier's injected
+    /// clock) when the server sends `Expires` without `Date`.
     pub(crate) async fn get(
         &self,
         url: &Url,
         previous: Option<&Validators>,
+        clock: &SharedClock,
     ) -> Result<Fetched, FetchError> {
-        self.get_retrying(url, previous, &HeaderMap::new())
+        let answer = self
+            .get_retrying(url, previous, &HeaderMap::new())
+            .await
+            .map_err(|failure| failure.error)?;
+        let now = SystemTime::UNIX_EPOCH
+            + Duration::from_millis(u64::try_from(clock.now_millis()).unwrap_or(0));
+        Ok(match answer {
+            Answer::Document { body, headers } => Fetched::Document {
+                body,
+                max_age: max_age(&headers, now),
+                validators: Validators {
+                    etag: header_string(&headers, header::ETAG),
+                    last_modified: header_string(&headers, header::LAST_MODIFIED),
+                },
+            },
+            Answer::NotModified { headers } => Fetched::NotModified {
+                max_age: max_age(&headers, now),
+            },
+        })
+    }
+
+    /// The body of a GET answered exactly 200, for documents that are not key sets
+    /// (discovery, identity). Same hardening, no conditional request.
+    pub(crate) async fn get_body(&self, url: &Url) -> Result<Bytes, FetchError> {
+        self.get_body_with_headers(url, &HeaderMap::new())
             .await
             .map_err(|failure| failure.error)
     }
 
-    /// The body of a GET answered exactly 200, sending `extra` headers (e.g. a cookie) on top
-    /// of the usual ones, with the same hardening as [`get`](Self::get). On failure, the
-    /// status the server answered (if it answered) comes with the error, so that callers can
-    /// tell a refusal (4xx) from an outage.
+    /// [`get_body`](Self::get_body), sending `extra` headers (e.g. a cookie) on top of the
+    /// usual ones. On failure, the status the server answered (if it answered) comes with the
+    /// error, so that callers can tell a refusal (4xx) from an outage.
     pub(crate) async fn get_body_with_headers(
         &self,
         url: &Url,
         extra: &HeaderMap,
     ) -> Result<Bytes, GetFailure> {
         match self.get_retrying(url, None, extra).await? {
-            Fetched::Document { body, .. } => Ok(body),
-            Fetched::NotModified { .. } => Err(GetFailure {
+            Answer::Document { body, .. } => Ok(body),
+            Answer::NotModified { .. } => Err(GetFailure {
                 status: Some(StatusCode::NOT_MODIFIED),
                 error: FetchError::permanent(format!("GET {url}: unexpected 304")),
             }),
@@ -77,7 +127,7 @@ impl HttpFetcher {
         url: &Url,
         previous: Option<&Validators>,
         extra: &HeaderMap,
-    ) -> Result<Fetched, GetFailure> {
+    ) -> Result<Answer, GetFailure> {
         let mut attempt = 0;
         loop {
             let result =
@@ -100,23 +150,12 @@ impl HttpFetcher {
         }
     }
 
-    /// The body of a GET answered exactly 200, for documents that are not key sets
-    /// (discovery, identity). Same hardening, no conditional request.
-    pub(crate) async fn get_body(&self, url: &Url) -> Result<Bytes, FetchError> {
-        match self.get(url, None).await? {
-            Fetched::Document { body, .. } => Ok(body),
-            Fetched::NotModified { .. } => {
-                Err(FetchError::permanent(format!("GET {url}: unexpected 304")))
-            }
-        }
-    }
-
     async fn get_once(
         &self,
         url: &Url,
         previous: Option<&Validators>,
         extra: &HeaderMap,
-    ) -> Result<Fetched, GetFailure> {
+    ) -> Result<Answer, GetFailure> {
         let mut request = self
             .client
             .get(url.clone())
@@ -146,9 +185,10 @@ impl HttpFetcher {
             });
         }
         let status = response.status();
-        let max_age = max_age(response.headers());
         if status == StatusCode::NOT_MODIFIED && previous.is_some() {
-            return Ok(Fetched::NotModified { max_age });
+            return Ok(Answer::NotModified {
+                headers: response.headers().clone(),
+            });
         }
         if status != StatusCode::OK {
             let message = format!("GET {url}: status {status}, expected 200");
@@ -170,10 +210,7 @@ impl HttpFetcher {
                 self.max_body
             ))));
         }
-        let validators = Validators {
-            etag: header_string(response.headers(), header::ETAG),
-            last_modified: header_string(response.headers(), header::LAST_MODIFIED),
-        };
+        let headers = response.headers().clone();
         let mut body = BytesMut::new();
         while let Some(chunk) = response.chunk().await.map_err(|e| {
             FetchError::transient(format!("GET {url}: reading body: {}", error_chain(&e)))
@@ -186,27 +223,10 @@ impl HttpFetcher {
             }
             body.extend_from_slice(&chunk);
         }
-        Ok(Fetched::Document {
+        Ok(Answer::Document {
             body: body.freeze(),
-            max_age,
-            validators,
+            headers,
         })
-    }
-}
-
-/// A failed GET: the error, and the status when the server answered with one.
-#[derive(Debug, Clone)]
-pub(crate) struct GetFailure {
-    pub(crate) status: Option<StatusCode>,
-    pub(crate) error: FetchError,
-}
-
-impl From<FetchError> for GetFailure {
-    fn from(error: FetchError) -> Self {
-        Self {
-            status: None,
-            error,
-        }
     }
 }
 
@@ -215,45 +235,6 @@ fn header_string(headers: &HeaderMap, name: header::HeaderName) -> Option<String
         .get(name)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned)
-}
-
-/// The freshness lifetime announced by a response: `Cache-Control: max-age=N` (zero for
-/// `no-cache` / `no-store`; the cache clamps it to its minimum TTL), else `Expires` minus `Date`
-/// (RFC 9111 section 4.2.1; an `Expires` that does not parse means "already expired").
-pub(crate) fn max_age(headers: &HeaderMap) -> Option<Duration> {
-    cache_control_max_age(headers).or_else(|| expires(headers))
-}
-
-fn expires(headers: &HeaderMap) -> Option<Duration> {
-    let expires = headers.get(header::EXPIRES)?.to_str().ok()?;
-    let Ok(expires) = httpdate::parse_http_date(expires) else {
-        return Some(Duration::ZERO);
-    };
-    let date = headers
-        .get(header::DATE)
-        .and_then(|d| d.to_str().ok())
-        .and_then(|d| httpdate::parse_http_date(d).ok())
-        .unwrap_or_else(std::time::SystemTime::now);
-    Some(expires.duration_since(date).unwrap_or(Duration::ZERO))
-}
-
-fn cache_control_max_age(headers: &HeaderMap) -> Option<Duration> {
-    let mut found = None;
-    for value in headers.get_all(header::CACHE_CONTROL) {
-        let Ok(value) = value.to_str() else { continue };
-        for directive in value.split(',').map(str::trim) {
-            let lower = directive.to_ascii_lowercase();
-            if lower == "no-cache" || lower == "no-store" {
-                return Some(Duration::ZERO);
-            }
-            if let Some(secs) = lower.strip_prefix("max-age=")
-                && let Ok(secs) = secs.trim_matches('"').parse::<u64>()
-            {
-                found = Some(Duration::from_secs(secs));
-            }
-        }
-    }
-    found
 }
 
 /// Exponential backoff (100 ms, 200 ms, 400 ms, ...) with up to 100% random jitter.
@@ -277,47 +258,6 @@ fn error_chain(e: &dyn std::error::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn max_age_reads_cache_control() {
-        let mut h = HeaderMap::new();
-        assert_eq!(max_age(&h), None);
-        h.insert(
-            header::CACHE_CONTROL,
-            "public, max-age=300, must-revalidate".parse().unwrap(),
-        );
-        assert_eq!(max_age(&h), Some(Duration::from_secs(300)));
-        h.insert(header::CACHE_CONTROL, "no-store".parse().unwrap());
-        assert_eq!(max_age(&h), Some(Duration::ZERO));
-        h.insert(header::CACHE_CONTROL, "max-age=junk".parse().unwrap());
-        assert_eq!(max_age(&h), None);
-    }
-
-    #[test]
-    fn expires_minus_date_when_there_is_no_max_age() {
-        let mut h = HeaderMap::new();
-        h.insert(
-            header::DATE,
-            "Sun, 01 Nov 2026 10:00:00 GMT".parse().unwrap(),
-        );
-        h.insert(
-            header::EXPIRES,
-            "Sun, 01 Nov 2026 10:05:00 GMT".parse().unwrap(),
-        );
-        assert_eq!(max_age(&h), Some(Duration::from_secs(300)));
-        h.insert(header::EXPIRES, "0".parse().unwrap());
-        assert_eq!(
-            max_age(&h),
-            Some(Duration::ZERO),
-            "an invalid Expires is already expired"
-        );
-        h.insert(
-            header::EXPIRES,
-            "Sun, 01 Nov 2026 10:05:00 GMT".parse().unwrap(),
-        );
-        h.insert(header::CACHE_CONTROL, "max-age=60".parse().unwrap());
-        assert_eq!(max_age(&h), Some(Duration::from_secs(60)), "max-age wins");
-    }
 
     #[test]
     fn backoff_grows_and_stays_bounded() {

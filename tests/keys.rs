@@ -1,0 +1,169 @@
+//! Key sets as the verifier reads them: exact kid matching by default and the opt-in
+//! versioned kids (`base` -> newest `base.N`), keys published with private members, and what
+//! `JwksVerifier::jwks()` serves back. Against the mock IdP on 127.0.0.1.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{app, builder, send_token};
+use http::StatusCode;
+use jwks_auth::testing::MockIdp;
+use jwks_auth::{Algorithm, JwksAuthLayer, JwksVerifierBuilder};
+use serde_json::{Value, json};
+
+const UNKNOWN_KID: &str = r#"Bearer error="invalid_token", error_description="unknown key id""#;
+
+/// The mock's current RS256 public key, published under `kid` only.
+fn serve_rs256_as(idp: &MockIdp, kid: &str) {
+    let mut jwk = idp
+        .public_jwk(&idp.kid(Algorithm::RS256))
+        .expect("RS256 JWK");
+    jwk["kid"] = json!(kid);
+    idp.set_jwks_override(Some(json!({ "keys": [jwk] })));
+}
+
+/// A builder with the default 30 s unknown-kid cooldown, so fetch counts are exact.
+fn with_cooldown(idp: &MockIdp) -> JwksVerifierBuilder {
+    builder(idp).unknown_kid_cooldown(Duration::from_secs(30))
+}
+
+#[tokio::test]
+async fn a_bare_kid_does_not_match_a_versioned_jwk_by_default() {
+    let idp = MockIdp::start().await;
+    serve_rs256_as(&idp, "abc.2");
+    let verifier = with_cooldown(&idp).build().expect("config");
+    verifier.refresh().await.expect("warm");
+    assert_eq!(idp.jwks_fetches(), 1);
+    let app = app(JwksAuthLayer::new(verifier.clone()));
+
+    let bare = idp.token().kid("abc").sign();
+    let reply = send_token(&app, &bare).await;
+    reply.assert_refused(
+        StatusCode::UNAUTHORIZED,
+        r#"{"detail":"unknown key id"}"#,
+        Some(UNKNOWN_KID),
+    );
+    // The unknown kid triggered exactly one refresh, which did not bring it either.
+    assert_eq!(idp.jwks_fetches(), 2);
+    // Within the cooldown: refused again without a fetch.
+    send_token(&app, &bare).await.assert_refused(
+        StatusCode::UNAUTHORIZED,
+        r#"{"detail":"unknown key id"}"#,
+        Some(UNKNOWN_KID),
+    );
+    assert_eq!(idp.jwks_fetches(), 2);
+
+    // The exact kid verifies, with no further fetch.
+    let exact = idp.token().kid("abc.2").subject("exact").sign();
+    send_token(&app, &exact).await.assert_ok("exact");
+    assert_eq!(idp.jwks_fetches(), 2);
+}
+
+#[tokio::test]
+async fn with_versioned_kids_a_bare_kid_names_the_newest_version() {
+    let idp = MockIdp::start().await;
+    serve_rs256_as(&idp, "abc.2");
+    let verifier = with_cooldown(&idp)
+        .versioned_kids(true)
+        .build()
+        .expect("config");
+    verifier.refresh().await.expect("warm");
+    let app = app(JwksAuthLayer::new(verifier));
+
+    let bare = idp.token().kid("abc").subject("bare").sign();
+    send_token(&app, &bare).await.assert_ok("bare");
+    assert_eq!(idp.jwks_fetches(), 1, "found in the cached set: no fetch");
+
+    // Only the shared grammar counts as a version: these kids match nothing.
+    for kid in ["abc.02", "abc.3", "abc.2.0", "ab", "abc."] {
+        let token = idp.token().kid(kid).sign();
+        let reply = send_token(&app, &token).await;
+        assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{kid}");
+        assert_eq!(reply.challenge(), Some(UNKNOWN_KID), "{kid}");
+    }
+}
+
+/// RFC 7518 section 6: members that carry private key material.
+const PRIVATE_MEMBERS: [&str; 7] = ["d", "p", "q", "dp", "dq", "qi", "oth"];
+
+#[tokio::test]
+async fn a_jwk_with_any_private_member_is_skipped_not_used_as_public() {
+    let idp = MockIdp::start().await;
+    let public = idp
+        .public_jwk(&idp.kid(Algorithm::RS256))
+        .expect("RS256 JWK");
+    for member in PRIVATE_MEMBERS.into_iter().chain(["k"]) {
+        let mut leaked = public.clone();
+        leaked[member] = if member == "oth" {
+            json!([{"r": "AQAB", "d": "AQAB", "t": "AQAB"}])
+        } else {
+            json!("AQAB")
+        };
+        idp.set_jwks_override(Some(json!({ "keys": [leaked] })));
+        let verifier = with_cooldown(&idp).build().expect("config");
+        let err = verifier.refresh().await.expect_err(member);
+        assert!(
+            err.to_string().contains("no usable keys (1 skipped)"),
+            "{member}: {err}"
+        );
+        let app = app(JwksAuthLayer::new(verifier));
+        let reply = send_token(&app, &idp.mint(Algorithm::RS256)).await;
+        assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE, "{member}");
+    }
+
+    // Next to a good key: the leaked one is skipped, never served back, and its kid is unknown.
+    let mut leaked = public.clone();
+    leaked["qi"] = json!("AQAB");
+    let good = idp
+        .public_jwk(&idp.kid(Algorithm::ES256))
+        .expect("ES256 JWK");
+    idp.set_jwks_override(Some(json!({ "keys": [leaked, good.clone()] })));
+    let verifier = with_cooldown(&idp).build().expect("config");
+    verifier.refresh().await.expect("one usable key");
+    let served = verifier.jwks().expect("a set");
+    assert_eq!(served["keys"].as_array().map(Vec::len), Some(1));
+    assert_eq!(served["keys"][0]["kid"], good["kid"]);
+    assert_eq!(verifier.status().kids, [good["kid"].as_str().expect("kid")]);
+    let app = app(JwksAuthLayer::new(verifier));
+    send_token(&app, &idp.mint(Algorithm::RS256))
+        .await
+        .assert_refused(
+            StatusCode::UNAUTHORIZED,
+            r#"{"detail":"unknown key id"}"#,
+            Some(UNKNOWN_KID),
+        );
+    let es = idp.token().alg(Algorithm::ES256).subject("es").sign();
+    send_token(&app, &es).await.assert_ok("es");
+}
+
+#[tokio::test]
+async fn the_served_set_carries_only_public_members() {
+    let idp = MockIdp::start().await;
+    let kid = idp.kid(Algorithm::RS256);
+    let mut jwk = idp.public_jwk(&kid).expect("RS256 JWK");
+    jwk["x-vendor"] = json!("kept out");
+    jwk["x5t"] = json!("dGh1bWI");
+    idp.set_jwks_override(Some(json!({ "keys": [jwk.clone()] })));
+    let verifier = with_cooldown(&idp).build().expect("config");
+    verifier.refresh().await.expect("warm");
+    let served = verifier.jwks().expect("a set");
+    let keys = served["keys"].as_array().expect("keys");
+    assert_eq!(keys.len(), 1);
+    let Value::Object(members) = &keys[0] else {
+        panic!("a JWK object")
+    };
+    let mut names: Vec<&str> = members.keys().map(String::as_str).collect();
+    names.sort_unstable();
+    let mut expected = vec!["kty", "kid", "n", "e", "x5t"];
+    for optional in ["alg", "use", "key_ops"] {
+        if jwk.get(optional).is_some() {
+            expected.push(optional);
+        }
+    }
+    expected.sort_unstable();
+    assert_eq!(names, expected);
+    for member in ["kty", "kid", "n", "e", "alg", "use"] {
+        assert_eq!(members.get(member), jwk.get(member), "{member}");
+    }
+}
