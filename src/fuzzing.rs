@@ -24,7 +24,7 @@ pub fn extract_token<'h>(
     headers: &'h HeaderMap,
     sources: &[TokenSource],
 ) -> Result<Option<&'h str>, AuthError> {
-    crate::token::extract(headers, sources)
+    crate::token::extract(headers, sources).map(|found| found.map(|f| f.token))
 }
 
 /// What [`parse_compact`] found in a token: its checked header and its three segments.

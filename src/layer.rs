@@ -231,8 +231,8 @@ where
             req.extensions_mut().insert(DevBypass);
             return ResponseFuture::inner(self.inner.call(req));
         }
-        let token = match token::extract(req.headers(), &config.sources) {
-            Ok(Some(token)) => token,
+        let found = match token::extract(req.headers(), &config.sources) {
+            Ok(Some(found)) => found,
             Ok(None) if config.optional => {
                 req.extensions_mut().insert(Anonymous);
                 return ResponseFuture::inner(self.inner.call(req));
@@ -240,9 +240,10 @@ where
             Ok(None) => return ResponseFuture::rejected(reject(config, &AuthError::missing())),
             Err(e) => return ResponseFuture::rejected(reject(config, &e)),
         };
-        match config.verifier.verify_now(token) {
+        // Shares the header's bytes: no token is copied.
+        let verified = VerifiedToken::new(found.carrier, found.token);
+        match config.verifier.verify_now(found.token) {
             Attempt::Done(Ok(user)) => {
-                let verified = VerifiedToken::new(Arc::from(token));
                 req.extensions_mut().insert(user);
                 req.extensions_mut().insert(verified);
                 ResponseFuture::inner(self.inner.call(req))
@@ -251,12 +252,12 @@ where
             Attempt::NeedsKeys(pending) => {
                 // Only this path is boxed: it waits for a key set refresh. The request reaches
                 // the inner service only if that verification succeeds, so the token can ride
-                // along now (one allocation shared with the verifying future).
-                let token: Arc<str> = Arc::from(token);
-                req.extensions_mut()
-                    .insert(VerifiedToken::new(Arc::clone(&token)));
+                // along now.
+                let token = verified.clone();
+                req.extensions_mut().insert(verified);
                 let verifier = config.verifier.clone();
-                let auth = Box::pin(async move { verifier.verify_pending(&token, pending).await });
+                let auth =
+                    Box::pin(async move { verifier.verify_pending(token.as_str(), pending).await });
                 // Take the service that was driven to readiness; leave a clone in its place.
                 let clone = self.inner.clone();
                 let inner = std::mem::replace(&mut self.inner, clone);

@@ -1,6 +1,6 @@
 //! Where a request's token is taken from.
 
-use http::{HeaderMap, HeaderName, header};
+use http::{HeaderMap, HeaderName, HeaderValue, header};
 
 use crate::error::{AuthError, AuthReason};
 
@@ -60,7 +60,8 @@ impl TokenSource {
     }
 }
 
-/// The token from the first source in `sources` that has one.
+/// The token from the first source in `sources` that has one, with the header value it is a
+/// slice of.
 ///
 /// "Absent" means exactly: no header of that name (or an empty value), an `Authorization`
 /// header with another well-formed scheme (`Basic ...`), or no cookie of that name (or an
@@ -72,10 +73,17 @@ impl TokenSource {
 /// or two token cookies, `Bearer` without a token or with a TAB or other whitespace, a bare
 /// JWT without a scheme, a header value that is not visible ASCII, a `Cookie` header holding
 /// the token cookie with non-ASCII bytes, or the token cookie beyond [`MAX_COOKIES`].
+/// A token and the header value it was found in.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Found<'h> {
+    pub(crate) token: &'h str,
+    pub(crate) carrier: &'h HeaderValue,
+}
+
 pub(crate) fn extract<'h>(
     headers: &'h HeaderMap,
     sources: &[TokenSource],
-) -> Result<Option<&'h str>, AuthError> {
+) -> Result<Option<Found<'h>>, AuthError> {
     for source in sources {
         let found = match source {
             TokenSource::AuthorizationBearer => bearer(headers)?,
@@ -92,27 +100,31 @@ pub(crate) fn extract<'h>(
 fn single_header<'h>(
     headers: &'h HeaderMap,
     name: &HeaderName,
-) -> Result<Option<&'h str>, AuthError> {
+) -> Result<Option<Found<'h>>, AuthError> {
     let mut values = headers.get_all(name).iter();
-    let Some(value) = values.next() else {
+    let Some(carrier) = values.next() else {
         return Ok(None);
     };
     if values.next().is_some() {
         return Err(AuthError::new(AuthReason::SeveralTokens));
     }
-    let value = value
+    let token = carrier
         .to_str()
         .map_err(|_| AuthError::new(AuthReason::MalformedHeader))?;
-    if value.is_empty() {
+    if token.is_empty() {
         return Ok(None);
     }
-    Ok(Some(value))
+    Ok(Some(Found { token, carrier }))
 }
 
 /// `Authorization: Bearer <token>` (RFC 6750 section 2.1: one or more SP after the scheme,
 /// the scheme matched case-insensitively).
-fn bearer(headers: &HeaderMap) -> Result<Option<&str>, AuthError> {
-    let Some(value) = single_header(headers, &header::AUTHORIZATION)? else {
+fn bearer(headers: &HeaderMap) -> Result<Option<Found<'_>>, AuthError> {
+    let Some(Found {
+        token: value,
+        carrier,
+    }) = single_header(headers, &header::AUTHORIZATION)?
+    else {
         return Ok(None);
     };
     let malformed = || Err(AuthError::new(AuthReason::MalformedBearerToken));
@@ -140,7 +152,7 @@ fn bearer(headers: &HeaderMap) -> Result<Option<&str>, AuthError> {
     if token.is_empty() || token.contains(|c: char| c.is_ascii_whitespace()) {
         return malformed();
     }
-    Ok(Some(token))
+    Ok(Some(Found { token, carrier }))
 }
 
 /// Three non-empty base64url segments: the shape of a compact JWS.
@@ -159,7 +171,7 @@ fn looks_like_jws(value: &str) -> bool {
 /// The value of cookie `name` across all `Cookie` headers. Two cookies of that name are
 /// refused (a sibling subdomain can set a second one: cookie tossing), and so is the cookie
 /// when it cannot be read: in a header that is not visible ASCII, or past [`MAX_COOKIES`].
-fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Result<Option<&'h str>, AuthError> {
+fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Result<Option<Found<'h>>, AuthError> {
     let mut found = None;
     let mut seen = 0;
     for header in headers.get_all(header::COOKIE) {
@@ -189,10 +201,14 @@ fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Result<Option<&'h str>, Aut
             if found.is_some() {
                 return Err(AuthError::new(AuthReason::SeveralTokenCookies));
             }
-            found = Some(parsed.value_raw().unwrap_or("").trim_matches('"'));
+            let token = parsed.value_raw().unwrap_or("").trim_matches('"');
+            found = Some(Found {
+                token,
+                carrier: header,
+            });
         }
     }
-    Ok(found.filter(|v| !v.is_empty()))
+    Ok(found.filter(|f| !f.token.is_empty()))
 }
 
 /// Cookie names in a raw `Cookie` header value (`name=value; ...`), without decoding it.
@@ -219,6 +235,13 @@ mod tests {
         h
     }
 
+    fn token_of<'h>(
+        h: &'h HeaderMap,
+        sources: &[TokenSource],
+    ) -> Result<Option<&'h str>, AuthError> {
+        super::extract(h, sources).map(|found| found.map(|f| f.token))
+    }
+
     /// Every built-in source, in the default order then the cookie.
     fn all_sources() -> Vec<TokenSource> {
         let mut sources = TokenSource::defaults();
@@ -227,7 +250,7 @@ mod tests {
     }
 
     fn get(pairs: &[(&str, &str)]) -> Result<Option<String>, AuthError> {
-        extract(&headers(pairs), &all_sources()).map(|t| t.map(str::to_owned))
+        token_of(&headers(pairs), &all_sources()).map(|t| t.map(str::to_owned))
     }
 
     fn reason(pairs: &[(&str, &str)]) -> AuthReason {
@@ -237,7 +260,7 @@ mod tests {
     #[test]
     fn defaults_read_headers_only() {
         let h = headers(&[("cookie", "CF_Authorization=a.b.c")]);
-        assert_eq!(extract(&h, &TokenSource::defaults()), Ok(None));
+        assert_eq!(token_of(&h, &TokenSource::defaults()), Ok(None));
     }
 
     #[test]
@@ -267,7 +290,7 @@ mod tests {
             HeaderValue::from_bytes(b"caf\xc3\xa9=1; CF_Authorization=a.b.c").expect("bytes"),
         );
         assert_eq!(
-            extract(&h, &all_sources()).map_err(|e| e.reason()),
+            token_of(&h, &all_sources()).map_err(|e| e.reason()),
             Err(AuthReason::MalformedCookie)
         );
         // A non-ASCII header without our cookie is someone else's business.
@@ -276,7 +299,7 @@ mod tests {
             header::COOKIE,
             HeaderValue::from_bytes(b"caf\xc3\xa9=1").expect("bytes"),
         );
-        assert_eq!(extract(&h, &all_sources()), Ok(None));
+        assert_eq!(token_of(&h, &all_sources()), Ok(None));
 
         assert_eq!(
             reason(&[("cookie", "CF_Authorization=a.b.c; CF_Authorization=d.e.f")]),
@@ -348,12 +371,12 @@ mod tests {
             TokenSource::AuthorizationBearer,
         ];
         assert_eq!(
-            extract(&headers(&all[2..]), &TokenSource::defaults()),
+            token_of(&headers(&all[2..]), &TokenSource::defaults()),
             Ok(None),
             "the cookie is not a default source"
         );
         let h = headers(&all);
-        assert_eq!(extract(&h, &cookie_first), Ok(Some("from.cookie.x")));
+        assert_eq!(token_of(&h, &cookie_first), Ok(Some("from.cookie.x")));
     }
 
     #[test]
@@ -373,8 +396,8 @@ mod tests {
             TokenSource::Cookie("session".into()),
         ];
         let h = headers(&[("x-token", "h.h.h"), ("cookie", "session=c.c.c")]);
-        assert_eq!(extract(&h, &sources), Ok(Some("h.h.h")));
+        assert_eq!(token_of(&h, &sources), Ok(Some("h.h.h")));
         let h = headers(&[("cookie", "session=c.c.c")]);
-        assert_eq!(extract(&h, &sources), Ok(Some("c.c.c")));
+        assert_eq!(token_of(&h, &sources), Ok(Some("c.c.c")));
     }
 }

@@ -4,6 +4,7 @@
 use std::fmt;
 use std::sync::Arc;
 
+use http::HeaderValue;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
@@ -148,17 +149,54 @@ impl fmt::Debug for User {
 /// # }
 /// ```
 #[derive(Clone)]
-pub struct VerifiedToken(Arc<str>);
+pub struct VerifiedToken {
+    /// The header the token arrived in (`Authorization`, the token header or `Cookie`), shared
+    /// with the request rather than copied, and where the token lies in it.
+    carrier: HeaderValue,
+    start: usize,
+    end: usize,
+}
 
 impl VerifiedToken {
-    pub(crate) fn new(token: Arc<str>) -> Self {
-        Self(token)
+    /// The token `token`, a slice of the header value `carrier`: kept as a (reference-counted)
+    /// clone of the header, so the layer copies no token bytes per request.
+    pub(crate) fn new(carrier: &HeaderValue, token: &str) -> Self {
+        let base = carrier.as_bytes().as_ptr() as usize;
+        let start = (token.as_ptr() as usize).wrapping_sub(base);
+        match start.checked_add(token.len()) {
+            Some(end)
+                if end <= carrier.len() && &carrier.as_bytes()[start..end] == token.as_bytes() =>
+            {
+                Self {
+                    carrier: carrier.clone(),
+                    start,
+                    end,
+                }
+            }
+            // Not a slice of that header (never the case for the layer's own extraction).
+            _ => Self::copied(token),
+        }
+    }
+
+    fn copied(token: &str) -> Self {
+        let carrier = HeaderValue::from_str(token).unwrap_or_else(|_| HeaderValue::from_static(""));
+        let end = carrier.len();
+        Self {
+            carrier,
+            start: 0,
+            end,
+        }
     }
 
     /// The token, as verified.
     #[must_use]
     pub fn as_str(&self) -> &str {
-        &self.0
+        // Visible ASCII: the layer only extracts tokens from headers that are.
+        self.carrier
+            .to_str()
+            .ok()
+            .and_then(|s| s.get(self.start..self.end))
+            .unwrap_or("")
     }
 }
 
@@ -166,7 +204,32 @@ impl fmt::Debug for VerifiedToken {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // Only the length: the token is a credential.
         f.debug_struct("VerifiedToken")
-            .field("len", &self.0.len())
+            .field("len", &(self.end - self.start))
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn verified_token_shares_its_header_and_reads_back_exactly() {
+        let header = HeaderValue::from_static("Bearer a.b.c");
+        let token = &header.to_str().expect("ascii")[7..];
+        let verified = VerifiedToken::new(&header, token);
+        assert_eq!(verified.as_str(), "a.b.c");
+        assert_eq!((verified.start, verified.end), (7, 12));
+
+        let cookie = HeaderValue::from_static("x=1; CF_Authorization=d.e.f; y=2");
+        let text = cookie.to_str().expect("ascii");
+        let verified = VerifiedToken::new(&cookie, &text[22..27]);
+        assert_eq!(verified.as_str(), "d.e.f");
+
+        // A string that is not a slice of the header is copied, never misread.
+        let elsewhere = String::from("g.h.i");
+        let verified = VerifiedToken::new(&header, &elsewhere);
+        assert_eq!(verified.as_str(), "g.h.i");
+        assert_eq!(format!("{verified:?}"), "VerifiedToken { len: 5, .. }");
     }
 }
