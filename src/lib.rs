@@ -86,7 +86,7 @@ mod fetch;
 #[doc(hidden)]
 pub mod fuzzing;
 // The issuer side: key stores, rotating signer, JWKS publishing (feature `issuer`), and the
-// shared encoding helpers (only the issuer side uses them so far).
+// Shared encoding helpers (hex, base64url, ETag, PEM) for the publishing side: the issuer and the mock.
 #[cfg(feature = "issuer")]
 mod encoding;
 #[cfg(feature = "issuer")]

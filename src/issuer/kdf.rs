@@ -108,8 +108,7 @@ mod tests {
         let okm = hkdf(HkdfHash::Sha256, &ikm, &salt, &info, 42).unwrap();
         let expected = "3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf\
                         34007208d5b887185865";
-        let hex: String = okm.iter().map(|b| format!("{b:02x}")).collect();
-        assert_eq!(hex, expected);
+        assert_eq!(crate::encoding::hex(&okm), expected);
     }
 
     #[test]

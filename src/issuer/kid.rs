@@ -4,9 +4,10 @@ use std::fmt;
 use std::str::FromStr;
 
 use super::IssuerError;
+use crate::jwks::kid::VersionedKid;
 
 /// Longest base kid accepted.
-pub const MAX_BASE_KID_LEN: usize = 64;
+pub const MAX_BASE_KID_LEN: usize = crate::jwks::kid::MAX_BASE_LEN;
 
 /// A key version's id, `base.version` (e.g. `signing.3`).
 ///
@@ -82,32 +83,19 @@ impl KeyRef {
     /// # Errors
     /// [`IssuerError::InvalidKeyId`].
     pub fn parse(kid: &str) -> Result<Self, IssuerError> {
-        let bad = || IssuerError::InvalidKeyId { kid: kid.into() };
-        match kid.split_once('.') {
-            None => {
-                check_base(kid)?;
-                Ok(Self::Newest(kid.to_owned()))
-            }
-            Some((base, version)) => {
-                let canonical = !version.is_empty()
-                    && version.bytes().all(|b| b.is_ascii_digit())
-                    && !version.starts_with('0');
-                let version = version.parse().ok().filter(|_| canonical).ok_or_else(bad)?;
-                KeyId::new(base, version)
-                    .map(Self::Exact)
-                    .map_err(|_| bad())
-            }
+        // The one `base.N` grammar, shared with the verifier's `versioned_kids` lookup.
+        match crate::jwks::kid::parse(kid) {
+            Some(VersionedKid::Bare(base)) => Ok(Self::Newest(base.to_owned())),
+            Some(VersionedKid::Versioned { base, version }) => KeyId::new(base, version)
+                .map(Self::Exact)
+                .map_err(|_| IssuerError::InvalidKeyId { kid: kid.into() }),
+            None => Err(IssuerError::InvalidKeyId { kid: kid.into() }),
         }
     }
 }
 
 pub(crate) fn check_base(base: &str) -> Result<(), IssuerError> {
-    let ok = !base.is_empty()
-        && base.len() <= MAX_BASE_KID_LEN
-        && base
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
-    if ok {
+    if crate::jwks::kid::is_base(base) {
         Ok(())
     } else {
         Err(IssuerError::InvalidKeyId { kid: base.into() })
