@@ -75,36 +75,29 @@ impl KeySource for StoreKeys {
     }
 }
 
-/// JWK members that may be published (RFC 7517 section 4, RFC 7518 section 6: the public
-/// parameters). Anything else - `d p q dp dq qi oth k`, or unknown extensions - never leaves
-/// the crate.
-const PUBLIC_MEMBERS: [&str; 15] = [
-    "kty", "use", "key_ops", "alg", "kid", "x5u", "x5c", "x5t", "x5t#S256", "crv", "x", "y", "n",
-    "e", "ext",
-];
-
-/// The keys with their public members only; a symmetric (`oct`) key, which has no public
-/// half, is dropped whole. Whatever a source hands over, this is all the issuer serves.
+/// The keys with their public members only, written by the crate's one JWK reader
+/// ([`Jwk`](crate::jwk::Jwk), which never keeps a private member's value); a symmetric
+/// (`oct`) key, which has no public half, is dropped whole, and so is anything that is not a
+/// JWK. Whatever a source hands over, this is all the issuer serves.
 pub(crate) fn public_only(keys: Vec<Value>) -> Vec<Value> {
     keys.into_iter()
         .filter_map(|key| {
-            let Value::Object(mut members) = key else {
+            let Ok(jwk) = serde_json::from_value::<crate::jwk::Jwk>(key) else {
+                tracing::warn!("jwks-auth: a key that is not a JWK was not published");
                 return None;
             };
-            if members.get("kty").and_then(Value::as_str) == Some("oct") {
+            if jwk.kty == "oct" {
                 tracing::warn!("jwks-auth: a symmetric key was not published");
                 return None;
             }
-            let before = members.len();
-            members.retain(|name, _| PUBLIC_MEMBERS.contains(&name.as_str()));
-            if members.len() != before {
-                let kid = members.get("kid").and_then(|k| k.as_str()).unwrap_or("");
+            if let Some(member) = jwk.private_member() {
                 tracing::warn!(
-                    kid,
-                    "jwks-auth: private or unknown JWK members were removed before publishing"
+                    kid = jwk.kid.as_deref().unwrap_or(""),
+                    member,
+                    "jwks-auth: private JWK members were removed before publishing"
                 );
             }
-            Some(Value::Object(members))
+            serde_json::to_value(&jwk).ok()
         })
         .collect()
 }
