@@ -116,11 +116,12 @@ pub use algorithms::Algorithms;
 pub use builder::JwksVerifierBuilder;
 pub use challenge::BearerChallenge;
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use cloudflare::{CloudflareAccess, Identity};
+pub use cloudflare::{CloudflareAccess, Identity, IdentityError};
 pub use error::{AuthError, AuthErrorKind, AuthReason, ConfigError};
 #[cfg(feature = "axum")]
 pub use extract::{AuthRejection, Claims};
 pub use jsonwebtoken::Algorithm;
+pub use jwks::FetchError;
 pub use layer::{Anonymous, DevBypass, JwksAuth, JwksAuthLayer, ResponseFuture};
 pub use policy::IdTokenChecks;
 pub use response::{DefaultRejection, RejectionHandler};
