@@ -4,12 +4,11 @@
 use std::fmt;
 use std::sync::Arc;
 
-use super::builder::CloudflareAccessBuilder;
 use super::client::IdentityClient;
 use super::error::IdentityError;
 use super::identity::Identity;
 use super::{CERTS_PATH, INVALID_TOKEN_DETAIL, MISSING_TOKEN_DETAIL};
-use crate::error::{AuthError, ConfigError};
+use crate::error::AuthError;
 use crate::layer::JwksAuthLayer;
 use crate::response::DefaultRejection;
 use crate::token::TokenSource;
@@ -22,7 +21,7 @@ use crate::verifier::JwksVerifier;
 /// identities.
 ///
 /// Cheap to clone (one `Arc`); build one and share it. See the [module docs](crate::cloudflare) for what
-/// the preset checks, and [`CloudflareAccessBuilder`] for the options.
+/// the preset checks, and [`CloudflareAccessBuilder`](super::CloudflareAccessBuilder) for the options.
 #[derive(Clone)]
 pub struct CloudflareAccess {
     pub(crate) inner: Arc<Inner>,
@@ -38,22 +37,6 @@ pub(crate) struct Inner {
 }
 
 impl CloudflareAccess {
-    /// The application whose AUD tag is `aud`, in the team `team`: a team name (`acme`), a
-    /// team domain (`acme.cloudflareaccess.com`) or its URL
-    /// (`https://acme.cloudflareaccess.com`).
-    ///
-    /// # Errors
-    /// A [`ConfigError`] when the team is not a valid team name or domain, or `aud` is not an
-    /// AUD tag (64 hexadecimal characters).
-    pub fn new(team: impl Into<String>, aud: impl Into<String>) -> Result<Self, ConfigError> {
-        Self::builder(team, aud).build()
-    }
-
-    /// A builder, for options (policies, custom domain, HTTP settings).
-    pub fn builder(team: impl Into<String>, aud: impl Into<String>) -> CloudflareAccessBuilder {
-        CloudflareAccessBuilder::new(team.into(), aud.into())
-    }
-
     /// The layer protecting routes: the preset's token sources and responses (see the
     /// [module docs](crate::cloudflare)), with this handle in the request extensions for the [`Identity`]
     /// extractor. It is a plain [`JwksAuthLayer`]: `.optional()`, `.dev_user(..)` or
@@ -117,7 +100,7 @@ impl CloudflareAccess {
     /// `identity_nonce` bound to the verified issuer (the team), subject and token type, so
     /// that another caller whose token carries the same nonce never receives this identity
     /// (per token for service tokens, which have no nonce); until the token's `exp`, at most
-    /// [`identity_cache_ttl`](CloudflareAccessBuilder::identity_cache_ttl); concurrent
+    /// [`identity_cache_ttl`](super::CloudflareAccessBuilder::identity_cache_ttl); concurrent
     /// requests for one identity share one fetch; failures are not cached.
     ///
     /// # Errors

@@ -20,6 +20,26 @@ use crate::verifier::JwksVerifier;
 /// Largest identity document accepted.
 const MAX_IDENTITY_BYTES: usize = 256 * 1024;
 
+// The constructors live beside the builder they start, so that the handle's module never
+// imports its builder (the arrows run builder -> access only).
+impl CloudflareAccess {
+    /// The application whose AUD tag is `aud`, in the team `team`: a team name (`acme`), a
+    /// team domain (`acme.cloudflareaccess.com`) or its URL
+    /// (`https://acme.cloudflareaccess.com`).
+    ///
+    /// # Errors
+    /// A [`ConfigError`] when the team is not a valid team name or domain, or `aud` is not an
+    /// AUD tag (64 hexadecimal characters).
+    pub fn new(team: impl Into<String>, aud: impl Into<String>) -> Result<Self, ConfigError> {
+        Self::builder(team, aud).build()
+    }
+
+    /// A builder, for options (policies, custom domain, HTTP settings).
+    pub fn builder(team: impl Into<String>, aud: impl Into<String>) -> CloudflareAccessBuilder {
+        CloudflareAccessBuilder::new(team.into(), aud.into())
+    }
+}
+
 /// Builds a [`CloudflareAccess`]; `build()` checks everything and reports the first problem
 /// as a [`ConfigError`] saying what to fix.
 ///
