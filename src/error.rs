@@ -114,6 +114,8 @@ reasons! {
     /// A bearer credential that is not RFC 6750 section 2.1 syntax (`Bearer` SP token), or a
     /// bare JWT without its scheme.
     MalformedBearerToken => InvalidToken, "malformed_bearer_token", "malformed bearer token";
+    /// A header a token is read from is not visible ASCII.
+    InvalidHeaderValue => InvalidToken, "invalid_header_value", "token header value is not visible ASCII";
     /// Two cookies carry the token (RFC 6265 gives them no precedence: cookie tossing).
     SeveralTokenCookies => InvalidToken, "several_token_cookies", "several token cookies";
     /// A `Cookie` header holding the token cookie is not visible ASCII.

@@ -97,10 +97,11 @@ pub(crate) fn extract<'h>(
     Ok(None)
 }
 
-fn single_header<'h>(
+/// The one value of header `name`, if any; two values are ambiguous.
+fn only_value<'h>(
     headers: &'h HeaderMap,
     name: &HeaderName,
-) -> Result<Option<Found<'h>>, AuthError> {
+) -> Result<Option<&'h HeaderValue>, AuthError> {
     let mut values = headers.get_all(name).iter();
     let Some(carrier) = values.next() else {
         return Ok(None);
@@ -108,64 +109,69 @@ fn single_header<'h>(
     if values.next().is_some() {
         return Err(AuthError::new(AuthReason::SeveralTokens));
     }
+    Ok(Some(carrier))
+}
+
+/// The whole value of header `name` is the token.
+fn single_header<'h>(
+    headers: &'h HeaderMap,
+    name: &HeaderName,
+) -> Result<Option<Found<'h>>, AuthError> {
+    let Some(carrier) = only_value(headers, name)? else {
+        return Ok(None);
+    };
     let token = carrier
         .to_str()
-        .map_err(|_| AuthError::new(AuthReason::MalformedHeader))?;
+        .map_err(|_| AuthError::new(AuthReason::InvalidHeaderValue))?;
     if token.is_empty() {
         return Ok(None);
     }
     Ok(Some(Found { token, carrier }))
 }
 
-/// `Authorization: Bearer <token>` (RFC 6750 section 2.1: one or more SP after the scheme,
-/// the scheme matched case-insensitively).
+/// `Authorization: Bearer <token>` (RFC 6750 section 2.1: the scheme, matched
+/// case-insensitively, then one or more SP, then the token).
+///
+/// A value is another scheme's credential - absent for us - only when it starts with a
+/// well-formed scheme name that is not `Bearer` (RFC 9110 section 11.1: a token; a dot, which
+/// no registered scheme has and every JWT has, counts as not a scheme name). Anything else is a
+/// bearer credential: `Bearer:x`, `Bearer<TAB>x`, a bare JWT or a quoted one are malformed,
+/// never absent.
 fn bearer(headers: &HeaderMap) -> Result<Option<Found<'_>>, AuthError> {
-    let Some(Found {
-        token: value,
-        carrier,
-    }) = single_header(headers, &header::AUTHORIZATION)?
-    else {
+    let Some(carrier) = only_value(headers, &header::AUTHORIZATION)? else {
         return Ok(None);
     };
     let malformed = || Err(AuthError::new(AuthReason::MalformedBearerToken));
-    // The scheme ends at the first whitespace of any kind, so `Bearer<TAB>token` is seen as a
-    // (malformed) bearer credential rather than an unknown scheme.
-    let (scheme, rest) = match value.find(|c: char| c.is_ascii_whitespace()) {
-        Some(at) => value.split_at(at),
-        None => (value, ""),
-    };
-    if !scheme.eq_ignore_ascii_case("bearer") {
-        // Another scheme is not ours, but a bare JWT is a bearer token that lost its scheme.
-        return if rest.is_empty() && looks_like_jws(value) {
-            malformed()
+    let raw = carrier.as_bytes().trim_ascii_start();
+    let scheme_len = raw.iter().take_while(|b| is_scheme_char(**b)).count();
+    let (scheme, after) = raw.split_at(scheme_len);
+    let ends_cleanly = after.first().is_none_or(|b| *b == b' ');
+    if !scheme.eq_ignore_ascii_case(b"bearer") {
+        return if !scheme.is_empty() && ends_cleanly {
+            Ok(None) // `Basic ...`, `Negotiate`: not ours, whatever follows
         } else {
-            Ok(None)
+            malformed() // no scheme at all: a bare or mangled token
         };
     }
-    if rest.is_empty() {
+    if after.is_empty() {
         return Err(AuthError::new(AuthReason::EmptyBearerToken));
     }
-    if !rest.starts_with(' ') {
-        return malformed();
+    if !ends_cleanly {
+        return malformed(); // `Bearer<TAB>`, `Bearer:`, `Bearer=`
     }
-    let token = rest.trim_start_matches(' ');
+    let Ok(value) = carrier.to_str() else {
+        return malformed();
+    };
+    let token = value[value.len() - after.len()..].trim_start_matches(' ');
     if token.is_empty() || token.contains(|c: char| c.is_ascii_whitespace()) {
         return malformed();
     }
     Ok(Some(Found { token, carrier }))
 }
 
-/// Three non-empty base64url segments: the shape of a compact JWS.
-fn looks_like_jws(value: &str) -> bool {
-    let mut segments = 0;
-    for segment in value.split('.') {
-        segments += 1;
-        let b64url = |b: u8| b.is_ascii_alphanumeric() || b == b'-' || b == b'_';
-        if segment.is_empty() || !segment.bytes().all(b64url) {
-            return false;
-        }
-    }
-    segments == 3
+/// An auth-scheme character (RFC 9110 `tchar`), minus the dot (see [`bearer`]).
+fn is_scheme_char(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-^_`|~".contains(&b)
 }
 
 /// The value of cookie `name` across all `Cookie` headers. Two cookies of that name are
@@ -193,6 +199,10 @@ fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Result<Option<Found<'h>>, A
                 continue;
             }
             let Ok(parsed) = cookie::Cookie::parse(pair) else {
+                // `CF_Authorization` without `=`: our cookie, unreadable.
+                if pair.trim() == name {
+                    return Err(AuthError::new(AuthReason::MalformedCookie));
+                }
                 continue;
             };
             if parsed.name_raw() != Some(name) {
@@ -201,7 +211,12 @@ fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Result<Option<Found<'h>>, A
             if found.is_some() {
                 return Err(AuthError::new(AuthReason::SeveralTokenCookies));
             }
-            let token = parsed.value_raw().unwrap_or("").trim_matches('"');
+            // RFC 6265 allows one pair of double quotes around a value, no more.
+            let value = parsed.value_raw().unwrap_or("");
+            let token = value
+                .strip_prefix('"')
+                .and_then(|v| v.strip_suffix('"'))
+                .unwrap_or(value);
             found = Some(Found {
                 token,
                 carrier: header,
@@ -277,9 +292,36 @@ mod tests {
             reason(&[("authorization", "Bearer ")]),
             AuthReason::MalformedBearerToken
         );
-        // Another scheme, even one without parameters, is simply not ours.
+        // Mangled bearer credentials and tokens without a well-formed scheme (review cases).
+        for value in [
+            "Bearer:a.b.c",
+            "Bearer,a.b.c",
+            "Bearer=a.b.c",
+            "a.b.c=",
+            "\"a.b.c\"",
+        ] {
+            assert_eq!(
+                reason(&[("authorization", value)]),
+                AuthReason::MalformedBearerToken,
+                "{value}"
+            );
+        }
+        // Leading whitespace (a direct tower caller; hyper strips it) is not a new scheme.
+        assert_eq!(
+            get(&[("authorization", " Bearer a.b.c")]),
+            Ok(Some("a.b.c".into()))
+        );
+        // Another scheme, even one without parameters or with non-ASCII parameters, is simply
+        // not ours.
         assert_eq!(get(&[("authorization", "Negotiate")]), Ok(None));
         assert_eq!(get(&[("authorization", "Digest a=b")]), Ok(None));
+        assert_eq!(get(&[("authorization", "Bearerish a.b.c")]), Ok(None));
+        let mut h = HeaderMap::new();
+        h.append(
+            header::AUTHORIZATION,
+            HeaderValue::from_bytes(b"Basic caf\xc3\xa9").expect("bytes"),
+        );
+        assert_eq!(token_of(&h, &all_sources()), Ok(None));
     }
 
     #[test]
@@ -301,6 +343,24 @@ mod tests {
         );
         assert_eq!(token_of(&h, &all_sources()), Ok(None));
 
+        // One pair of quotes is removed, no more; a half-quoted value is kept as it is (and then
+        // fails verification); a nameless `CF_Authorization` is our cookie, unreadable.
+        assert_eq!(
+            get(&[("cookie", "CF_Authorization=\"a.b.c\"")]),
+            Ok(Some("a.b.c".into()))
+        );
+        assert_eq!(
+            get(&[("cookie", "CF_Authorization=\"a.b.c")]),
+            Ok(Some("\"a.b.c".into()))
+        );
+        assert_eq!(
+            get(&[("cookie", "CF_Authorization=\"\"a.b.c\"\"")]),
+            Ok(Some("\"a.b.c\"".into()))
+        );
+        assert_eq!(
+            reason(&[("cookie", "x=1; CF_Authorization")]),
+            AuthReason::MalformedCookie
+        );
         assert_eq!(
             reason(&[("cookie", "CF_Authorization=a.b.c; CF_Authorization=d.e.f")]),
             AuthReason::SeveralTokenCookies
