@@ -174,6 +174,8 @@ reasons! {
     AuthenticationTooOld => InvalidToken, "authentication_too_old", "authentication too old (max_age)";
     /// The verified claims do not deserialize into the type a handler asked for.
     ClaimsMismatch => InvalidToken, "claims_mismatch", "token claims do not have the expected shape";
+    /// Cloudflare Access's identity endpoint refused a token this crate verified.
+    IdentityRejected => InvalidToken, "identity_rejected", "the identity endpoint refused the token";
     /// A required scope is not granted (403 `insufficient_scope`).
     InsufficientScope => Forbidden, "insufficient_scope", "insufficient scope";
     /// No usable key set (never fetched, or stale past `max_stale`).

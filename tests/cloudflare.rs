@@ -688,11 +688,15 @@ async fn identity_extractor_maps_failures_to_responses() {
         r#"{"detail":"bad answer from the identity endpoint"}"#,
         None,
     );
+    // The endpoint refusing the token is a refusal of the token: answered by the preset's
+    // handler, like every other 401 (one format for every refusal).
     idp.set_identity_fault(Fault::Status(403));
     with_header(&app, "/me", &token).await.assert_refused(
         StatusCode::UNAUTHORIZED,
-        r#"{"detail":"the identity endpoint refused the token"}"#,
-        Some(r#"Bearer error="invalid_token""#),
+        r#"{"detail":"CFA token verification failed"}"#,
+        Some(
+            r#"Bearer error="invalid_token", error_description="the identity endpoint refused the token""#,
+        ),
     );
     assert_eq!(idp.identity_fetches(), 3);
 
@@ -1001,10 +1005,23 @@ async fn identity_refusals_carry_their_errors_and_never_say_bearer() {
         .get::<AuthError>()
         .expect("AuthError attached");
     assert_eq!(auth.kind(), AuthErrorKind::MissingToken);
+    // Answered by the layer's handler: the same body as the layer's own missing-token refusal.
     let body = common::send(&optional, common::get_with("/me", &[]))
         .await
         .body;
-    assert_eq!(body, r#"{"detail":"missing Access token"}"#);
+    assert_eq!(body, r#"{"detail":"Invalid CFA Token"}"#);
+    let custom = required(access.layer().optional().rejection(|e: &AuthError| {
+        http::Response::builder()
+            .status(e.status())
+            .body(bytes::Bytes::from(format!("custom {}", e.reason().code())))
+            .expect("response")
+    }));
+    let reply = common::send(&custom, common::get_with("/me", &[])).await;
+    assert_eq!(
+        (reply.status, reply.body.as_str()),
+        (StatusCode::UNAUTHORIZED, "custom missing_token"),
+        "the Identity extractor answers through a custom handler too"
+    );
 
     // The identity endpoint fails: the IdentityError, and no AuthError (the token was fine).
     idp.set_identity_fault(Fault::Status(503));

@@ -4,7 +4,7 @@ use std::fmt;
 
 use http::StatusCode;
 
-use crate::error::{AuthError, AuthErrorKind};
+use crate::error::{AuthError, AuthErrorKind, AuthReason};
 
 /// What kind of failure an [`IdentityError`] is; decides the HTTP status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -76,10 +76,14 @@ pub struct IdentityError {
 
 impl IdentityError {
     pub(crate) fn new(kind: IdentityErrorKind, message: impl Into<String>) -> Self {
+        // The endpoint refusing the token is a refusal of the token: it carries an
+        // `AuthError`, so it is answered like every other 401.
+        let auth = (kind == IdentityErrorKind::Rejected)
+            .then(|| AuthError::new(AuthReason::IdentityRejected));
         Self {
             kind,
             message: message.into(),
-            auth: None,
+            auth,
         }
     }
 
@@ -99,8 +103,8 @@ impl IdentityError {
         self.kind.status()
     }
 
-    /// The verification refusal behind this error, when the token itself was refused (missing,
-    /// invalid, forbidden by a policy, keys unavailable).
+    /// The refusal behind this error, when the token itself was refused (missing, invalid,
+    /// forbidden by a policy, keys unavailable, or refused by the identity endpoint).
     #[must_use]
     pub fn auth_error(&self) -> Option<&AuthError> {
         self.auth.as_ref()

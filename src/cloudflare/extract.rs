@@ -11,6 +11,7 @@ use super::{CloudflareAccess, Identity, IdentityError, IdentityErrorKind};
 use crate::challenge::BearerChallenge;
 use crate::error::AuthError;
 use crate::layer::Anonymous;
+use crate::response::{SharedRejection, rejection_response};
 use crate::user::{User, VerifiedToken};
 
 /// The identity fetched for this request, so that a second extraction does not fetch again.
@@ -59,30 +60,81 @@ async fn identity(parts: &mut Parts) -> Result<Option<Arc<Identity>>, IdentityEr
 /// user's claims. Failures are [`IdentityError`] responses (401, 403, 502, 503, or 500 without
 /// the layer) carrying the error in their extensions.
 impl<S: Send + Sync> FromRequestParts<S> for Identity {
-    type Rejection = IdentityError;
+    type Rejection = IdentityRejection;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         identity(parts)
-            .await?
-            .map(|identity| Self::clone(&identity))
-            // An anonymous request of an optional layer: the same refusal the layer gives
-            // when no token is found, so outer layers see the same `AuthError` kind.
-            .ok_or_else(|| IdentityError::from(AuthError::missing()))
+            .await
+            .and_then(|found| {
+                found
+                    .map(|identity| Self::clone(&identity))
+                    // An anonymous request of an optional layer: the same refusal the layer
+                    // gives when no token is found.
+                    .ok_or_else(|| IdentityError::from(AuthError::missing()))
+            })
+            .map_err(|error| IdentityRejection::new(parts, error))
     }
 }
 
 /// `Option<Identity>`: `None` for an anonymous request of an
 /// [`optional`](crate::JwksAuthLayer::optional) layer; failures still refuse the request.
 impl<S: Send + Sync> OptionalFromRequestParts<S> for Identity {
-    type Rejection = IdentityError;
+    type Rejection = IdentityRejection;
 
     async fn from_request_parts(
         parts: &mut Parts,
         _state: &S,
     ) -> Result<Option<Self>, Self::Rejection> {
-        Ok(identity(parts)
-            .await?
-            .map(|identity| Self::clone(&identity)))
+        identity(parts)
+            .await
+            .map(|found| found.map(|identity| Self::clone(&identity)))
+            .map_err(|error| IdentityRejection::new(parts, error))
+    }
+}
+
+/// Why the [`Identity`] extractor refused a request.
+///
+/// A refusal of the token itself (missing, invalid, forbidden, refused by the identity
+/// endpoint) is answered by the layer's rejection handler, like every other refusal - for the
+/// preset, `{"detail":"Invalid CFA Token"}` and friends - with the [`AuthError`] and the
+/// [`IdentityError`] in the response extensions. A failure of the identity endpoint itself
+/// (502, 503) or a missing layer (500) is answered by the [`IdentityError`] response.
+#[derive(Debug)]
+pub struct IdentityRejection {
+    error: IdentityError,
+    handler: Option<SharedRejection>,
+}
+
+impl IdentityRejection {
+    fn new(parts: &Parts, error: IdentityError) -> Self {
+        Self {
+            error,
+            handler: parts.extensions.get::<SharedRejection>().cloned(),
+        }
+    }
+
+    /// The error behind the refusal.
+    #[must_use]
+    pub fn error(&self) -> &IdentityError {
+        &self.error
+    }
+}
+
+impl IntoResponse for IdentityRejection {
+    fn into_response(self) -> Response {
+        let Some(auth) = self
+            .error
+            .auth_error()
+            .filter(|a| a.status() != 503)
+            .cloned()
+        else {
+            return self.error.into_response();
+        };
+        tracing::debug!(error = %self.error, "jwks-auth: no Cloudflare identity");
+        let mut response =
+            rejection_response(self.handler.as_ref(), &auth).map(axum::body::Body::from);
+        response.extensions_mut().insert(self.error);
+        response
     }
 }
 

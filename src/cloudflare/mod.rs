@@ -105,6 +105,8 @@ pub use claims::CloudflareClaims;
 #[cfg(feature = "testing")] // the mock shares the definition
 pub(crate) use claims::is_service_token;
 pub use error::{IdentityError, IdentityErrorKind};
+#[cfg(feature = "axum")]
+pub use extract::IdentityRejection;
 pub use identity::{
     DevicePostureCheck, DeviceSession, Extras, Geo, Identity, IdentityProvider, MtlsAuth,
 };
