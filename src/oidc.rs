@@ -101,7 +101,8 @@ impl OidcDiscovery {
     }
 
     async fn jwks_uri(&self) -> Result<Url, FetchError> {
-        let now = self.clock.now_millis();
+        // Monotonic: a wall-clock jump neither keeps nor drops the discovered URI.
+        let now = self.clock.monotonic_millis();
         let cached = self
             .discovered
             .lock()

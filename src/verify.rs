@@ -16,7 +16,7 @@ use crate::algorithms::Algorithms;
 use crate::claims::{self, NumericDate};
 use crate::clock::SharedClock;
 use crate::error::{AuthError, AuthReason};
-use crate::jwks::cache::{Freshness, KeyCache, Trigger};
+use crate::jwks::cache::{KeyCache, Trigger};
 use crate::jwks::keyset::{KeySet, Selection, VerifyKey};
 use crate::jwt::{self, Compact};
 use crate::policy::Policy;
@@ -117,13 +117,13 @@ impl IssuerVerifier {
         let Some(snap) = guard.as_ref() else {
             return needs_keys();
         };
-        if !self.keys.usable(snap, now.as_millis()) {
+        if !self.keys.usable(snap) {
             return needs_keys();
         }
         match self.select(&snap.keys, &compact) {
             Selection::Found(key) => Attempt::Done(self.finish(&compact, key, now, cache_key)),
             Selection::Refused(why) => Attempt::Done(Err(AuthError::new(why))),
-            Selection::UnknownKid if self.keys.refuse_unknown_kid_now(now.as_millis()) => {
+            Selection::UnknownKid if self.keys.refuse_unknown_kid_now() => {
                 Attempt::Done(Err(AuthError::new(AuthReason::UnknownKeyId)))
             }
             Selection::UnknownKid => needs_keys(),
@@ -143,9 +143,6 @@ impl IssuerVerifier {
         };
         let snap = self.keys.refresh(observed, trigger).await?;
         let now = self.clock.now();
-        if self.keys.freshness(&snap, now.as_millis()) == Freshness::Expired {
-            return Err(self.keys.unavailable_error(now.as_millis()));
-        }
         let compact = pending.compact(token)?;
         match self.select(&snap.keys, &compact) {
             Selection::Found(key) => self.finish(&compact, key, now, pending.cache_key),
@@ -209,7 +206,7 @@ impl IssuerVerifier {
         }
         let guard = self.keys.load();
         let snap = guard.as_ref()?;
-        if !self.keys.usable(snap, now.as_millis()) {
+        if !self.keys.usable(snap) {
             return None;
         }
         snap.keys

@@ -10,7 +10,9 @@ use std::time::Duration;
 use common::{app, builder, send_token};
 use http::StatusCode;
 use jwks_auth::testing::{Fault, MockIdp};
-use jwks_auth::{Algorithm, AuthErrorKind, AuthReason, JwksAuthLayer, JwksVerifier, ManualClock};
+use jwks_auth::{
+    Algorithm, AuthErrorKind, AuthReason, Clock, JwksAuthLayer, JwksVerifier, ManualClock,
+};
 
 /// Waits until `condition` holds, checking every 5 ms, for at most 3 s (then fails).
 async fn eventually(what: &str, mut condition: impl FnMut() -> bool) {
@@ -483,4 +485,139 @@ async fn cached_tokens_of_a_dropped_key_are_refused_at_the_next_refresh() {
         3,
         "warm-up, forced refresh, unknown-kid refresh"
     );
+}
+
+/// The detail of a 401 `invalid_token` refusal, its challenge checked.
+#[track_caller]
+fn assert_invalid_because(reply: &common::Reply, detail: &str) {
+    reply.assert_invalid();
+    assert_eq!(
+        reply.body,
+        format!(r#"{{"detail":"{detail}"}}"#),
+        "challenge: {:?}",
+        reply.challenge()
+    );
+    assert!(
+        reply
+            .challenge()
+            .is_some_and(|c| c.contains(&format!(r#"error_description="{detail}""#))),
+        "challenge: {:?}",
+        reply.challenge()
+    );
+}
+
+/// A 503 with its `Retry-After` (in whole seconds) and no challenge.
+#[track_caller]
+fn assert_unavailable(reply: &common::Reply, retry_after: &str) {
+    assert_eq!(
+        reply.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "body: {}",
+        reply.body
+    );
+    assert_eq!(reply.body, r#"{"detail":"signing keys unavailable"}"#);
+    assert_eq!(reply.headers["retry-after"], retry_after);
+    assert!(reply.challenge().is_none());
+}
+
+const YEAR: i64 = 365 * 24 * 3600;
+
+#[tokio::test]
+async fn a_wall_clock_jump_and_its_correction_do_not_freeze_the_key_set() {
+    let idp = MockIdp::start().await;
+    let clock = ManualClock::now();
+    let t0 = clock.now_millis() / 1000;
+    let verifier = builder(&idp)
+        .clock(clock.clone())
+        .cache_ttl(Duration::from_secs(600))
+        .unknown_kid_cooldown(Duration::from_secs(30))
+        .token_cache_capacity(0)
+        .build()
+        .expect("config");
+    let app = app(JwksAuthLayer::new(verifier.clone()));
+    let old = idp.token().expires_in(100_000).sign();
+    assert_eq!(send_token(&app, &old).await.status, StatusCode::OK);
+    assert_eq!(idp.jwks_fetches(), 1);
+
+    // The wall clock jumps a year ahead. Claims follow it (the token is expired); an unknown
+    // kid refreshes the set and starts the cooldown, both measured on the monotonic clock.
+    clock.set_unix(t0 + YEAR);
+    assert_invalid_because(&send_token(&app, &old).await, "token expired");
+    let bogus = idp.token().kid("bogus").expires_in(100_000).sign();
+    assert_invalid_because(&send_token(&app, &bogus).await, "unknown key id");
+    assert_eq!(idp.jwks_fetches(), 2);
+
+    // The jump is corrected. The set's TTL and the cooldown are where they were.
+    clock.set_unix(t0);
+    let status = verifier.status();
+    assert!(status.fresh && !status.stale, "{status:?}");
+    assert_eq!(status.age, Some(Duration::ZERO), "{status:?}");
+    assert_eq!(
+        status.cooldown_remaining,
+        Some(Duration::from_secs(30)),
+        "{status:?}"
+    );
+    assert_eq!(send_token(&app, &old).await.status, StatusCode::OK);
+
+    // The IdP revokes the key and publishes its replacement. At 80% of the TTL (480 s after
+    // the last fetch) the set is refreshed in the background, as scheduled.
+    idp.rotate(Algorithm::RS256);
+    let new = idp.token().expires_in(100_000).sign();
+    clock.advance(Duration::from_secs(481));
+    assert_eq!(
+        send_token(&app, &old).await.status,
+        StatusCode::OK,
+        "served from the current set while it refreshes"
+    );
+    eventually("the scheduled refresh", || {
+        verifier.status().generation == 3
+    })
+    .await;
+    assert_eq!(idp.jwks_fetches(), 3);
+    assert_eq!(
+        verifier
+            .status()
+            .kids
+            .iter()
+            .filter(|k| *k == "rs256-2")
+            .count(),
+        1
+    );
+    assert_eq!(send_token(&app, &new).await.status, StatusCode::OK);
+    assert_eq!(
+        idp.jwks_fetches(),
+        3,
+        "the replacement was in the refreshed set"
+    );
+    // The revoked key: its kid is unknown now; one refresh confirms it, then it is refused.
+    assert_invalid_because(&send_token(&app, &old).await, "unknown key id");
+    assert_eq!(idp.jwks_fetches(), 4);
+    assert_invalid_because(&send_token(&app, &old).await, "unknown key id");
+    assert_eq!(idp.jwks_fetches(), 4, "then the cooldown holds");
+}
+
+#[tokio::test]
+async fn a_wall_clock_jump_during_an_outage_does_not_stretch_the_backoff() {
+    let idp = MockIdp::start().await;
+    let clock = ManualClock::now();
+    let t0 = clock.now_millis() / 1000;
+    let verifier = builder(&idp)
+        .clock(clock.clone())
+        .failure_backoff(Duration::from_secs(5))
+        .build()
+        .expect("config");
+    let app = app(JwksAuthLayer::new(verifier.clone()));
+    let token = idp.token().expires_in(100_000).sign();
+    idp.set_fault(Fault::Status(500));
+    clock.set_unix(t0 + YEAR);
+    assert_unavailable(&send_token(&app, &token).await, "5");
+    assert_eq!(idp.jwks_fetches(), 1);
+    clock.set_unix(t0);
+    idp.set_fault(Fault::None);
+    assert_unavailable(&send_token(&app, &token).await, "5");
+    assert_eq!(idp.jwks_fetches(), 1, "within the backoff: no fetch");
+    clock.advance(Duration::from_secs(5));
+    assert_eq!(send_token(&app, &token).await.status, StatusCode::OK);
+    assert_eq!(idp.jwks_fetches(), 2);
+    assert_eq!(verifier.status().last_error, None);
 }

@@ -367,7 +367,8 @@ impl JwksVerifierBuilder {
         self
     }
 
-    /// The clock used for `exp`/`nbf`, TTLs, cooldowns and staleness (default: system time).
+    /// The clock (default: system time): its wall time for `exp`/`nbf`/`iat`, its monotonic
+    /// reading for TTLs, refresh ahead, cooldowns, backoff and staleness (see [`Clock`]).
     pub fn clock(mut self, clock: impl Clock) -> Self {
         self.clock = SharedClock(Arc::new(clock));
         self

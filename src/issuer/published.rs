@@ -8,7 +8,6 @@ use super::kid::KeyRef;
 use super::signer::RotatingSigner;
 use super::source::answer;
 use super::store::KeyInfo;
-use crate::clock::{Clock, SharedClock};
 use crate::jwks::{BoxFuture, FetchError, Fetched, KeySource, Validators};
 use crate::{JwksVerifier, JwksVerifierBuilder};
 
@@ -92,14 +91,5 @@ impl KeySource for SignerKeys {
     ) -> BoxFuture<'a, Result<Fetched, FetchError>> {
         let result = self.signer.document(previous);
         Box::pin(async move { result })
-    }
-}
-
-// The crate's one clock handle, handed to the verifier the signer presets: both then read
-// the same clock. (Belongs next to `SharedClock` in clock.rs; here while that file is being
-// reworked.)
-impl Clock for SharedClock {
-    fn now_millis(&self) -> i64 {
-        Self::now_millis(self)
     }
 }

@@ -191,11 +191,13 @@ impl KeyCache {
             .map(|s| (s.generation, self.freshness(s, now) == Freshness::Expired))
     }
 
-    pub(crate) fn now(&self) -> i64 {
-        self.clock.now_millis()
+    /// Monotonic milliseconds: every duration of the cache runs on them, never on wall time, so
+    /// a wall-clock jump can neither freeze nor expire the set.
+    fn now(&self) -> i64 {
+        self.clock.monotonic_millis()
     }
 
-    pub(crate) fn freshness(&self, snap: &Snapshot, now: i64) -> Freshness {
+    fn freshness(&self, snap: &Snapshot, now: i64) -> Freshness {
         if now < snap.refresh_at {
             Freshness::Fresh
         } else if now < snap.fresh_until {
@@ -213,7 +215,8 @@ impl KeyCache {
 
     /// Whether a request may use `snap` now. Starts a background refresh when the set is due
     /// and counts uses past the TTL; `false` once it is past `max_stale`.
-    pub(crate) fn usable(self: &Arc<Self>, snap: &Snapshot, now: i64) -> bool {
+    pub(crate) fn usable(self: &Arc<Self>, snap: &Snapshot) -> bool {
+        let now = self.now();
         match self.freshness(snap, now) {
             Freshness::Fresh => true,
             Freshness::RefreshAhead => {
@@ -230,7 +233,8 @@ impl KeyCache {
     }
 
     /// Whether an unknown kid must be refused without a fetch; counts the refusal.
-    pub(crate) fn refuse_unknown_kid_now(&self, now: i64) -> bool {
+    pub(crate) fn refuse_unknown_kid_now(&self) -> bool {
+        let now = self.now();
         let cooling = now < self.cooldown_until.load(Ordering::Relaxed)
             || now < self.retry_at.load(Ordering::Relaxed);
         if cooling {
@@ -241,7 +245,8 @@ impl KeyCache {
         cooling
     }
 
-    pub(crate) fn unavailable_error(&self, now: i64) -> AuthError {
+    fn unavailable_error(&self) -> AuthError {
+        let now = self.now();
         let wait = self.retry_at.load(Ordering::Relaxed).saturating_sub(now);
         let secs = u64::try_from(wait.max(0))
             .unwrap_or(0)
@@ -270,7 +275,8 @@ impl KeyCache {
     }
 
     /// Refreshes the set that was current at `observed` (0: none), or joins that refresh if one
-    /// is in flight, and returns the newest snapshot.
+    /// is in flight, and returns the newest snapshot; a snapshot past `max_stale` is never
+    /// returned (503 instead).
     ///
     /// Fails at once (no fetch) while failures are backing off, unless forced.
     pub(crate) async fn refresh(
@@ -289,7 +295,7 @@ impl KeyCache {
             return self
                 .current
                 .load_full()
-                .ok_or_else(|| self.unavailable_error(now));
+                .ok_or_else(|| self.unavailable_error());
         }
         let result = self
             .inflight
@@ -301,13 +307,17 @@ impl KeyCache {
                 .saturating_add(millis(self.config.unknown_kid_cooldown));
             self.cooldown_until.fetch_max(until, Ordering::Relaxed);
         }
-        match result {
-            Ok(snap) => Ok(snap),
+        let snap = match result {
+            Ok(snap) => snap,
             Err(_) => self
                 .current
                 .load_full()
-                .ok_or_else(|| self.unavailable_error(self.now())),
+                .ok_or_else(|| self.unavailable_error())?,
+        };
+        if self.freshness(&snap, self.now()) == Freshness::Expired {
+            return Err(self.unavailable_error());
         }
+        Ok(snap)
     }
 
     /// A refresh that ignores the cooldown and backoff and reports the fetch error itself
