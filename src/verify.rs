@@ -141,7 +141,10 @@ impl IssuerVerifier {
             Some((generation, true)) => (generation, Trigger::NoKeys),
             Some((generation, false)) => (generation, Trigger::UnknownKid),
         };
-        let snap = self.keys.refresh(observed, trigger).await?;
+        let snap = self
+            .keys
+            .refresh(observed, trigger, pending.kid.as_deref())
+            .await?;
         let now = self.clock.now();
         let compact = pending.compact(token)?;
         match self.select(&snap.keys, &compact) {

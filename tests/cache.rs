@@ -5,14 +5,18 @@
 mod common;
 
 use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use common::{app, builder, send_token};
 use http::StatusCode;
+use jwks_auth::jwks::{FetchError, FetchFuture, Fetched, KeySource, Validators};
 use jwks_auth::testing::{Fault, MockIdp};
 use jwks_auth::{
     Algorithm, AuthErrorKind, AuthReason, Clock, JwksAuthLayer, JwksVerifier, ManualClock,
 };
+use tokio::sync::Notify;
 
 /// Waits until `condition` holds, checking every 5 ms, for at most 3 s (then fails).
 async fn eventually(what: &str, mut condition: impl FnMut() -> bool) {
@@ -275,7 +279,9 @@ async fn fetch_faults_keep_the_last_good_set_and_fail_a_cold_cache() {
         idp.set_fault(fault);
         let err = cold.verify(&token).await.expect_err(name);
         assert_eq!(err.kind(), AuthErrorKind::KeysUnavailable, "{name}");
-        assert!(cold.status().last_error.is_some(), "{name}");
+        // A request waits one `http_timeout` at most; a fault that takes that long (the slow
+        // drip) fails its fetch in the background right after.
+        eventually(name, || cold.status().last_error.is_some()).await;
         // The warm verifier is forced to refresh and fails, but keeps its set.
         assert!(warm.refresh().await.is_err(), "{name}");
         warm.verify(&token)
@@ -620,4 +626,169 @@ async fn a_wall_clock_jump_during_an_outage_does_not_stretch_the_backoff() {
     assert_eq!(send_token(&app, &token).await.status, StatusCode::OK);
     assert_eq!(idp.jwks_fetches(), 2);
     assert_eq!(verifier.status().last_error, None);
+}
+
+#[tokio::test]
+async fn a_key_rotated_during_an_outage_is_503_then_accepted_right_after_the_backoff() {
+    let idp = MockIdp::start().await;
+    let clock = ManualClock::now();
+    let verifier = builder(&idp)
+        .clock(clock.clone())
+        .unknown_kid_cooldown(Duration::from_secs(30))
+        .failure_backoff(Duration::from_secs(5))
+        .build()
+        .expect("config");
+    let app = app(JwksAuthLayer::new(verifier.clone()));
+    let old = idp.token().expires_in(100_000).sign();
+    assert_eq!(send_token(&app, &old).await.status, StatusCode::OK);
+    assert_eq!(idp.jwks_fetches(), 1);
+
+    // The IdP goes down, and rotates meanwhile. The new kid's refresh fails: 503, since the
+    // key may exist; no cooldown, the failure backoff instead.
+    idp.set_fault(Fault::Status(503));
+    idp.rotate(Algorithm::RS256);
+    let new = idp.token().expires_in(100_000).sign();
+    assert_unavailable(&send_token(&app, &new).await, "5");
+    assert_eq!(idp.jwks_fetches(), 2);
+    let status = verifier.status();
+    assert_eq!(
+        (status.failures, status.cooldown_remaining),
+        (1, None),
+        "{status:?}"
+    );
+    assert!(status.last_error.is_some_and(|e| e.contains("503")));
+    // Within the backoff: 503 again, without a fetch; cached kids are unaffected.
+    clock.advance(Duration::from_secs(4));
+    assert_unavailable(&send_token(&app, &new).await, "1");
+    assert_eq!(send_token(&app, &old).await.status, StatusCode::OK);
+    assert_eq!(idp.jwks_fetches(), 2);
+
+    // The IdP is back: the new kid is accepted as soon as the backoff ends, not 30 s later.
+    idp.set_fault(Fault::None);
+    clock.advance(Duration::from_secs(1));
+    assert_eq!(send_token(&app, &new).await.status, StatusCode::OK);
+    assert_eq!(idp.jwks_fetches(), 3);
+    let status = verifier.status();
+    assert_eq!((status.last_error, status.cooldown_remaining), (None, None));
+    // A successful fetch that lacks a kid is what starts the cooldown.
+    let bogus = idp.token().kid("bogus").expires_in(100_000).sign();
+    assert_invalid_because(&send_token(&app, &bogus).await, "unknown key id");
+    assert_eq!(idp.jwks_fetches(), 4);
+    assert_eq!(
+        verifier.status().cooldown_remaining,
+        Some(Duration::from_secs(30))
+    );
+    assert_invalid_because(&send_token(&app, &bogus).await, "unknown key id");
+    assert_eq!(idp.jwks_fetches(), 4, "refused at once during the cooldown");
+}
+
+/// A key source for the tests that need to hold a fetch in the air: fetch `n` (from 1) does
+/// what `script(n)` says once `gate` lets it through (if it must wait).
+#[derive(Debug, Clone)]
+struct Scripted {
+    idp: MockIdp,
+    fetches: Arc<AtomicUsize>,
+    gate: Arc<Notify>,
+    script: fn(usize) -> Step,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Step {
+    /// Serve the mock's current set.
+    Serve,
+    /// Wait for the gate, then fail.
+    FailAfterGate,
+    /// Never finish.
+    Hang,
+    /// Panic.
+    Panic,
+}
+
+impl Scripted {
+    fn new(idp: &MockIdp, script: fn(usize) -> Step) -> Self {
+        Self {
+            idp: idp.clone(),
+            fetches: Arc::default(),
+            gate: Arc::default(),
+            script,
+        }
+    }
+
+    fn fetches(&self) -> usize {
+        self.fetches.load(Ordering::SeqCst)
+    }
+}
+
+impl KeySource for Scripted {
+    fn fetch<'a>(&'a self, _previous: Option<&'a Validators>) -> FetchFuture<'a> {
+        let n = self.fetches.fetch_add(1, Ordering::SeqCst) + 1;
+        Box::pin(async move {
+            match (self.script)(n) {
+                Step::Serve => Ok(Fetched::Document {
+                    body: self.idp.jwks_json().to_string().into(),
+                    max_age: None,
+                    validators: Validators::default(),
+                }),
+                Step::FailAfterGate => {
+                    self.gate.notified().await;
+                    Err(FetchError::transient("scripted outage"))
+                }
+                Step::Hang => std::future::pending().await,
+                Step::Panic => panic!("scripted panic in a key source"),
+            }
+        })
+    }
+}
+
+fn scripted_builder(idp: &MockIdp, source: &Scripted) -> jwks_auth::JwksVerifierBuilder {
+    JwksVerifier::builder()
+        .key_source(source.clone())
+        .issuer(idp.issuer())
+        .audience(idp.audience())
+}
+
+#[tokio::test]
+async fn an_unknown_kid_that_joined_a_failing_refresh_is_503() {
+    let idp = MockIdp::start().await;
+    let source = Scripted::new(&idp, |n| {
+        if n == 2 {
+            Step::FailAfterGate
+        } else {
+            Step::Serve
+        }
+    });
+    let verifier = scripted_builder(&idp, &source)
+        .failure_backoff(Duration::from_secs(5))
+        .build()
+        .expect("config");
+    verifier.refresh().await.expect("warm");
+    idp.rotate(Algorithm::RS256);
+    let new = idp.token().expires_in(100_000).sign();
+    // A forced refresh is in the air (and will fail); the new kid joins it.
+    let forced = tokio::spawn({
+        let verifier = verifier.clone();
+        async move { verifier.refresh().await }
+    });
+    eventually("the forced refresh to start", || source.fetches() == 2).await;
+    let joined = tokio::spawn({
+        let (verifier, new) = (verifier.clone(), new.clone());
+        async move { verifier.verify(&new).await }
+    });
+    // On this single-threaded runtime, the spawned request runs up to its wait on the flight
+    // before the test task resumes.
+    tokio::task::yield_now().await;
+    source.gate.notify_one();
+    assert!(forced.await.expect("task").is_err());
+    let err = joined
+        .await
+        .expect("task")
+        .expect_err("joined a failed refresh");
+    assert_eq!(err.reason(), AuthReason::KeysUnavailable);
+    assert_eq!(err.retry_after(), Some(Duration::from_secs(5)));
+    assert_eq!(
+        source.fetches(),
+        2,
+        "the request joined; it started no fetch"
+    );
+    assert_eq!(verifier.status().cooldown_remaining, None);
 }

@@ -11,7 +11,7 @@ use crate::algorithms::Algorithms;
 use crate::error::ConfigError;
 use crate::fetch::{HttpFetcher, check_url, default_client};
 use crate::jwks::KeySet;
-use crate::jwks::cache::KeyCache;
+use crate::jwks::cache::{CacheConfig, KeyCache};
 use crate::jwks::keyset::{KeyPolicy, VerifyKey};
 use crate::jwks::source::{JwksUrl, KeySource, StaticJwks};
 use crate::oidc::{OidcDiscovery, discovery_url};
@@ -66,7 +66,10 @@ impl JwksVerifierBuilder {
                     algorithms: asymmetric,
                     versioned_kids: self.versioned_kids,
                 },
-                self.cache,
+                CacheConfig {
+                    max_wait: self.http_timeout,
+                    ..self.cache
+                },
                 self.clock.clone(),
             )),
             hmac_keys,

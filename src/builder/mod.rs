@@ -102,6 +102,8 @@ impl Default for JwksVerifierBuilder {
                 unknown_kid_cooldown: Duration::from_secs(30),
                 failure_backoff: Duration::from_secs(5),
                 max_stale: Duration::from_secs(24 * 3600),
+                // Set from `http_timeout` at build.
+                max_wait: Duration::ZERO,
             },
             http_client: None,
             http_timeout: Duration::from_secs(5),
@@ -309,15 +311,17 @@ impl JwksVerifierBuilder {
         self
     }
 
-    /// After a refresh triggered by an unknown kid, further unknown kids are refused at once,
-    /// without a fetch, for this long (default 30 s).
+    /// After a successful refresh that did not bring a token's unknown kid, further unknown
+    /// kids are refused at once (401), without a fetch, for this long (default 30 s). A failed
+    /// refresh starts no cooldown: the failure backoff applies and unknown kids get 503.
     pub fn unknown_kid_cooldown(mut self, cooldown: Duration) -> Self {
         self.cache.unknown_kid_cooldown = cooldown;
         self
     }
 
     /// After a failed fetch, no new fetch is tried for this long (default 5 s); requests that
-    /// need keys meanwhile get 503 with `Retry-After`.
+    /// need keys meanwhile (no usable set, or a kid not in the cached set) get 503 with
+    /// `Retry-After`. Measured on the clock's monotonic reading, like every cache duration.
     pub fn failure_backoff(mut self, backoff: Duration) -> Self {
         self.cache.failure_backoff = backoff;
         self

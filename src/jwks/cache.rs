@@ -1,21 +1,31 @@
 //! The key cache: the current key set behind a lock-free pointer, refreshed single-flight.
 //!
 //! Requests read the current [`Snapshot`] with one atomic load and never wait while it is
-//! usable. A refresh is coalesced per observed generation through a moka cache
-//! (`try_get_with`: one loader per key, errors not cached, a waiter takes over if the loading
-//! task is cancelled), and the generation doubles as the "double check": a request that saw
-//! generation `g` joins the refresh of `g`, or - if `g` was already replaced - just uses the
-//! newer set.
+//! usable. Fetches are single-flight (`flight.rs`): one in the air at a time, run as its own
+//! task, joined by whoever needs it meanwhile. The generation doubles as the "double check": a
+//! request that saw generation `g` and finds `g` already replaced just uses the newer set.
+//!
+//! Every instant here is a monotonic reading of the injected clock (milliseconds): wall time
+//! can jump, and must neither freeze nor expire the set.
+//!
+//! What an unknown kid gets: a request whose kid is missing waits (at most `max_wait`, the
+//! HTTP timeout) for a fetch. Failed fetch: 503 with `Retry-After` (the key may exist; we could
+//! not check) and the failure backoff. Successful fetch without the kid: 401, and - if this
+//! request's kid started that fetch - the unknown-kid cooldown, during which unknown kids are
+//! refused at once. A fetch that was already in flight when the request arrived may predate
+//! its key: the request may then start (or join) one more fetch, unless the cooldown runs.
 
-use std::sync::Arc;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use arc_swap::{ArcSwapOption, Guard};
 
+use super::flight::{Boarding, Departure, Flights, Ticket};
 use super::keyset::{KeyPolicy, KeySet};
+use super::kid::{self, VersionedKid};
 use super::source::{FetchError, Fetched, KeySource, Validators};
+pub(crate) use super::status::CacheStatus;
 use crate::clock::{SharedClock, millis};
 use crate::error::AuthError;
 
@@ -29,9 +39,12 @@ pub(crate) struct CacheConfig {
     pub(crate) unknown_kid_cooldown: Duration,
     pub(crate) failure_backoff: Duration,
     pub(crate) max_stale: Duration,
+    /// Longest a request waits for a fetch it started or joined (the HTTP timeout: one
+    /// attempt); the fetch itself goes on, retries included.
+    pub(crate) max_wait: Duration,
 }
 
-/// One installed key set and its freshness.
+/// One installed key set and its freshness (monotonic milliseconds).
 #[derive(Debug)]
 pub(crate) struct Snapshot {
     pub(crate) keys: Arc<KeySet>,
@@ -64,57 +77,6 @@ struct Counters {
     cooldown_rejections: AtomicU64,
 }
 
-/// A point-in-time view of the key cache, for health checks and debugging.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct CacheStatus {
-    /// Generation of the installed set (0 when none was ever obtained).
-    pub generation: u64,
-    /// Kids of the installed set.
-    pub kids: Vec<String>,
-    /// Whether the installed set is within its TTL.
-    pub fresh: bool,
-    /// Whether the installed set is past its TTL but still served (within `max_stale`).
-    pub stale: bool,
-    /// Age of the installed set.
-    pub age: Option<Duration>,
-    /// `ETag` of the installed document.
-    pub etag: Option<String>,
-    /// The last fetch error, if the last fetch failed.
-    pub last_error: Option<String>,
-    /// Time left in the unknown-kid cooldown.
-    pub cooldown_remaining: Option<Duration>,
-    /// Fetch attempts (a retried fetch counts once).
-    pub fetches: u64,
-    /// Fetches answered 304 Not Modified.
-    pub not_modified: u64,
-    /// Failed fetches.
-    pub failures: u64,
-    /// Requests served from a set past its TTL.
-    pub stale_uses: u64,
-    /// Unknown-kid requests refused at once during the cooldown.
-    pub cooldown_rejections: u64,
-}
-
-impl CacheStatus {
-    /// Combines the status of several caches (several issuers).
-    pub(crate) fn merge(&mut self, other: Self) {
-        self.generation = self.generation.max(other.generation);
-        self.kids.extend(other.kids);
-        self.fresh &= other.fresh;
-        self.stale |= other.stale;
-        self.age = self.age.max(other.age);
-        self.etag = None;
-        self.last_error = self.last_error.take().or(other.last_error);
-        self.cooldown_remaining = self.cooldown_remaining.max(other.cooldown_remaining);
-        self.fetches += other.fetches;
-        self.not_modified += other.not_modified;
-        self.failures += other.failures;
-        self.stale_uses += other.stale_uses;
-        self.cooldown_rejections += other.cooldown_rejections;
-    }
-}
-
 /// Why a request asks for a refresh.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Trigger {
@@ -122,8 +84,6 @@ pub(crate) enum Trigger {
     NoKeys,
     /// The token's kid is not in the set.
     UnknownKid,
-    /// The set is due (refresh ahead, or stale).
-    Due,
 }
 
 pub(crate) struct KeyCache {
@@ -133,12 +93,13 @@ pub(crate) struct KeyCache {
     clock: SharedClock,
     current: ArcSwapOption<Snapshot>,
     next_generation: AtomicU64,
-    inflight: moka::future::Cache<u64, Arc<Snapshot>>,
+    flights: Arc<Flights>,
+    /// Unknown kids are refused at once before this instant.
     cooldown_until: AtomicI64,
+    /// No fetch is started before this instant (failure backoff).
     retry_at: AtomicI64,
-    background: AtomicBool,
     counters: Counters,
-    // Only written when a fetch fails and read by `status()`; never touched by requests.
+    // Only written when a fetch ends and read by `status()`; never touched by requests.
     last_error: Mutex<Option<String>>,
 }
 
@@ -165,13 +126,9 @@ impl KeyCache {
             clock,
             current: ArcSwapOption::empty(),
             next_generation: AtomicU64::new(1),
-            inflight: moka::future::Cache::builder()
-                .max_capacity(16)
-                .time_to_live(Duration::from_secs(60))
-                .build(),
+            flights: Arc::default(),
             cooldown_until: AtomicI64::new(i64::MIN),
             retry_at: AtomicI64::new(i64::MIN),
-            background: AtomicBool::new(false),
             counters: Counters::default(),
             last_error: Mutex::new(None),
         }
@@ -220,23 +177,34 @@ impl KeyCache {
         match self.freshness(snap, now) {
             Freshness::Fresh => true,
             Freshness::RefreshAhead => {
-                self.refresh_in_background(snap, now);
+                self.refresh_in_background(now);
                 true
             }
             Freshness::Stale => {
                 self.counters.stale_uses.fetch_add(1, Ordering::Relaxed);
-                self.refresh_in_background(snap, now);
+                self.refresh_in_background(now);
                 true
             }
             Freshness::Expired => false,
         }
     }
 
-    /// Whether an unknown kid must be refused without a fetch; counts the refusal.
+    /// The installed snapshot, if it may still be served (within `max_stale`).
+    fn servable(&self) -> Option<Arc<Snapshot>> {
+        self.current
+            .load_full()
+            .filter(|s| self.freshness(s, self.now()) != Freshness::Expired)
+    }
+
+    fn cooling_down(&self, now: i64) -> bool {
+        now < self.cooldown_until.load(Ordering::SeqCst)
+    }
+
+    /// Whether an unknown kid must be refused without a fetch (the cooldown after a successful
+    /// fetch that lacked a kid); counts the refusal. During a failure backoff it is not: the
+    /// request goes on to get 503, since its key may exist.
     pub(crate) fn refuse_unknown_kid_now(&self) -> bool {
-        let now = self.now();
-        let cooling = now < self.cooldown_until.load(Ordering::Relaxed)
-            || now < self.retry_at.load(Ordering::Relaxed);
+        let cooling = self.cooling_down(self.now());
         if cooling {
             self.counters
                 .cooldown_rejections
@@ -245,9 +213,12 @@ impl KeyCache {
         cooling
     }
 
+    /// 503 with `Retry-After`: the rest of the failure backoff, at least one second.
     fn unavailable_error(&self) -> AuthError {
-        let now = self.now();
-        let wait = self.retry_at.load(Ordering::Relaxed).saturating_sub(now);
+        let wait = self
+            .retry_at
+            .load(Ordering::SeqCst)
+            .saturating_sub(self.now());
         let secs = u64::try_from(wait.max(0))
             .unwrap_or(0)
             .div_ceil(1000)
@@ -255,85 +226,128 @@ impl KeyCache {
         AuthError::unavailable(Duration::from_secs(secs))
     }
 
-    /// Starts a background refresh of `snap` unless one is running or failures are backing off.
-    pub(crate) fn refresh_in_background(self: &Arc<Self>, snap: &Snapshot, now: i64) {
-        if now < self.retry_at.load(Ordering::Relaxed) {
+    /// Starts a background refresh unless one is in the air or failures are backing off.
+    /// Takes no lock unless it starts one.
+    fn refresh_in_background(self: &Arc<Self>, now: i64) {
+        if now < self.retry_at.load(Ordering::SeqCst) || self.flights.is_flying() {
             return;
         }
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             return;
         };
-        if self.background.swap(true, Ordering::AcqRel) {
-            return;
+        if let Boarding::Started(_, departure) = self.flights.board() {
+            runtime.spawn(Arc::clone(self).fly(departure, None));
         }
-        let cache = Arc::clone(self);
-        let generation = snap.generation;
-        runtime.spawn(async move {
-            let _ = cache.refresh(generation, Trigger::Due).await;
-            cache.background.store(false, Ordering::Release);
-        });
     }
 
-    /// Refreshes the set that was current at `observed` (0: none), or joins that refresh if one
-    /// is in flight, and returns the newest snapshot; a snapshot past `max_stale` is never
-    /// returned (503 instead).
+    /// A flight: fetch, parse, install, land. Runs as its own task (or inline without a tokio
+    /// runtime); `wanted` is the unknown kid that started it, if any.
+    async fn fly(self: Arc<Self>, departure: Departure, wanted: Option<Box<str>>) {
+        let outcome = self.fetch_and_install(wanted.as_deref()).await;
+        departure.land(outcome);
+    }
+
+    /// Boards the flight in the air, or starts one (spawned, so that it outlives its waiters).
+    /// Returns the ticket and whether the flight was already in the air.
+    async fn board(self: &Arc<Self>, wanted: Option<&str>) -> (Ticket, bool) {
+        match self.flights.board() {
+            Boarding::Joined(ticket) => (ticket, true),
+            Boarding::Started(ticket, departure) => {
+                let flight = Arc::clone(self).fly(departure, wanted.map(Box::from));
+                match tokio::runtime::Handle::try_current() {
+                    Ok(runtime) => drop(runtime.spawn(flight)),
+                    Err(_) => flight.await,
+                }
+                (ticket, false)
+            }
+        }
+    }
+
+    /// For a request that needs keys: a set newer than generation `observed` (0: none), from
+    /// a fetch it starts or joins, and never one past `max_stale`.
     ///
-    /// Fails at once (no fetch) while failures are backing off, unless forced.
+    /// - Failure backoff running, or the fetch fails: 503 with `Retry-After`.
+    /// - No answer within `max_wait`: the current set if servable (the fetch goes on in the
+    ///   background), else 503.
+    /// - `kid` (for [`Trigger::UnknownKid`]) missing from a set whose fetch was already in the
+    ///   air when the request arrived: one more fetch, unless the cooldown runs.
     pub(crate) async fn refresh(
-        &self,
+        self: &Arc<Self>,
         observed: u64,
         trigger: Trigger,
+        kid: Option<&str>,
     ) -> Result<Arc<Snapshot>, AuthError> {
-        if let Some(snap) = self.current.load_full()
-            && snap.generation != observed
-        {
-            // Double check: someone already replaced the set this request saw.
+        let wanted = kid.filter(|_| trigger == Trigger::UnknownKid);
+        let deadline = tokio::runtime::Handle::try_current()
+            .ok()
+            .map(|_| tokio::time::Instant::now() + self.config.max_wait);
+        let mut observed = observed;
+        let mut one_more = wanted.is_some();
+        loop {
+            let (snap, predates_request) = match self.current.load_full() {
+                // Double check: someone already replaced the set this request saw.
+                Some(snap) if snap.generation != observed => (snap, true),
+                _ => {
+                    if self.now() < self.retry_at.load(Ordering::SeqCst) {
+                        return Err(self.unavailable_error());
+                    }
+                    let (ticket, joined) = self.board(wanted).await;
+                    match ticket.outcome(deadline).await {
+                        Some(Ok(snap)) => (snap, joined),
+                        Some(Err(_)) => return Err(self.unavailable_error()),
+                        None => return self.servable().ok_or_else(|| self.unavailable_error()),
+                    }
+                }
+            };
+            let missing = wanted.is_some_and(|kid| !self.names_key(&snap.keys, kid));
+            if missing && predates_request && one_more && !self.cooling_down(self.now()) {
+                one_more = false;
+                observed = snap.generation;
+                continue;
+            }
+            if self.freshness(&snap, self.now()) == Freshness::Expired {
+                return Err(self.unavailable_error());
+            }
             return Ok(snap);
         }
-        let now = self.now();
-        if now < self.retry_at.load(Ordering::Relaxed) {
-            return self
-                .current
-                .load_full()
-                .ok_or_else(|| self.unavailable_error());
-        }
-        let result = self
-            .inflight
-            .try_get_with(observed, self.fetch_and_install())
-            .await;
-        if trigger == Trigger::UnknownKid {
-            let until = self
-                .now()
-                .saturating_add(millis(self.config.unknown_kid_cooldown));
-            self.cooldown_until.fetch_max(until, Ordering::Relaxed);
-        }
-        let snap = match result {
-            Ok(snap) => snap,
-            Err(_) => self
-                .current
-                .load_full()
-                .ok_or_else(|| self.unavailable_error())?,
-        };
-        if self.freshness(&snap, self.now()) == Freshness::Expired {
-            return Err(self.unavailable_error());
-        }
-        Ok(snap)
     }
 
     /// A refresh that ignores the cooldown and backoff and reports the fetch error itself
     /// (for `JwksVerifier::refresh`). Joins a refresh already in flight.
-    pub(crate) async fn force_refresh(&self) -> Result<(), FetchError> {
-        let observed = self.current.load().as_ref().map_or(0, |s| s.generation);
-        self.inflight
-            .try_get_with(observed, self.fetch_and_install())
-            .await
-            .map(|_| ())
-            .map_err(|e| (*e).clone())
+    pub(crate) async fn force_refresh(self: &Arc<Self>) -> Result<(), FetchError> {
+        let (ticket, _) = self.board(None).await;
+        match ticket.outcome(None).await {
+            Some(outcome) => outcome.map(|_| ()),
+            None => Err(FetchError::transient(
+                "the key set refresh was dropped before it finished (runtime shut down?)",
+            )),
+        }
     }
 
-    /// The loader: one fetch, parse and install. Runs once per generation however many
-    /// requests are waiting.
-    async fn fetch_and_install(&self) -> Result<Arc<Snapshot>, FetchError> {
+    /// Whether a token naming `kid` finds a key in `keys` (exactly, or as the newest version
+    /// of a bare base when versioned kids are on): what `KeySet::select` looks up.
+    fn names_key(&self, keys: &KeySet, wanted: &str) -> bool {
+        if keys.kids().any(|k| k == wanted) {
+            return true;
+        }
+        let Some(VersionedKid::Bare(base)) = self
+            .policy
+            .versioned_kids
+            .then(|| kid::parse(wanted))
+            .flatten()
+        else {
+            return false;
+        };
+        keys.kids().any(
+            |k| matches!(kid::parse(k), Some(VersionedKid::Versioned { base: b, .. }) if b == base),
+        )
+    }
+
+    /// The fetch: one fetch (with the source's own retries), parse and install. Runs once per
+    /// flight however many requests are waiting. `wanted`: the unknown kid that started it;
+    /// when a successful fetch lacks it, the unknown-kid cooldown starts (before the set is
+    /// installed, so that no waiter sees the set without the cooldown).
+    async fn fetch_and_install(&self, wanted: Option<&str>) -> Result<Arc<Snapshot>, FetchError> {
         let previous = self.current.load_full();
         self.counters.fetches.fetch_add(1, Ordering::Relaxed);
         let validators = previous.as_ref().map(|p| &p.validators);
@@ -365,6 +379,10 @@ impl KeyCache {
                 let ttl_ms = millis(ttl);
                 #[allow(clippy::cast_possible_truncation, clippy::cast_precision_loss)]
                 let ahead = (ttl_ms as f64 * self.config.refresh_ahead) as i64;
+                if wanted.is_some_and(|kid| !self.names_key(&keys, kid)) {
+                    let until = now.saturating_add(millis(self.config.unknown_kid_cooldown));
+                    self.cooldown_until.fetch_max(until, Ordering::SeqCst);
+                }
                 let snap = Arc::new(Snapshot {
                     keys,
                     generation: self.next_generation.fetch_add(1, Ordering::Relaxed),
@@ -373,8 +391,8 @@ impl KeyCache {
                     fresh_until: now.saturating_add(ttl_ms),
                     validators,
                 });
+                self.retry_at.store(i64::MIN, Ordering::SeqCst);
                 self.current.store(Some(Arc::clone(&snap)));
-                self.retry_at.store(i64::MIN, Ordering::Relaxed);
                 if let Ok(mut last) = self.last_error.lock() {
                     *last = None;
                 }
@@ -390,7 +408,7 @@ impl KeyCache {
                 self.counters.failures.fetch_add(1, Ordering::Relaxed);
                 self.retry_at.store(
                     now.saturating_add(millis(self.config.failure_backoff)),
-                    Ordering::Relaxed,
+                    Ordering::SeqCst,
                 );
                 tracing::warn!(error = %e, serving_previous = previous.is_some(), "key set refresh failed");
                 if let Ok(mut last) = self.last_error.lock() {
@@ -407,7 +425,7 @@ impl KeyCache {
         let freshness = snap.as_ref().map(|s| self.freshness(s, now));
         let cooldown = self
             .cooldown_until
-            .load(Ordering::Relaxed)
+            .load(Ordering::SeqCst)
             .saturating_sub(now);
         CacheStatus {
             generation: snap.as_ref().map_or(0, |s| s.generation),

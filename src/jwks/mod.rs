@@ -5,14 +5,16 @@
 //! custom [`KeySource`]s.
 
 pub(crate) mod cache;
+mod flight;
 pub(crate) mod keyset;
 pub(crate) mod kid;
 pub(crate) mod source;
+mod status;
 
 // Transitional: `cloudflare/` still imports the HTTP fetcher as `crate::jwks::http`; remove
 // this alias once it imports `crate::fetch` directly.
 pub(crate) use crate::fetch as http;
 
-pub use cache::CacheStatus;
 pub use keyset::{KeySet, KeySetError, MAX_KEYS, MIN_RSA_BITS};
 pub use source::{BoxFuture, FetchError, FetchFuture, Fetched, KeySource, Validators};
+pub use status::CacheStatus;

@@ -1,0 +1,123 @@
+//! Single-flight refreshes that outlive the requests waiting on them.
+//!
+//! At most one fetch of a cache is in the air. Whoever finds none starts one (a request with
+//! an unknown kid, a request finding no usable set, the background refresh, `refresh()`); the
+//! others join it. The fetch runs as its own task, so a request that stops waiting (its wait
+//! is bounded by the HTTP timeout) or is dropped does not cancel it: its result is installed
+//! when it arrives. The slot is freed by a guard, [`Departure`], on every exit path of that
+//! task: landed, failed, panicked, or dropped with its runtime. A slot that stayed taken would
+//! stop every later refresh.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use tokio::sync::watch;
+
+use super::cache::Snapshot;
+use super::source::FetchError;
+
+/// What a flight brings back: the installed snapshot, or why the fetch failed.
+pub(crate) type Outcome = Result<Arc<Snapshot>, FetchError>;
+
+/// The flight slot of one cache.
+#[derive(Debug, Default)]
+pub(crate) struct Flights {
+    /// The flight in the air: its id and where its outcome will appear. Locked only to board
+    /// or free, never across an await, and never by a request that has its key.
+    slot: Mutex<Option<(u64, watch::Receiver<Option<Outcome>>)>>,
+    /// Mirrors `slot.is_some()`, so the background refresh check takes no lock.
+    flying: AtomicBool,
+    next_id: AtomicU64,
+}
+
+/// How a caller got onto a flight.
+pub(crate) enum Boarding {
+    /// A flight was already in the air: its fetch may predate the caller.
+    Joined(Ticket),
+    /// The caller started a new flight and must run it ([`Departure`]) to completion.
+    Started(Ticket, Departure),
+}
+
+/// A seat on a flight: waits for its outcome.
+pub(crate) struct Ticket(watch::Receiver<Option<Outcome>>);
+
+/// The running flight's hold on the slot; frees it when landed or dropped.
+pub(crate) struct Departure {
+    flights: Arc<Flights>,
+    id: u64,
+    outcome: watch::Sender<Option<Outcome>>,
+}
+
+impl Flights {
+    /// Whether a flight is in the air (lock-free).
+    pub(crate) fn is_flying(&self) -> bool {
+        self.flying.load(Ordering::Acquire)
+    }
+
+    /// Joins the flight in the air, or starts one.
+    pub(crate) fn board(self: &Arc<Self>) -> Boarding {
+        let mut slot = self.slot.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some((_, outcome)) = slot.as_ref() {
+            return Boarding::Joined(Ticket(outcome.clone()));
+        }
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let (sender, receiver) = watch::channel(None);
+        *slot = Some((id, receiver.clone()));
+        self.flying.store(true, Ordering::Release);
+        Boarding::Started(
+            Ticket(receiver),
+            Departure {
+                flights: Arc::clone(self),
+                id,
+                outcome: sender,
+            },
+        )
+    }
+
+    fn free(&self, id: u64) {
+        let mut slot = self.slot.lock().unwrap_or_else(PoisonError::into_inner);
+        if slot.as_ref().is_some_and(|(flying, _)| *flying == id) {
+            *slot = None;
+            self.flying.store(false, Ordering::Release);
+        }
+    }
+}
+
+impl Departure {
+    /// Publishes the outcome. The slot is freed first, so that a waiter whose kid is missing
+    /// from the result can start the next flight at once.
+    pub(crate) fn land(self, outcome: Outcome) {
+        self.flights.free(self.id);
+        self.outcome.send_replace(Some(outcome));
+    }
+}
+
+impl Drop for Departure {
+    fn drop(&mut self) {
+        // Landed: a no-op. Dropped mid-fetch (task cancelled, runtime shut down, panic): frees
+        // the slot, and dropping the sender wakes the waiters with no outcome.
+        self.flights.free(self.id);
+    }
+}
+
+impl Ticket {
+    /// The flight's outcome, waiting until `deadline` at most (`None`: no limit). `None` when
+    /// the deadline passed first or the flight was dropped before landing.
+    pub(crate) async fn outcome(self, deadline: Option<tokio::time::Instant>) -> Option<Outcome> {
+        let mut receiver = self.0;
+        let arrived = async move {
+            receiver
+                .wait_for(Option::is_some)
+                .await
+                .ok()
+                .and_then(|outcome| outcome.clone())
+        };
+        match deadline {
+            Some(deadline) => tokio::time::timeout_at(deadline, arrived)
+                .await
+                .ok()
+                .flatten(),
+            None => arrived.await,
+        }
+    }
+}
