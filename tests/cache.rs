@@ -792,3 +792,69 @@ async fn an_unknown_kid_that_joined_a_failing_refresh_is_503() {
     );
     assert_eq!(verifier.status().cooldown_remaining, None);
 }
+
+#[tokio::test]
+async fn a_background_refresh_dropped_mid_fetch_does_not_stop_later_refreshes() {
+    let idp = MockIdp::start().await;
+    let source = Scripted::new(&idp, |n| if n == 2 { Step::Hang } else { Step::Serve });
+    let clock = ManualClock::now();
+    let verifier = scripted_builder(&idp, &source)
+        .clock(clock.clone())
+        .cache_ttl(Duration::from_secs(100))
+        .build()
+        .expect("config");
+    let token = idp.token().expires_in(100_000).sign();
+    verifier.verify(&token).await.expect("warm");
+    clock.advance(Duration::from_secs(81));
+    // A second runtime serves a request; the background refresh it starts never finishes, and
+    // that runtime shuts down mid-fetch, dropping the refresh task.
+    std::thread::spawn({
+        let (verifier, token, source) = (verifier.clone(), token.clone(), source.clone());
+        move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            runtime.block_on(async {
+                verifier.verify(&token).await.expect("served from the set");
+                for _ in 0..600 {
+                    if source.fetches() == 2 {
+                        break;
+                    }
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+            });
+            assert_eq!(source.fetches(), 2, "the refresh started and hangs");
+            drop(runtime);
+        }
+    })
+    .join()
+    .expect("thread");
+    assert_eq!(verifier.status().generation, 1);
+    // The set is still due: the next request starts a new refresh, which lands.
+    verifier.verify(&token).await.expect("served from the set");
+    eventually("the next refresh", || verifier.status().generation == 2).await;
+    assert_eq!(source.fetches(), 3);
+}
+
+#[tokio::test]
+async fn a_background_refresh_that_panics_does_not_stop_later_refreshes() {
+    let idp = MockIdp::start().await;
+    let source = Scripted::new(&idp, |n| if n == 2 { Step::Panic } else { Step::Serve });
+    let clock = ManualClock::now();
+    let verifier = scripted_builder(&idp, &source)
+        .clock(clock.clone())
+        .cache_ttl(Duration::from_secs(100))
+        .build()
+        .expect("config");
+    let token = idp.token().expires_in(100_000).sign();
+    verifier.verify(&token).await.expect("warm");
+    clock.advance(Duration::from_secs(81));
+    verifier.verify(&token).await.expect("served from the set");
+    eventually("the panicking refresh", || source.fetches() == 2).await;
+    // The panic unwound the refresh task (tokio drops a task's future in the poll that
+    // panicked), and its guard freed the slot: the next request starts a new refresh.
+    verifier.verify(&token).await.expect("served from the set");
+    eventually("the next refresh", || verifier.status().generation == 2).await;
+    assert_eq!(source.fetches(), 3);
+}
