@@ -858,3 +858,411 @@ async fn a_background_refresh_that_panics_does_not_stop_later_refreshes() {
     eventually("the next refresh", || verifier.status().generation == 2).await;
     assert_eq!(source.fetches(), 3);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Issue 13: freshness with Age, useless documents, bounded waits, fetches already in flight,
+// content codings.
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn age_is_subtracted_from_max_age_for_200_and_304() {
+    let idp = MockIdp::start().await;
+    idp.set_cache_control(Some("public, max-age=3600"));
+    idp.set_jwks_header("age", Some("3000"));
+    let clock = ManualClock::now();
+    let verifier = builder(&idp).clock(clock.clone()).build().expect("config");
+    let token = idp.token().expires_in(100_000).sign();
+    verifier.verify(&token).await.expect("warm");
+    // Fresh for 3600 - 3000 = 600 s, not 3600 s.
+    clock.advance(Duration::from_secs(660));
+    let status = verifier.status();
+    assert!(!status.fresh && status.stale, "{status:?}");
+    verifier.verify(&token).await.expect("still served");
+    eventually("the background refresh (a 304)", || {
+        verifier.status().not_modified == 1
+    })
+    .await;
+    assert_eq!(idp.jwks_fetches(), 2);
+    assert!(verifier.status().fresh);
+    // The 304 carried Age: 3000 too: 600 s again, so refresh ahead at 80% = 480 s.
+    clock.advance(Duration::from_secs(479));
+    verifier.verify(&token).await.expect("fresh");
+    assert_eq!(idp.jwks_fetches(), 2);
+    clock.advance(Duration::from_secs(2));
+    verifier.verify(&token).await.expect("fresh");
+    eventually("the refresh ahead", || idp.jwks_fetches() == 3).await;
+}
+
+#[tokio::test]
+async fn age_at_or_past_max_age_gives_the_minimum_ttl() {
+    for age in ["3600", "4000"] {
+        let idp = MockIdp::start().await;
+        idp.set_cache_control(Some("public, max-age=3600"));
+        idp.set_jwks_header("age", Some(age));
+        let clock = ManualClock::now();
+        let verifier = builder(&idp).clock(clock.clone()).build().expect("config");
+        let token = idp.token().expires_in(100_000).sign();
+        verifier.verify(&token).await.expect("warm");
+        clock.advance(Duration::from_secs(47));
+        assert!(verifier.status().fresh, "Age {age}");
+        clock.advance(Duration::from_secs(14));
+        assert!(
+            !verifier.status().fresh,
+            "Age {age}: past the 60 s minimum TTL"
+        );
+        verifier.verify(&token).await.expect("served");
+        eventually("the refresh", || idp.jwks_fetches() == 2).await;
+    }
+}
+
+#[tokio::test]
+async fn age_is_subtracted_from_expires_minus_date() {
+    let idp = MockIdp::start().await;
+    idp.set_jwks_header("date", Some("Sun, 01 Nov 2026 10:00:00 GMT"));
+    idp.set_jwks_header("expires", Some("Sun, 01 Nov 2026 11:00:00 GMT"));
+    idp.set_jwks_header("age", Some("3000"));
+    let clock = ManualClock::now();
+    let verifier = builder(&idp).clock(clock.clone()).build().expect("config");
+    let token = idp.token().expires_in(100_000).sign();
+    verifier.verify(&token).await.expect("warm");
+    clock.advance(Duration::from_secs(599));
+    assert!(verifier.status().fresh);
+    clock.advance(Duration::from_secs(61));
+    assert!(!verifier.status().fresh, "3600 - 3000 = 600 s");
+    verifier.verify(&token).await.expect("served");
+    eventually("the refresh", || idp.jwks_fetches() == 2).await;
+}
+
+#[tokio::test]
+async fn a_republished_set_without_kids_is_a_failed_fetch_and_the_last_good_set_stays() {
+    let idp = MockIdp::start().await;
+    let clock = ManualClock::now();
+    let verifier = builder(&idp)
+        .clock(clock.clone())
+        .cache_ttl(Duration::from_secs(600))
+        .failure_backoff(Duration::from_secs(5))
+        .max_stale(Duration::from_secs(3600))
+        .token_cache_capacity(0)
+        .build()
+        .expect("config");
+    let app = app(JwksAuthLayer::new(verifier.clone()));
+    let token = idp.token().expires_in(100_000).sign();
+    assert_eq!(send_token(&app, &token).await.status, StatusCode::OK);
+    idp.set_fault(Fault::WithoutKids);
+    // Past the TTL: the stale set is served while the refresh brings a kid-less set.
+    clock.advance(Duration::from_secs(601));
+    assert_eq!(send_token(&app, &token).await.status, StatusCode::OK);
+    eventually("the refresh to fail", || verifier.status().failures == 1).await;
+    assert_eq!(idp.jwks_fetches(), 2);
+    let status = verifier.status();
+    assert!(status.stale && status.generation == 1, "{status:?}");
+    assert_eq!(status.kids.len(), 9, "the last good set: {status:?}");
+    assert!(
+        status
+            .last_error
+            .as_deref()
+            .is_some_and(|e| e.contains("none with a `kid`")),
+        "{status:?}"
+    );
+    // The failure backoff applies: cached kids are served, unknown kids get 503, no fetch.
+    assert_eq!(send_token(&app, &token).await.status, StatusCode::OK);
+    let unknown = idp.token().kid("rs256-9").expires_in(100_000).sign();
+    assert_unavailable(&send_token(&app, &unknown).await, "5");
+    assert_eq!(idp.jwks_fetches(), 2);
+    clock.advance(Duration::from_secs(5));
+    assert_eq!(send_token(&app, &token).await.status, StatusCode::OK);
+    eventually("the next refresh to fail", || {
+        verifier.status().failures == 2
+    })
+    .await;
+    assert_eq!(idp.jwks_fetches(), 3);
+    // Past max_stale: 503.
+    clock.advance(Duration::from_secs(3600));
+    let reply = send_token(&app, &token).await;
+    assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(reply.challenge().is_none());
+}
+
+#[tokio::test]
+async fn a_set_that_parses_but_is_useless_is_a_failed_fetch() {
+    let idp = MockIdp::start().await;
+    let verifier = builder(&idp).build().expect("config");
+    let token = idp.token().expires_in(100_000).sign();
+    verifier.verify(&token).await.expect("warm");
+    let mut encryption_only = idp.jwks_json();
+    for key in encryption_only["keys"].as_array_mut().expect("keys") {
+        key["use"] = serde_json::json!("enc");
+    }
+    let useless = [
+        ("empty", serde_json::json!({ "keys": [] }), "no usable keys"),
+        (
+            "every key for encryption",
+            encryption_only,
+            "no usable keys (9 skipped)",
+        ),
+    ];
+    for (n, (case, document, why)) in useless.into_iter().enumerate() {
+        idp.set_jwks_override(Some(document));
+        let err = verifier.refresh().await.expect_err(case);
+        assert!(err.to_string().contains(why), "{case}: {err}");
+        let status = verifier.status();
+        assert_eq!((status.generation, status.kids.len()), (1, 9), "{case}");
+        assert!(status.last_error.is_some_and(|e| e.contains(why)), "{case}");
+        verifier.verify(&token).await.expect(case);
+        assert_eq!(idp.jwks_fetches(), 2 + n, "{case}");
+    }
+    // Kid-less keys are usable when tokens without kid are allowed: then the set is taken.
+    let idp = MockIdp::start().await;
+    idp.set_fault(Fault::WithoutKids);
+    let verifier = builder(&idp)
+        .allow_missing_kid(true)
+        .build()
+        .expect("config");
+    verifier
+        .refresh()
+        .await
+        .expect("kid-less keys are usable here");
+    let kidless = idp.sign_raw(
+        Algorithm::RS256,
+        r#"{"alg":"RS256","typ":"JWT"}"#,
+        &serde_json::json!({
+            "iss": idp.issuer(), "aud": idp.audience(), "sub": "kidless",
+            "exp": ManualClock::now().now_millis() / 1000 + 600,
+        })
+        .to_string(),
+    );
+    assert_eq!(
+        verifier.verify(&kidless).await.expect("kid-less").sub(),
+        Some("kidless")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_kid_waits_one_http_timeout_at_most_and_the_fetch_lands_later() {
+    let idp = MockIdp::start().await;
+    let timeout = Duration::from_millis(500);
+    let verifier = builder(&idp)
+        .http_timeout(timeout)
+        .http_retries(2)
+        .build()
+        .expect("config");
+    let cached = idp.mint(Algorithm::ES256);
+    verifier.verify(&cached).await.expect("warm");
+    idp.rotate(Algorithm::RS256);
+    let new = idp.token().expires_in(100_000).sign();
+    // The first two attempts hang past the timeout; the third answers at once.
+    idp.set_fault(Fault::Delay(Duration::from_secs(30)));
+    let started = std::time::Instant::now();
+    let waiting = tokio::spawn({
+        let (verifier, new) = (verifier.clone(), new.clone());
+        async move { verifier.verify(&new).await }
+    });
+    // Cached kids never wait, whatever is in flight.
+    let quick = tokio::time::timeout(Duration::from_millis(200), verifier.verify(&cached)).await;
+    assert!(matches!(quick, Ok(Ok(_))), "a cached kid did not wait");
+    let err = waiting.await.expect("task").expect_err("gave up waiting");
+    let waited = started.elapsed();
+    assert_eq!(
+        err.reason(),
+        AuthReason::UnknownKeyId,
+        "a usable set exists"
+    );
+    assert!(
+        waited >= timeout && waited < 2 * timeout,
+        "waited {waited:?}: one http_timeout, not every retry"
+    );
+    eventually("the second attempt", || idp.jwks_fetches() == 3).await;
+    idp.set_fault(Fault::None);
+    eventually("the retried fetch to land", || {
+        verifier.status().generation == 2
+    })
+    .await;
+    assert_eq!(idp.jwks_fetches(), 4, "warm-up and three attempts");
+    verifier
+        .verify(&new)
+        .await
+        .expect("installed when it arrived");
+    assert_eq!(idp.jwks_fetches(), 4);
+
+    // Without any usable set: 503 with Retry-After after one http_timeout.
+    let cold_idp = MockIdp::start().await;
+    cold_idp.set_fault(Fault::Delay(Duration::from_secs(30)));
+    let cold = builder(&cold_idp)
+        .http_timeout(timeout)
+        .http_retries(2)
+        .build()
+        .expect("config");
+    let started = std::time::Instant::now();
+    let err = cold
+        .verify(&cold_idp.mint(Algorithm::RS256))
+        .await
+        .expect_err("cold");
+    assert_eq!(err.reason(), AuthReason::KeysUnavailable);
+    assert_eq!(err.retry_after(), Some(Duration::from_secs(1)));
+    assert!(started.elapsed() < 2 * timeout);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_kid_missing_from_a_fetch_already_in_flight_gets_one_more_fetch() {
+    let idp = MockIdp::start().await;
+    let clock = ManualClock::now();
+    let verifier = JwksVerifier::builder()
+        .jwks_url(idp.jwks_url())
+        .issuer(idp.issuer())
+        .audience(idp.audience())
+        .clock(clock.clone())
+        .cache_ttl(Duration::from_secs(100))
+        .http_retries(0)
+        .build()
+        .expect("config (default 30 s cooldown)");
+    let app = app(JwksAuthLayer::new(verifier.clone()));
+    let old = idp.token().expires_in(100_000).sign();
+    assert_eq!(send_token(&app, &old).await.status, StatusCode::OK);
+    // A background refresh goes out; the endpoint answers 800 ms late with the document as it
+    // was when the request arrived.
+    idp.set_fault(Fault::Late(Duration::from_millis(800)));
+    clock.advance(Duration::from_secs(81));
+    assert_eq!(send_token(&app, &old).await.status, StatusCode::OK);
+    eventually("the refresh to be in flight", || idp.jwks_fetches() == 2).await;
+    // Meanwhile the IdP publishes key 2 and signs with it.
+    idp.keep_previous(true);
+    idp.rotate(Algorithm::RS256);
+    idp.set_fault(Fault::None);
+    let new = idp.token().expires_in(100_000).sign();
+    let reply = send_token(&app, &new).await;
+    assert_eq!(
+        reply.status,
+        StatusCode::OK,
+        "accepted on the first try: {}",
+        reply.body
+    );
+    assert_eq!(idp.jwks_fetches(), 3, "the late fetch, then one more");
+    assert_eq!(verifier.status().cooldown_remaining, None);
+    assert_eq!(send_token(&app, &old).await.status, StatusCode::OK);
+
+    // Still bounded: a flood of random kids that joined the same kind of fetch makes one
+    // more fetch at most, and then the cooldown holds.
+    idp.set_fault(Fault::Late(Duration::from_millis(300)));
+    clock.advance(Duration::from_secs(81));
+    assert_eq!(send_token(&app, &old).await.status, StatusCode::OK);
+    eventually("the next refresh to be in flight", || {
+        idp.jwks_fetches() == 4
+    })
+    .await;
+    idp.set_fault(Fault::None);
+    let replies = concurrently(200, |i| {
+        let app = app.clone();
+        let token = idp
+            .token()
+            .kid(format!("random-{i}"))
+            .expires_in(100_000)
+            .sign();
+        async move { send_token(&app, &token).await }
+    })
+    .await;
+    for reply in &replies {
+        assert_invalid_because(reply, "unknown key id");
+    }
+    assert!(
+        idp.jwks_fetches() <= 5,
+        "the late fetch and at most one more: {}",
+        idp.jwks_fetches()
+    );
+    assert!(verifier.status().cooldown_remaining.is_some());
+}
+
+/// The mock's JWKS gzip-encoded whatever the request asked for, on both paths a verifier
+/// fetches: a JWKS URL, and OIDC discovery then its `jwks_uri`.
+#[tokio::test]
+async fn gzip_encoded_key_sets_and_discovery_documents_are_decoded() {
+    let idp = MockIdp::start().await;
+    idp.set_fault(Fault::Gzip);
+    let by_url = builder(&idp).build().expect("config");
+    by_url
+        .verify(&idp.mint(Algorithm::RS256))
+        .await
+        .expect("gzip JWKS");
+    let discovered = JwksVerifier::builder()
+        .oidc_issuer(idp.issuer())
+        .audience(idp.audience())
+        .build()
+        .expect("config");
+    discovered
+        .verify(&idp.mint(Algorithm::ES256))
+        .await
+        .expect("gzip discovery and JWKS");
+    assert_eq!((idp.discovery_fetches(), idp.jwks_fetches()), (1, 2));
+}
+
+/// A hand-made server: `/deflate` answers the mock's JWKS zlib-deflated and records the
+/// request's `Accept-Encoding`; `/br` claims a coding that was not asked for.
+async fn encoding_server(idp: &MockIdp) -> (String, Arc<std::sync::Mutex<Vec<String>>>) {
+    use axum::routing::get;
+    use std::io::Write;
+    let seen: Arc<std::sync::Mutex<Vec<String>>> = Arc::default();
+    let jwks = idp.jwks_json().to_string();
+    let mut zlib = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+    zlib.write_all(jwks.as_bytes()).expect("deflate");
+    let deflated = zlib.finish().expect("deflate");
+    let router = axum::Router::new()
+        .route(
+            "/deflate",
+            get({
+                let seen = Arc::clone(&seen);
+                move |headers: http::HeaderMap| async move {
+                    let accept = headers
+                        .get("accept-encoding")
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("")
+                        .to_owned();
+                    seen.lock().expect("lock").push(accept);
+                    ([("content-encoding", "deflate")], deflated)
+                }
+            }),
+        )
+        .route(
+            "/br",
+            get(|| async { ([("content-encoding", "br")], vec![0x1b_u8, 0x2a, 0x00]) }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    (url, seen)
+}
+
+#[tokio::test]
+async fn every_fetch_names_its_codings_decodes_deflate_and_refuses_others() {
+    let idp = MockIdp::start().await;
+    let (url, seen) = encoding_server(&idp).await;
+    let verifier = JwksVerifier::builder()
+        .jwks_url(format!("{url}/deflate"))
+        .issuer(idp.issuer())
+        .audience(idp.audience())
+        .build()
+        .expect("config");
+    verifier
+        .verify(&idp.mint(Algorithm::RS256))
+        .await
+        .expect("deflate JWKS");
+    assert_eq!(*seen.lock().expect("lock"), ["gzip, deflate"]);
+
+    let verifier = JwksVerifier::builder()
+        .jwks_url(format!("{url}/br"))
+        .issuer(idp.issuer())
+        .audience(idp.audience())
+        .build()
+        .expect("config");
+    let reply = send_token(
+        &app(JwksAuthLayer::new(verifier.clone())),
+        &idp.mint(Algorithm::RS256),
+    )
+    .await;
+    assert_unavailable(&reply, "5");
+    let error = verifier.status().last_error.expect("why");
+    assert!(
+        error.contains("encoded with `br`") && error.contains("/br"),
+        "{error}"
+    );
+}

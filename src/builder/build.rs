@@ -68,6 +68,7 @@ impl JwksVerifierBuilder {
                 },
                 CacheConfig {
                     max_wait: self.http_timeout,
+                    require_kid: !self.allow_missing_kid,
                     ..self.cache
                 },
                 self.clock.clone(),

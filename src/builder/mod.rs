@@ -102,8 +102,9 @@ impl Default for JwksVerifierBuilder {
                 unknown_kid_cooldown: Duration::from_secs(30),
                 failure_backoff: Duration::from_secs(5),
                 max_stale: Duration::from_secs(24 * 3600),
-                // Set from `http_timeout` at build.
+                // Set from `http_timeout` and `allow_missing_kid` at build.
                 max_wait: Duration::ZERO,
+                require_kid: true,
             },
             http_client: None,
             http_timeout: Duration::from_secs(5),

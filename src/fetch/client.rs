@@ -10,6 +10,7 @@ use http::{HeaderMap, StatusCode, header};
 use reqwest::Url;
 
 use super::document::{FetchError, Fetched, Validators};
+use super::encoding::{ACCEPT_ENCODING, decode};
 use super::freshness::max_age;
 use crate::clock::SharedClock;
 
@@ -80,8 +81,9 @@ impl HttpFetcher {
             .get_retrying(url, previous, &HeaderMap::new())
             .await
             .map_err(|failure| failure.error)?;
+        // Wall time: it stands in for a missing `Date`, compared with the `Expires` date.
         let now = SystemTime::UNIX_EPOCH
-            + Duration::from_millis(u64::try_from(clock.now_millis()).unwrap_or(0));
+            + Duration::from_millis(u64::try_from(clock.now().as_millis()).unwrap_or(0));
         Ok(match answer {
             Answer::Document { body, headers } => Fetched::Document {
                 body,
@@ -160,7 +162,8 @@ impl HttpFetcher {
             .client
             .get(url.clone())
             .header(header::USER_AGENT, USER_AGENT)
-            .header(header::ACCEPT, "application/json");
+            .header(header::ACCEPT, "application/json")
+            .header(header::ACCEPT_ENCODING, ACCEPT_ENCODING);
         for (name, value) in extra {
             request = request.header(name, value);
         }
@@ -223,10 +226,9 @@ impl HttpFetcher {
             }
             body.extend_from_slice(&chunk);
         }
-        Ok(Answer::Document {
-            body: body.freeze(),
-            headers,
-        })
+        let body = decode(&headers, body.freeze(), self.max_body)
+            .map_err(|why| FetchError::permanent(format!("GET {url}: {why}")))?;
+        Ok(Answer::Document { body, headers })
     }
 }
 

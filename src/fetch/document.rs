@@ -32,14 +32,16 @@ pub enum Fetched {
     Document {
         /// The JWKS JSON.
         body: Bytes,
-        /// Freshness lifetime announced by the source (`Cache-Control: max-age`), if any.
+        /// Freshness left, as announced by the source (over HTTP: `Cache-Control: max-age`,
+        /// else `Expires` minus `Date`, minus `Age`), if any. The cache clamps it to its TTL
+        /// bounds.
         max_age: Option<Duration>,
         /// Validators for the next conditional fetch.
         validators: Validators,
     },
     /// The document has not changed since the validators were issued (HTTP 304).
     NotModified {
-        /// Freshness lifetime announced with the 304, if any.
+        /// Freshness left, as announced with the 304 (computed as for a document), if any.
         max_age: Option<Duration>,
     },
 }

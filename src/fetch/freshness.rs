@@ -1,15 +1,34 @@
-//! How long a fetched document stays fresh, from its response headers (RFC 9111 section 4.2.1).
+//! How long a fetched document stays fresh, from its response headers (RFC 9111 section 4.2).
 
 use std::time::{Duration, SystemTime};
 
 use http::{HeaderMap, header};
 
-/// The freshness lifetime announced by a response: `Cache-Control: max-age=N` (zero for
-/// `no-cache` / `no-store`; the cache clamps it to its minimum TTL), else `Expires` minus `Date`
-/// (an `Expires` that does not parse means "already expired"). `now` stands in for a missing
-/// `Date`; it comes from the verifier's injected clock, never from the system directly.
+/// The freshness left to a response (RFC 9111 sections 4.2.1 and 4.2.3): its lifetime -
+/// `Cache-Control: max-age=N` (zero for `no-cache` / `no-store`), else `Expires` minus `Date`
+/// (an `Expires` that does not parse means "already expired") - minus its `Age` (the time a
+/// CDN or proxy already held it). Zero when `Age` reaches the lifetime; the cache clamps the
+/// result to its minimum TTL. `now` stands in for a missing `Date`; it comes from the
+/// verifier's injected clock, never from the system directly.
+///
+/// The apparent age (our clock minus the server's `Date`) is not used: it measures the clock
+/// difference between two machines as much as the time in transit.
 pub(crate) fn max_age(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
-    cache_control_max_age(headers).or_else(|| expires(headers, now))
+    let lifetime = cache_control_max_age(headers).or_else(|| expires(headers, now))?;
+    Some(lifetime.saturating_sub(age(headers)))
+}
+
+/// The `Age` header (RFC 9111 section 5.1): delta-seconds; a value too large to represent is
+/// 2^31 s (section 1.2.2); a missing or malformed one counts as zero.
+fn age(headers: &HeaderMap) -> Duration {
+    let Some(value) = headers.get(header::AGE).and_then(|v| v.to_str().ok()) else {
+        return Duration::ZERO;
+    };
+    let value = value.trim();
+    if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {
+        return Duration::ZERO;
+    }
+    Duration::from_secs(value.parse::<u64>().unwrap_or(1 << 31).min(1 << 31))
 }
 
 fn expires(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
@@ -97,6 +116,49 @@ mod tests {
             Some(Duration::from_secs(60)),
             "max-age wins"
         );
+    }
+
+    #[test]
+    fn age_is_subtracted_from_max_age_and_from_expires_minus_date() {
+        let now = at(0);
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::CACHE_CONTROL,
+            "public, max-age=3600".parse().unwrap(),
+        );
+        h.insert(header::AGE, "3000".parse().unwrap());
+        assert_eq!(max_age(&h, now), Some(Duration::from_secs(600)));
+        for (age, left) in [("3600", 0), ("4000", 0), ("99999999999999999999999", 0)] {
+            h.insert(header::AGE, age.parse().unwrap());
+            assert_eq!(
+                max_age(&h, now),
+                Some(Duration::from_secs(left)),
+                "Age {age}"
+            );
+        }
+        for malformed in ["-5", "1.5", "soon", ""] {
+            h.insert(header::AGE, malformed.parse().unwrap());
+            assert_eq!(
+                max_age(&h, now),
+                Some(Duration::from_secs(3600)),
+                "Age {malformed:?}"
+            );
+        }
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::DATE,
+            "Sun, 01 Nov 2026 10:00:00 GMT".parse().unwrap(),
+        );
+        h.insert(
+            header::EXPIRES,
+            "Sun, 01 Nov 2026 11:00:00 GMT".parse().unwrap(),
+        );
+        h.insert(header::AGE, "3000".parse().unwrap());
+        assert_eq!(max_age(&h, now), Some(Duration::from_secs(600)));
+        // Without a lifetime, Age alone says nothing.
+        let mut h = HeaderMap::new();
+        h.insert(header::AGE, "3000".parse().unwrap());
+        assert_eq!(max_age(&h, now), None);
     }
 
     #[test]

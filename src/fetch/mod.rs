@@ -1,7 +1,8 @@
 //! Everything that goes over the network to an identity provider, in one place: URL checks
 //! (https unless loopback) and the hardened HTTP GET (timeout over the whole exchange,
 //! same-origin redirects only, a body cap, retries with backoff on transient failures,
-//! conditional requests, freshness from `Cache-Control`/`Expires`).
+//! conditional requests, freshness from `Cache-Control`/`Expires`/`Age`, gzip and deflate
+//! bodies decoded under the same cap).
 //!
 //! OIDC discovery (`oidc.rs`), JWKS URLs (`jwks/source.rs`) and the Cloudflare identity
 //! endpoint all fetch through here, so arrows only point into this module: it knows nothing
@@ -9,6 +10,7 @@
 
 mod client;
 mod document;
+mod encoding;
 mod freshness;
 mod url;
 

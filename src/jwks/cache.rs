@@ -42,6 +42,8 @@ pub(crate) struct CacheConfig {
     /// Longest a request waits for a fetch it started or joined (the HTTP timeout: one
     /// attempt); the fetch itself goes on, retries included.
     pub(crate) max_wait: Duration,
+    /// Tokens without kid are refused (no `allow_missing_kid`): a set with no kid is useless.
+    pub(crate) require_kid: bool,
 }
 
 /// One installed key set and its freshness (monotonic milliseconds).
@@ -343,6 +345,19 @@ impl KeyCache {
         )
     }
 
+    /// A parsed set no token could use under this configuration is a failed fetch: the last
+    /// good set stays. (`KeySet::parse` already fails a set whose every key was skipped.)
+    fn check_usable(&self, keys: KeySet) -> Result<KeySet, FetchError> {
+        if self.config.require_kid && keys.kids().next().is_none() {
+            return Err(FetchError::permanent(format!(
+                "JWKS has {} usable key(s) but none with a `kid`, and tokens without kid are \
+                 refused (allow_missing_kid is off): the set is unusable",
+                keys.len()
+            )));
+        }
+        Ok(keys)
+    }
+
     /// The fetch: one fetch (with the source's own retries), parse and install. Runs once per
     /// flight however many requests are waiting. `wanted`: the unknown kid that started it;
     /// when a successful fetch lacks it, the unknown-kid cooldown starts (before the set is
@@ -357,8 +372,9 @@ impl KeyCache {
                 max_age,
                 validators,
             }) => KeySet::parse(&body, self.policy)
-                .map(|keys| (Arc::new(keys), max_age, validators))
-                .map_err(|e| FetchError::permanent(e.to_string())),
+                .map_err(|e| FetchError::permanent(e.to_string()))
+                .and_then(|keys| self.check_usable(keys))
+                .map(|keys| (Arc::new(keys), max_age, validators)),
             Ok(Fetched::NotModified { max_age }) => match &previous {
                 Some(prev) => {
                     self.counters.not_modified.fetch_add(1, Ordering::Relaxed);

@@ -84,6 +84,15 @@ pub enum Fault {
     },
     /// Send the status line and headers, then break the connection before the body.
     ConnectionReset,
+    /// Answer 200 with the normal document minus every key's `kid` (a provider republishing
+    /// its keys without kids), without validators.
+    WithoutKids,
+    /// Wait this long, then answer 200 with the document as it was when the request arrived
+    /// (a slow replica or CDN: what was published meanwhile is not in it), without validators.
+    Late(Duration),
+    /// Answer 200 with the normal document gzip-encoded (`Content-Encoding: gzip`), whatever
+    /// the request's `Accept-Encoding` says, without validators.
+    Gzip,
 }
 
 /// A key currently published in the JWKS.
@@ -103,6 +112,8 @@ struct Config {
     fault: Fault,
     jwks_override: Option<Value>,
     cache_control: Option<String>,
+    /// Extra headers of JWKS responses (200 and 304), e.g. `Age`, `Expires`, `Date`.
+    jwks_headers: Vec<(http::HeaderName, http::HeaderValue)>,
     /// Whether JWKS responses carry `ETag` / `Last-Modified` and conditional requests are
     /// answered 304 when nothing changed.
     validators: bool,
@@ -256,6 +267,7 @@ impl MockIdp {
                 fault: Fault::None,
                 jwks_override: None,
                 cache_control: None,
+                jwks_headers: Vec::new(),
                 validators: true,
                 identity_fault: Fault::None,
                 identity_override: None,
@@ -435,6 +447,22 @@ impl MockIdp {
     /// responses.
     pub fn set_cache_control(&self, value: Option<&str>) {
         self.shared().config().cache_control = value.map(str::to_owned);
+    }
+
+    /// Sets (or, with `None`, removes) a header of JWKS responses, 200 and 304 alike: `Age`
+    /// (a CDN's copy), `Expires` and `Date`, or anything else.
+    ///
+    /// # Panics
+    ///
+    /// If `name` or `value` is not a valid header name or value.
+    pub fn set_jwks_header(&self, name: &str, value: Option<&str>) {
+        let name = http::HeaderName::try_from(name).expect("a valid header name");
+        let mut config = self.shared().config();
+        config.jwks_headers.retain(|(n, _)| *n != name);
+        if let Some(value) = value {
+            let value = http::HeaderValue::try_from(value).expect("a valid header value");
+            config.jwks_headers.push((name, value));
+        }
     }
 
     /// Stops the server (for every clone). Connections in flight are allowed

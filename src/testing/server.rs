@@ -5,6 +5,7 @@
 //! same shape.
 
 use std::convert::Infallible;
+use std::io::Write;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -15,6 +16,8 @@ use axum::extract::State;
 use axum::response::Response;
 use axum::routing::get;
 use bytes::Bytes;
+use flate2::Compression;
+use flate2::write::GzEncoder;
 use http::{HeaderValue, StatusCode, header};
 use serde_json::{Value, json};
 use tokio::sync::watch;
@@ -77,6 +80,10 @@ async fn jwks(State(shared): State<Arc<Shared>>, request_headers: http::HeaderMa
             header::LAST_MODIFIED,
             HeaderValue::from_static("Sat, 01 Nov 2025 00:00:00 GMT"),
         );
+    }
+    let extra = shared.config().jwks_headers.clone();
+    for (name, value) in extra {
+        response.headers_mut().insert(name, value);
     }
     let cache_control = shared.config().cache_control.clone();
     if let Some(value) = cache_control {
@@ -180,6 +187,38 @@ async fn apply_given_fault(
             });
             let mut response = Response::new(Body::from_stream(broken));
             set_json_content_type(&mut response);
+            Some(response)
+        }
+        Fault::WithoutKids => {
+            let mut doc = document(shared);
+            if let Some(keys) = doc.get_mut("keys").and_then(Value::as_array_mut) {
+                for key in keys.iter_mut().filter_map(Value::as_object_mut) {
+                    key.remove("kid");
+                }
+            }
+            Some(json_response(StatusCode::OK, doc.to_string()))
+        }
+        Fault::Late(delay) => {
+            let doc = document(shared).to_string();
+            tokio::time::sleep(delay).await;
+            Some(json_response(StatusCode::OK, doc))
+        }
+        Fault::Gzip => {
+            let mut encoder = GzEncoder::new(Vec::new(), Compression::default());
+            let gzipped = encoder
+                .write_all(document(shared).to_string().as_bytes())
+                .and_then(|()| encoder.finish());
+            let Ok(gzipped) = gzipped else {
+                return Some(json_response(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "{}".into(),
+                ));
+            };
+            let mut response = Response::new(Body::from(gzipped));
+            set_json_content_type(&mut response);
+            response
+                .headers_mut()
+                .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
             Some(response)
         }
         Fault::SlowDrip { chunk_every } => {
