@@ -342,7 +342,8 @@ impl JwksVerifierBuilder {
         self
     }
 
-    /// Time allowed for one complete fetch, body included (default 5 s).
+    /// Time allowed for one complete fetch, body included (default 5 s). Also the longest a
+    /// request waits for a key-set fetch it needs; the fetch and its retries go on after that.
     pub fn http_timeout(mut self, timeout: Duration) -> Self {
         self.http_timeout = timeout;
         self
