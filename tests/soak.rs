@@ -202,7 +202,11 @@ fn classify_refusal(
         counts
             .valid_refused_past_max_stale
             .fetch_add(1, Ordering::Relaxed);
-    } else if e.reason() == AuthReason::UnknownKeyId && !held {
+    } else if !held
+        && (e.reason() == AuthReason::UnknownKeyId || e.kind() == AuthErrorKind::KeysUnavailable)
+    {
+        // A kid newer than the set: refused until a refresh brings it, with 401 when the
+        // refresh succeeded without it (cooldown) or 503 when it failed (the key may exist).
         counts
             .valid_waiting_for_refresh
             .fetch_add(1, Ordering::Relaxed);
