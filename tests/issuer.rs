@@ -1909,3 +1909,64 @@ fn unmirrored_mode_hides_destroyed_versions_of_the_backup() {
     switch(&p.fail_load, true);
     assert_eq!(jwks_kids(&ring), ["api.2"]);
 }
+
+/// Fix 3: `link/` and `link/.` name the link itself, and are refused as it is; a link on
+/// the way to the directory is followed only when root or the effective user owns it.
+#[test]
+fn file_store_normalises_the_path_before_the_link_checks() {
+    let real = TempDir::new("real2");
+    FileStore::open(&real.0).unwrap();
+    let link = TempDir::new("link2");
+    std::os::unix::fs::symlink(&real.0, &link.0).unwrap();
+    let link_refused = IssuerError::UntrustedPath {
+        path: link.0.clone(),
+        reason: "it is a symbolic link".into(),
+    };
+    for named in [
+        format!("{}/", link.0.display()),
+        format!("{}/.", link.0.display()),
+        format!("{}//./", link.0.display()),
+    ] {
+        assert_eq!(
+            FileStore::open(&named).unwrap_err(),
+            link_refused,
+            "{named}"
+        );
+    }
+    // `..` is applied where the link leads, as the OS does: `link/../name` is next to `real`.
+    let parent_name = format!(
+        "{}/../{}",
+        link.0.display(),
+        link.0.file_name().unwrap().to_str().unwrap()
+    );
+    assert_eq!(FileStore::open(&parent_name).unwrap_err(), link_refused);
+
+    // A link on the way, owned by the effective user (or root): followed, resolved.
+    let below = link.0.join("sub");
+    let store = FileStore::open(format!("{}/", below.display())).unwrap();
+    assert_eq!(store.dir(), real.0.join("sub"));
+    use std::os::unix::fs::MetadataExt;
+    if std::fs::symlink_metadata(&link.0).unwrap().uid() != 0 {
+        eprintln!("skipped: changing a link's owner needs root, and this test is not root");
+        return;
+    }
+    const NOBODY: u32 = 65534;
+    std::os::unix::fs::lchown(&link.0, Some(NOBODY), None).unwrap();
+    assert_eq!(
+        FileStore::open(&below).unwrap_err(),
+        IssuerError::UntrustedPath {
+            path: link.0.clone(),
+            reason: format!(
+                "it is a symbolic link on the way to the key directory, owned by uid \
+                 {NOBODY}: such links must be owned by root or the effective user (uid 0)"
+            ),
+        }
+    );
+    // A link whose target passes through another user's link is refused as well.
+    let hop = TempDir::new("hop");
+    std::os::unix::fs::symlink(&link.0, &hop.0).unwrap();
+    assert!(matches!(
+        FileStore::open(hop.0.join("sub")),
+        Err(IssuerError::UntrustedPath { path, .. }) if path == link.0
+    ));
+}
