@@ -1970,3 +1970,61 @@ fn file_store_normalises_the_path_before_the_link_checks() {
         Err(IssuerError::UntrustedPath { path, .. }) if path == link.0
     ));
 }
+
+/// A source handing over keys of unknown types and incomplete keys.
+#[derive(Debug)]
+struct StubSource;
+
+impl KeySource for StubSource {
+    fn fetch<'a>(
+        &'a self,
+        _: Option<&'a Validators>,
+    ) -> BoxFuture<'a, Result<Fetched, FetchError>> {
+        let good = KeyMaterial::generate(KeyKind::Ed25519)
+            .unwrap()
+            .to_public_jwk("ok.1", Algorithm::EdDSA)
+            .unwrap();
+        let doc = json!({"keys": [
+            {"kty": "OCT", "kid": "O"},
+            {"kty": "AKP", "kid": "pq", "alg": "ML-DSA-44", "pub": "AAAA"},
+            {"kty": "EC", "kid": "ec", "crv": "P-256", "x": "AAAA"},
+            {"kty": "RSA", "kid": "rsa", "n": "AQAB"},
+            {"kty": "OKP", "kid": "okp", "x": "AAAA"},
+            good,
+        ]});
+        Box::pin(async move {
+            Ok(Fetched::Document {
+                body: doc.to_string().into(),
+                max_age: None,
+                validators: Validators::default(),
+            })
+        })
+    }
+}
+
+/// Fix 4: keys of an unknown type and incomplete keys are not published as stubs.
+#[tokio::test]
+async fn publisher_skips_unknown_and_incomplete_keys() {
+    let good = |doc: &Value| {
+        let keys = doc["keys"].as_array().unwrap();
+        assert_eq!(keys.len(), 1, "{doc}");
+        assert_eq!(keys[0]["kid"], "ok.1");
+        assert_eq!(keys[0]["kty"], "OKP");
+        assert!(keys[0]["x"].is_string());
+    };
+    for router in [
+        JwksPublisher::new(StubSource).router(),
+        JwksPublisher::new(FailoverSource::merged(StubSource, StubSource)).router(),
+    ] {
+        let (listener, issuer) = bind().await;
+        serve(listener, router);
+        let served: Value = reqwest::get(format!("{issuer}/.well-known/jwks.json"))
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .map(|b| serde_json::from_slice(&b).unwrap())
+            .unwrap();
+        good(&served);
+    }
+}
