@@ -1653,3 +1653,378 @@ async fn publisher_serves_only_public_members() {
     check(&direct);
     assert_eq!(direct["keys"].as_array().unwrap().len(), 1);
 }
+
+// ---------------------------------------------------------------- issue 12, what the fixes missed
+
+/// A memory store whose reads (`load`, `bases`) and saves fail while their switch is on.
+#[derive(Debug, Default)]
+struct Flaky {
+    inner: MemoryStore,
+    fail_load: std::sync::atomic::AtomicBool,
+    fail_save: std::sync::atomic::AtomicBool,
+}
+
+fn switch(flag: &std::sync::atomic::AtomicBool, on: bool) {
+    flag.store(on, std::sync::atomic::Ordering::SeqCst);
+}
+
+impl Flaky {
+    fn fails(flag: &std::sync::atomic::AtomicBool) -> Result<(), IssuerError> {
+        if flag.load(std::sync::atomic::Ordering::SeqCst) {
+            Err(dead())
+        } else {
+            Ok(())
+        }
+    }
+
+    /// The versions the store holds of `base`, and whether each has its secret.
+    fn versions(&self, base: &str) -> Vec<(u32, bool)> {
+        self.inner
+            .load(base)
+            .unwrap()
+            .map(|r| {
+                r.versions
+                    .iter()
+                    .map(|(v, k)| (*v, matches!(k.material, StoredMaterial::Private(_))))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+impl KeyStore for Flaky {
+    fn load(&self, base: &str) -> Result<Option<KeyRecord>, IssuerError> {
+        Self::fails(&self.fail_load)?;
+        self.inner.load(base)
+    }
+    fn save(&self, base: &str, record: &KeyRecord) -> Result<(), IssuerError> {
+        Self::fails(&self.fail_save)?;
+        self.inner.save(base, record)
+    }
+    fn bases(&self) -> Result<Vec<String>, IssuerError> {
+        Self::fails(&self.fail_load)?;
+        self.inner.bases()
+    }
+}
+
+fn kid(base: &str, version: u32) -> KeyId {
+    KeyId::new(base, version).unwrap()
+}
+
+/// The kids a ring publishes, in order.
+fn jwks_kids(ring: &KeyRing) -> Vec<String> {
+    ring.jwks().unwrap()["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["kid"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// A primary and a secondary `Flaky`, mirrored (public keys only), and a ring over them.
+fn flaky_mirror() -> (Arc<Flaky>, Arc<Flaky>, KeyRing) {
+    let p = Arc::new(Flaky::default());
+    let s = Arc::new(Flaky::default());
+    let ring = KeyRing::shared(Arc::new(MirroredStore::new(p.clone(), s.clone())));
+    (p, s, ring)
+}
+
+/// Fix 1: while the primary's reads fail, reads fail over to the secondary's public copies,
+/// but no write is computed on them: every write fails with the primary's error, and the
+/// primary keeps every version with its private half.
+#[test]
+fn mirrored_store_never_bases_a_write_on_the_secondary_copy() {
+    let (p, s, ring) = flaky_mirror();
+    ring.create_key(Some("api"), &KeySpec::new(KeyKind::EcP256))
+        .unwrap();
+    ring.rotate_key("api").unwrap();
+    assert_eq!(p.versions("api"), [(1, true), (2, true)]);
+    assert_eq!(s.versions("api"), [(1, false), (2, false)]);
+
+    switch(&p.fail_load, true);
+    // Reads fail over: the secondary's public copies are served, and cannot sign.
+    assert_eq!(jwks_kids(&ring), ["api.2", "api.1"]);
+    assert_eq!(
+        ring.signing_key(&kid("api", 2)).unwrap_err(),
+        IssuerError::NoPrivateKey {
+            kid: "api.2".into()
+        }
+    );
+    // Writes: the primary's error, whatever the change.
+    assert_eq!(ring.destroy_version(&kid("api", 1)).unwrap_err(), dead());
+    assert_eq!(ring.rotate_key("api").unwrap_err(), dead());
+    assert_eq!(ring.destroy_key("api").unwrap_err(), dead());
+    let spec = KeySpec::new(KeyKind::EcP256);
+    assert_eq!(ring.create_key(Some("api"), &spec).unwrap_err(), dead());
+    let stored = KeyRing::new(MemoryStore::new());
+    let full = stored
+        .create_key(Some("y"), &spec.export_policy(ExportPolicy::SecretAllowed))
+        .unwrap();
+    let key = stored.export_key(&full.id).unwrap();
+    assert_eq!(ring.put_version(&kid("api", 9), key).unwrap_err(), dead());
+
+    switch(&p.fail_load, false);
+    // Both stores are as before the outage.
+    assert_eq!(p.versions("api"), [(1, true), (2, true)]);
+    assert_eq!(p.inner.load("api").unwrap().unwrap().next_version, 3);
+    assert_eq!(s.versions("api"), [(1, false), (2, false)]);
+    ring.signing_key(&kid("api", 2)).unwrap();
+    ring.signing_key(&kid("api", 1)).unwrap();
+    // And the writes work again.
+    ring.destroy_version(&kid("api", 1)).unwrap();
+    assert_eq!(p.versions("api"), [(2, true)]);
+    assert_eq!(s.versions("api"), [(2, false)]);
+}
+
+/// Fix 1, the signer: a rotation while the primary's reads fail fails, keeps signing with
+/// the current key, and leaves the primary intact (the rotation and the pruning after it
+/// read the primary only).
+#[test]
+fn signer_rotation_fails_while_the_primary_reads_fail() {
+    let clock = ManualClock::at_unix(T0);
+    let (p, s, ring) = flaky_mirror();
+    let signer = RotatingSigner::builder()
+        .key_ring(ring.with_clock(clock.clone()))
+        .key_id("api")
+        .key_kind(KeyKind::EcP256)
+        .issuer("https://issuer.test")
+        .token_lifetime(Duration::from_secs(600))
+        .retention(Duration::from_secs(3600))
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    signer.force_rotate().unwrap();
+    clock.advance(Duration::from_secs(3601));
+    switch(&p.fail_load, true);
+    assert_eq!(signer.force_rotate().unwrap_err(), dead());
+    assert_eq!(signer.current_kid(), kid("api", 2));
+    assert_eq!(
+        header(&signer.mint(&MintOptions::new()).unwrap())["kid"],
+        "api.2"
+    );
+    switch(&p.fail_load, false);
+    assert_eq!(p.versions("api"), [(1, true), (2, true)]);
+    assert_eq!(s.versions("api"), [(1, false), (2, false)]);
+    // Back up: the rotation prunes api.1 (its window closed) in both stores.
+    assert_eq!(signer.force_rotate().unwrap(), kid("api", 3));
+    assert_eq!(p.versions("api"), [(2, true), (3, true)]);
+    assert_eq!(s.versions("api"), [(2, false), (3, false)]);
+}
+
+/// Fix 2: a destroy the secondary could not be told about is never served again by this
+/// process, even from the secondary when the primary's reads fail, and is removed from the
+/// secondary by a later write.
+#[test]
+fn unmirrored_destroys_are_never_served_and_are_retried() {
+    let (p, s, ring) = flaky_mirror();
+    let spec = KeySpec::new(KeyKind::EcP256);
+    ring.create_key(Some("api"), &spec).unwrap();
+    ring.rotate_key("api").unwrap();
+
+    switch(&s.fail_save, true);
+    assert_eq!(
+        ring.destroy_version(&kid("api", 1)),
+        Err(IssuerError::MirrorIncomplete {
+            base: "api".into(),
+            reason: dead().to_string(),
+        })
+    );
+    assert_eq!(p.versions("api"), [(2, true)]);
+    assert_eq!(s.versions("api"), [(1, false), (2, false)]);
+
+    // The primary's reads fail: the secondary is read, without the destroyed version.
+    switch(&p.fail_load, true);
+    assert_eq!(jwks_kids(&ring), ["api.2"]);
+    assert!(matches!(
+        ring.public_jwk(&kid("api", 1)),
+        Err(IssuerError::NotFound { .. })
+    ));
+    assert!(matches!(
+        ring.resolve("api.1"),
+        Err(IssuerError::NotFound { .. })
+    ));
+    assert_eq!(ring.resolve("api").unwrap().id, kid("api", 2));
+    // What the documentation says a restarted process cannot know: a new mirrored store over
+    // the same failing primary and stale secondary serves the secondary's copy.
+    let restarted = KeyRing::shared(Arc::new(MirroredStore::new(p.clone(), s.clone())));
+    assert_eq!(jwks_kids(&restarted), ["api.2", "api.1"]);
+
+    // A later write while the secondary still fails: the write succeeds, the version stays
+    // hidden.
+    switch(&p.fail_load, false);
+    ring.create_key(Some("other"), &spec).unwrap();
+    assert_eq!(s.versions("api"), [(1, false), (2, false)]);
+    switch(&p.fail_load, true);
+    assert_eq!(jwks_kids(&ring), ["api.2"]);
+
+    // The secondary is back: the next write (to another base) removes the copy there.
+    switch(&p.fail_load, false);
+    switch(&s.fail_save, false);
+    ring.rotate_key("other").unwrap();
+    assert_eq!(s.versions("api"), [(2, false)]);
+    assert_eq!(s.inner.load("api").unwrap().unwrap().next_version, 3);
+    switch(&p.fail_load, true);
+    assert_eq!(jwks_kids(&ring), ["api.2", "other.2", "other.1"]);
+    assert_eq!(jwks_kids(&restarted), ["api.2", "other.2", "other.1"]);
+    switch(&p.fail_load, false);
+
+    // A destroy of a whole base, then a write to the same base once the secondary is back:
+    // the whole record is mirrored.
+    switch(&s.fail_save, true);
+    assert!(matches!(
+        ring.destroy_key("other"),
+        Err(IssuerError::MirrorIncomplete { base, .. }) if base == "other"
+    ));
+    switch(&p.fail_load, true);
+    assert_eq!(jwks_kids(&ring), ["api.2"]);
+    switch(&p.fail_load, false);
+    switch(&s.fail_save, false);
+    assert!(matches!(
+        ring.create_key(Some("other"), &spec),
+        Err(IssuerError::AlreadyExists { .. })
+    ));
+    ring.rotate_key("api").unwrap();
+    assert_eq!(s.versions("other"), []);
+    assert_eq!(s.versions("api"), [(2, false), (3, false)]);
+}
+
+/// Fix 2 under `MirrorMode::None`: the secondary (a backup) is never written, and a version
+/// the primary destroyed is not served from it when the primary's reads fail.
+#[test]
+fn unmirrored_mode_hides_destroyed_versions_of_the_backup() {
+    let p = Arc::new(Flaky::default());
+    let s = Arc::new(Flaky::default());
+    let copying = KeyRing::shared(Arc::new(MirroredStore::new(p.clone(), s.clone())));
+    copying
+        .create_key(Some("api"), &KeySpec::new(KeyKind::Ed25519))
+        .unwrap();
+    copying.rotate_key("api").unwrap();
+    let ring = KeyRing::shared(Arc::new(
+        MirroredStore::new(p.clone(), s.clone()).mirror_mode(MirrorMode::None),
+    ));
+    ring.destroy_version(&kid("api", 1)).unwrap();
+    ring.rotate_key("api").unwrap();
+    assert_eq!(p.versions("api"), [(2, true), (3, true)]);
+    assert_eq!(s.versions("api"), [(1, false), (2, false)], "never written");
+    switch(&p.fail_load, true);
+    assert_eq!(jwks_kids(&ring), ["api.2"]);
+}
+
+/// Fix 3: `link/` and `link/.` name the link itself, and are refused as it is; a link on
+/// the way to the directory is followed only when root or the effective user owns it.
+#[test]
+fn file_store_normalises_the_path_before_the_link_checks() {
+    let real = TempDir::new("real2");
+    FileStore::open(&real.0).unwrap();
+    let link = TempDir::new("link2");
+    std::os::unix::fs::symlink(&real.0, &link.0).unwrap();
+    let link_refused = IssuerError::UntrustedPath {
+        path: link.0.clone(),
+        reason: "it is a symbolic link".into(),
+    };
+    for named in [
+        format!("{}/", link.0.display()),
+        format!("{}/.", link.0.display()),
+        format!("{}//./", link.0.display()),
+    ] {
+        assert_eq!(
+            FileStore::open(&named).unwrap_err(),
+            link_refused,
+            "{named}"
+        );
+    }
+    // `..` is applied where the link leads, as the OS does: `link/../name` is next to `real`.
+    let parent_name = format!(
+        "{}/../{}",
+        link.0.display(),
+        link.0.file_name().unwrap().to_str().unwrap()
+    );
+    assert_eq!(FileStore::open(&parent_name).unwrap_err(), link_refused);
+
+    // A link on the way, owned by the effective user (or root): followed, resolved.
+    let below = link.0.join("sub");
+    let store = FileStore::open(format!("{}/", below.display())).unwrap();
+    assert_eq!(store.dir(), real.0.join("sub"));
+    use std::os::unix::fs::MetadataExt;
+    if std::fs::symlink_metadata(&link.0).unwrap().uid() != 0 {
+        eprintln!("skipped: changing a link's owner needs root, and this test is not root");
+        return;
+    }
+    const NOBODY: u32 = 65534;
+    std::os::unix::fs::lchown(&link.0, Some(NOBODY), None).unwrap();
+    assert_eq!(
+        FileStore::open(&below).unwrap_err(),
+        IssuerError::UntrustedPath {
+            path: link.0.clone(),
+            reason: format!(
+                "it is a symbolic link on the way to the key directory, owned by uid \
+                 {NOBODY}: such links must be owned by root or the effective user (uid 0)"
+            ),
+        }
+    );
+    // A link whose target passes through another user's link is refused as well.
+    let hop = TempDir::new("hop");
+    std::os::unix::fs::symlink(&link.0, &hop.0).unwrap();
+    assert!(matches!(
+        FileStore::open(hop.0.join("sub")),
+        Err(IssuerError::UntrustedPath { path, .. }) if path == link.0
+    ));
+}
+
+/// A source handing over keys of unknown types and incomplete keys.
+#[derive(Debug)]
+struct StubSource;
+
+impl KeySource for StubSource {
+    fn fetch<'a>(
+        &'a self,
+        _: Option<&'a Validators>,
+    ) -> BoxFuture<'a, Result<Fetched, FetchError>> {
+        let good = KeyMaterial::generate(KeyKind::Ed25519)
+            .unwrap()
+            .to_public_jwk("ok.1", Algorithm::EdDSA)
+            .unwrap();
+        let doc = json!({"keys": [
+            {"kty": "OCT", "kid": "O"},
+            {"kty": "AKP", "kid": "pq", "alg": "ML-DSA-44", "pub": "AAAA"},
+            {"kty": "EC", "kid": "ec", "crv": "P-256", "x": "AAAA"},
+            {"kty": "RSA", "kid": "rsa", "n": "AQAB"},
+            {"kty": "OKP", "kid": "okp", "x": "AAAA"},
+            good,
+        ]});
+        Box::pin(async move {
+            Ok(Fetched::Document {
+                body: doc.to_string().into(),
+                max_age: None,
+                validators: Validators::default(),
+            })
+        })
+    }
+}
+
+/// Fix 4: keys of an unknown type and incomplete keys are not published as stubs.
+#[tokio::test]
+async fn publisher_skips_unknown_and_incomplete_keys() {
+    let good = |doc: &Value| {
+        let keys = doc["keys"].as_array().unwrap();
+        assert_eq!(keys.len(), 1, "{doc}");
+        assert_eq!(keys[0]["kid"], "ok.1");
+        assert_eq!(keys[0]["kty"], "OKP");
+        assert!(keys[0]["x"].is_string());
+    };
+    for router in [
+        JwksPublisher::new(StubSource).router(),
+        JwksPublisher::new(FailoverSource::merged(StubSource, StubSource)).router(),
+    ] {
+        let (listener, issuer) = bind().await;
+        serve(listener, router);
+        let served: Value = reqwest::get(format!("{issuer}/.well-known/jwks.json"))
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .map(|b| serde_json::from_slice(&b).unwrap())
+            .unwrap();
+        good(&served);
+    }
+}

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::io::Write;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use jsonwebtoken::Algorithm;
@@ -27,6 +27,12 @@ const FORMAT: &str = "jwks-auth-keystore/1";
 ///   so are a directory or file that is a symbolic link or is owned by another user than the
 ///   process's effective user ([`IssuerError::UntrustedPath`]): a root service must not sign
 ///   with a key another user planted.
+/// - The path is normalised before these checks (`keys/`, `keys/.` and `keys` are the same
+///   directory, so a trailing `/` cannot hide a link), and made absolute. Symbolic links *on
+///   the way* to the directory (its ancestors, and the links their targets pass through) are
+///   followed only when owned by root or by the effective user, as system layouts have them
+///   (macOS's `/tmp` and `/var`, FreeBSD's `/home`); one owned by another user is refused.
+///   The store then uses the resolved path, free of links ([`dir`](Self::dir)).
 /// - Every change is written to a temporary file in the same directory, synced, and renamed
 ///   over the old file, then the directory is synced: a crash leaves the old or the new file,
 ///   never a torn one. The change becomes visible only once it is on disk.
@@ -52,7 +58,7 @@ impl FileStore {
     /// [`IssuerError::Corrupt`], [`IssuerError::InsecurePermissions`],
     /// [`IssuerError::UntrustedPath`], [`IssuerError::Io`].
     pub fn open(dir: impl AsRef<Path>) -> Result<Self, IssuerError> {
-        let dir = dir.as_ref().to_path_buf();
+        let dir = key_dir(dir.as_ref())?;
         fs::DirBuilder::new()
             .recursive(true)
             .mode(0o700)
@@ -82,7 +88,8 @@ impl FileStore {
         })
     }
 
-    /// The key directory.
+    /// The key directory: the path given to [`open`](Self::open), absolute, with the links
+    /// on the way to it resolved.
     #[must_use]
     pub fn dir(&self) -> &Path {
         &self.dir
@@ -134,6 +141,72 @@ impl KeyStore for FileStore {
     fn bases(&self) -> Result<Vec<String>, IssuerError> {
         Ok(self.records().keys().cloned().collect())
     }
+}
+
+/// Symbolic links followed on the way to a key directory, at most (as Linux's `ELOOP`).
+const MAX_LINKS: u32 = 40;
+
+/// `dir` absolute and normalised: its parent resolved as the OS would (checking each link
+/// met, [`resolve`]), its last component kept as named, for [`check_private`] to refuse if it
+/// is a link. `Path::components` drops `.` and trailing separators: `link/.` is `link`.
+fn key_dir(dir: &Path) -> Result<PathBuf, IssuerError> {
+    let absolute = std::path::absolute(dir).map_err(|e| IssuerError::io(dir, &e))?;
+    let mut links = 0;
+    match absolute.components().next_back() {
+        Some(Component::Normal(name)) => {
+            let parent = absolute.parent().unwrap_or(Path::new("/"));
+            Ok(resolve(parent, &mut links)?.join(name))
+        }
+        // `/`, or a path ending in `..`: the directory is wherever the path resolves.
+        _ => resolve(&absolute, &mut links),
+    }
+}
+
+/// The real path of the absolute `path`, as the OS resolves it, refusing a symbolic link
+/// owned by another user than root or the effective user (who could point it elsewhere).
+/// `..` is applied to the resolved prefix, so it never leaves through a link lexically.
+fn resolve(path: &Path, links: &mut u32) -> Result<PathBuf, IssuerError> {
+    let mut real = PathBuf::new();
+    for part in path.components() {
+        match part {
+            Component::Prefix(_) | Component::RootDir => real.push(part),
+            Component::CurDir => {}
+            Component::ParentDir => {
+                real.pop();
+            }
+            Component::Normal(name) => {
+                let next = real.join(name);
+                match fs::symlink_metadata(&next) {
+                    Ok(meta) if meta.file_type().is_symlink() => {
+                        let euid = rustix::process::geteuid().as_raw();
+                        let untrusted = |reason: String| IssuerError::UntrustedPath {
+                            path: next.clone(),
+                            reason,
+                        };
+                        if meta.uid() != 0 && meta.uid() != euid {
+                            return Err(untrusted(format!(
+                                "it is a symbolic link on the way to the key directory, owned \
+                                 by uid {}: such links must be owned by root or the effective \
+                                 user (uid {euid})",
+                                meta.uid()
+                            )));
+                        }
+                        *links += 1;
+                        if *links > MAX_LINKS {
+                            return Err(untrusted("too many symbolic links".into()));
+                        }
+                        let target =
+                            fs::read_link(&next).map_err(|e| IssuerError::io(&next, &e))?;
+                        // An absolute target replaces `real` in the join.
+                        real = resolve(&real.join(target), links)?;
+                    }
+                    // A directory, or not there yet (`open` creates it, as a real directory).
+                    _ => real = next,
+                }
+            }
+        }
+    }
+    Ok(real)
 }
 
 /// Refuses a path another user could have planted or can read: a symbolic link, an owner

@@ -23,8 +23,9 @@ use crate::clock::{Clock, SharedClock};
 /// [`export_key`](Self::export_key), under the key's [`ExportPolicy`];
 /// [`signing_key`](Self::signing_key) gives a capability that signs without revealing them.
 ///
-/// Each change is computed on the loaded record, saved, and visible only once the store
-/// accepted it. Changes through one ring (and its clones) are serialised; a store should
+/// Each change is computed on the record read for update
+/// ([`KeyStore::load_for_update`]: never a fallback copy), saved, and visible only once the
+/// store accepted it. Changes through one ring (and its clones) are serialised; a store should
 /// have one ring writing to it. `Clone` is cheap and shares the store, clock and write lock.
 ///
 /// ```
@@ -91,14 +92,17 @@ impl KeyRing {
         self.writes.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Applies `change` to the loaded record of `base`, then saves it.
+    /// Applies `change` to the record of `base` read for update, then saves it.
+    ///
+    /// Read with [`KeyStore::load_for_update`], never `load`: a change must not be computed
+    /// on a fallback copy (a mirror's public-only keys) and saved over the system of record.
     fn update<R>(
         &self,
         base: &str,
         change: impl FnOnce(&mut KeyRecord) -> Result<R, IssuerError>,
     ) -> Result<R, IssuerError> {
         let _order = self.lock();
-        let mut record = self.store.load(base)?.unwrap_or_default();
+        let mut record = self.store.load_for_update(base)?.unwrap_or_default();
         let out = change(&mut record)?;
         self.store.save(base, &record)?;
         Ok(out)
@@ -168,7 +172,12 @@ impl KeyRing {
     /// [`IssuerError::NotFound`] if `base` has no version.
     pub fn rotate_key(&self, base: &str) -> Result<KeyInfo, IssuerError> {
         check_base(base)?;
-        let spec = self.newest(base)?.spec;
+        // The spec of the newest version in the system of record (as the change below).
+        let spec = self
+            .store
+            .load_for_update(base)?
+            .and_then(|r| r.versions.values().next_back().map(|k| k.spec))
+            .ok_or_else(|| IssuerError::not_found(base))?;
         // Generate outside the write lock: RSA-4096 takes a while.
         let material = StoredMaterial::Private(KeyMaterial::generate(spec.kind)?);
         let key = StoredKey::new(spec, self.now_millis(), material)?;
@@ -237,7 +246,7 @@ impl KeyRing {
     /// Destroys, in one save, the versions of `base` that `keep` refuses.
     pub(crate) fn prune(&self, base: &str, keep: impl Fn(u32) -> bool) -> Result<(), IssuerError> {
         let _order = self.lock();
-        let Some(mut record) = self.store.load(base)? else {
+        let Some(mut record) = self.store.load_for_update(base)? else {
             return Ok(());
         };
         let before = record.versions.len();
@@ -396,5 +405,99 @@ impl KeyStore for MemoryStore {
 
     fn bases(&self) -> Result<Vec<String>, IssuerError> {
         Ok(self.records().keys().cloned().collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::issuer::KeyKind;
+
+    /// A store whose plain reads and whose reads for update can fail apart.
+    #[derive(Debug, Default)]
+    struct Split {
+        inner: MemoryStore,
+        reads_fail: std::sync::atomic::AtomicBool,
+        updates_fail: std::sync::atomic::AtomicBool,
+    }
+
+    fn down() -> IssuerError {
+        IssuerError::Crypto("down".into())
+    }
+
+    impl KeyStore for Split {
+        fn load(&self, base: &str) -> Result<Option<KeyRecord>, IssuerError> {
+            if self.reads_fail.load(std::sync::atomic::Ordering::SeqCst) {
+                return Err(down());
+            }
+            self.inner.load(base)
+        }
+        fn load_for_update(&self, base: &str) -> Result<Option<KeyRecord>, IssuerError> {
+            if self.updates_fail.load(std::sync::atomic::Ordering::SeqCst) {
+                return Err(down());
+            }
+            self.inner.load(base)
+        }
+        fn save(&self, base: &str, record: &KeyRecord) -> Result<(), IssuerError> {
+            self.inner.save(base, record)
+        }
+        fn bases(&self) -> Result<Vec<String>, IssuerError> {
+            self.inner.bases()
+        }
+    }
+
+    fn versions(store: &Split) -> Vec<u32> {
+        let record = store.inner.load("k").unwrap().unwrap_or_default();
+        record.versions.keys().copied().collect()
+    }
+
+    /// Every change (create, rotate, put, destroy, prune) reads with `load_for_update`,
+    /// never with `load`.
+    #[test]
+    fn every_change_reads_for_update() {
+        use std::sync::atomic::Ordering::SeqCst;
+        let store = Arc::new(Split::default());
+        let ring = KeyRing::shared(store.clone());
+        let spec = KeySpec::new(KeyKind::Ed25519).export_policy(ExportPolicy::SecretAllowed);
+        let id = |v| KeyId::new("k", v).unwrap();
+
+        // Plain reads fail: every change still works.
+        store.reads_fail.store(true, SeqCst);
+        ring.create_key(Some("k"), &spec).unwrap();
+        ring.rotate_key("k").unwrap();
+        ring.rotate_key("k").unwrap();
+        ring.prune("k", |v| v != 1).unwrap();
+        ring.destroy_version(&id(2)).unwrap();
+        assert_eq!(versions(&store), [3]);
+        store.reads_fail.store(false, SeqCst);
+        let copy = ring.export_key(&id(3)).unwrap();
+        store.reads_fail.store(true, SeqCst);
+        ring.put_version(&id(7), copy.clone()).unwrap();
+        ring.destroy_key("k").unwrap();
+        assert_eq!(versions(&store), Vec::<u32>::new());
+
+        // Reads for update fail: every change fails, and nothing changes.
+        store.reads_fail.store(false, SeqCst);
+        store.updates_fail.store(true, SeqCst);
+        assert_eq!(ring.create_key(Some("k"), &spec).unwrap_err(), down());
+        assert_eq!(ring.create_key(Some("j"), &spec).unwrap_err(), down());
+        assert_eq!(ring.put_version(&id(9), copy).unwrap_err(), down());
+        store.updates_fail.store(false, SeqCst);
+        let fresh = KeyRing::shared(store.clone());
+        fresh.create_key(Some("j"), &spec).unwrap();
+        fresh.rotate_key("j").unwrap();
+        store.updates_fail.store(true, SeqCst);
+        assert_eq!(ring.rotate_key("j").unwrap_err(), down());
+        assert_eq!(ring.prune("j", |_| false).unwrap_err(), down());
+        assert_eq!(
+            ring.destroy_version(&KeyId::new("j", 1).unwrap())
+                .unwrap_err(),
+            down()
+        );
+        assert_eq!(ring.destroy_key("j").unwrap_err(), down());
+        let record = store.inner.load("j").unwrap().unwrap();
+        assert_eq!(record.versions.keys().copied().collect::<Vec<_>>(), [1, 2]);
+        assert_eq!(record.next_version, 3);
+        assert_eq!(store.inner.load("k").unwrap().unwrap().next_version, 8);
     }
 }

@@ -1,7 +1,8 @@
 //! [`MirroredStore`]: a primary key store mirrored best-effort to a secondary, with read
 //! failover.
 
-use std::sync::Arc;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use super::IssuerError;
 use super::store::{ExportPolicy, KeyRecord, KeyStore, StoredKey, StoredMaterial};
@@ -32,16 +33,35 @@ pub enum MirrorMode {
 ///   secondary's record is read for a base the primary has no record of (a lost primary, a
 ///   base only the secondary has), and for everything when the primary fails
 ///   ([`fail_open_reads`](Self::fail_open_reads), on by default).
+/// - Changes are never computed on the secondary's copy:
+///   [`load_for_update`](KeyStore::load_for_update), which a [`KeyRing`](super::KeyRing)
+///   reads with before every save, fails when the primary fails. (The secondary holds
+///   public keys only under [`MirrorMode::PublicOnly`]: a change based on it would overwrite
+///   the primary's private keys.) For a base the primary has *no* record of, the
+///   secondary's record is adopted (as fail-open reads do), so that its version numbers are
+///   never reissued.
+/// - Destroyed versions the secondary could not be told about (a
+///   [`MirrorIncomplete`](IssuerError::MirrorIncomplete) destroy, or any destroy under
+///   [`MirrorMode::None`]) are remembered in memory: reads from the secondary never serve
+///   them, and every later save retries removing them from the secondary (except under
+///   [`MirrorMode::None`], which never writes it). This memory is the process's: a process
+///   restarted while the primary fails and the secondary is stale cannot know what the
+///   primary destroyed, and would serve the secondary's copies. The
+///   [`MirrorIncomplete`](IssuerError::MirrorIncomplete) error says so: destroy the copy in
+///   the secondary too.
 /// - [`bases`](KeyStore::bases): the primary's, then the secondary's others.
 ///
 /// Mirrored versions keep their kid (`base.version`) in the secondary, so a token verifies
 /// the same against either store. Wrap it in a [`KeyRing`](super::KeyRing) to use it.
+/// Clones share the remembered destroyed versions.
 #[derive(Debug, Clone)]
 pub struct MirroredStore {
     primary: Arc<dyn KeyStore>,
     secondary: Arc<dyn KeyStore>,
     mode: MirrorMode,
     fail_open: bool,
+    /// Versions (by base) the primary destroyed that the secondary may still hold.
+    unmirrored: Arc<Mutex<BTreeMap<String, BTreeSet<u32>>>>,
 }
 
 impl MirroredStore {
@@ -53,6 +73,7 @@ impl MirroredStore {
             secondary,
             mode: MirrorMode::default(),
             fail_open: true,
+            unmirrored: Arc::default(),
         }
     }
 
@@ -69,6 +90,97 @@ impl MirroredStore {
     pub fn fail_open_reads(mut self, fail_open: bool) -> Self {
         self.fail_open = fail_open;
         self
+    }
+
+    fn unmirrored(&self) -> MutexGuard<'_, BTreeMap<String, BTreeSet<u32>>> {
+        // Each change is one insert or removal: a poisoned map is still consistent.
+        self.unmirrored
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The secondary's record of `base`, without the versions the primary destroyed (whose
+    /// numbers stay used: `next_version` stays above them).
+    fn secondary_record(&self, base: &str) -> Result<Option<KeyRecord>, IssuerError> {
+        let record = self.secondary.load(base)?;
+        let unmirrored = self.unmirrored();
+        let Some(destroyed) = unmirrored.get(base) else {
+            return Ok(record);
+        };
+        let mut record = record.unwrap_or_default();
+        record.versions.retain(|v, _| !destroyed.contains(v));
+        if let Some(last) = destroyed.last() {
+            record.next_version = record.next_version.max(last.saturating_add(1));
+        }
+        Ok(Some(record))
+    }
+
+    /// The secondary's record when the primary has none (and fail-open reads are on).
+    fn adopt(&self, base: &str) -> Result<Option<KeyRecord>, IssuerError> {
+        if !self.fail_open {
+            return Ok(None);
+        }
+        self.secondary_record(base).or_else(|e| {
+            tracing::warn!(error = %e, "jwks-auth: secondary key store failed (load)");
+            Ok(None)
+        })
+    }
+
+    /// Remembers versions of `base` the secondary may still hold.
+    fn remember(&self, base: &str, destroyed: BTreeSet<u32>) {
+        if !destroyed.is_empty() {
+            self.unmirrored()
+                .entry(base.to_owned())
+                .or_default()
+                .extend(destroyed);
+        }
+    }
+
+    /// Forgets `versions` of `base` (the secondary no longer holds them).
+    fn forget(&self, base: &str, versions: &BTreeSet<u32>) {
+        let mut unmirrored = self.unmirrored();
+        if let Some(left) = unmirrored.get_mut(base) {
+            left.retain(|v| !versions.contains(v));
+            if left.is_empty() {
+                unmirrored.remove(base);
+            }
+        }
+    }
+
+    /// Retries removing from the secondary the versions destroyed in the primary, for every
+    /// base but `skip` (just mirrored whole). Failures are logged and retried next time.
+    fn retry_unmirrored(&self, skip: &str) {
+        // A snapshot: the secondary's I/O runs without the lock, which reads also take.
+        let pending: Vec<(String, BTreeSet<u32>)> = self
+            .unmirrored()
+            .iter()
+            .filter(|(base, _)| base.as_str() != skip)
+            .map(|(base, versions)| (base.clone(), versions.clone()))
+            .collect();
+        for (base, versions) in pending {
+            let removed = self.secondary.load(&base).and_then(|record| {
+                let Some(mut record) = record else {
+                    return Ok(());
+                };
+                let before = record.versions.len();
+                record.versions.retain(|v, _| !versions.contains(v));
+                if record.versions.len() == before {
+                    return Ok(());
+                }
+                if let Some(last) = versions.last() {
+                    record.next_version = record.next_version.max(last.saturating_add(1));
+                }
+                self.secondary.save(&base, &record)
+            });
+            match removed {
+                Ok(()) => self.forget(&base, &versions),
+                Err(e) => tracing::warn!(
+                    base,
+                    error = %e,
+                    "jwks-auth: removing destroyed versions from the secondary key store failed"
+                ),
+            }
+        }
     }
 
     /// What the secondary receives of `record` under the mirror mode (`None`: nothing).
@@ -107,42 +219,65 @@ impl KeyStore for MirroredStore {
         match self.primary.load(base) {
             // The system of record has this base: its record, tombstones included, wins.
             Ok(Some(record)) => Ok(Some(record)),
-            Ok(None) if !self.fail_open => Ok(None),
-            Ok(None) => self.secondary.load(base).or_else(|e| {
-                tracing::warn!(error = %e, "jwks-auth: secondary key store failed (load)");
-                Ok(None)
-            }),
+            Ok(None) => self.adopt(base),
             Err(e) if self.fail_open => {
                 tracing::warn!(error = %e, "jwks-auth: primary key store failed (load); reading the secondary");
-                self.secondary.load(base).map_err(|_| e)
+                self.secondary_record(base).map_err(|_| e)
             }
             Err(e) => Err(e),
         }
     }
 
+    /// The primary's record; its failure is the change's failure, never a read of the
+    /// secondary. A base the primary has no record of takes the secondary's record, so that
+    /// its version numbers are never reissued.
+    fn load_for_update(&self, base: &str) -> Result<Option<KeyRecord>, IssuerError> {
+        match self.primary.load(base)? {
+            Some(record) => Ok(Some(record)),
+            None => self.adopt(base),
+        }
+    }
+
     fn save(&self, base: &str, record: &KeyRecord) -> Result<(), IssuerError> {
-        // Versions this save removes (a destroy), known before the primary forgets them.
-        let removes = self.mode != MirrorMode::None
-            && self.primary.load(base).ok().flatten().is_some_and(|old| {
+        // Versions this save removes (a destroy), known before the primary forgets them. Not
+        // knowing them (the primary cannot be read) is not knowing what to untell the
+        // secondary: nothing is saved.
+        let destroyed: BTreeSet<u32> = self
+            .load_for_update(base)?
+            .map(|old| {
                 old.versions
-                    .keys()
-                    .any(|v| !record.versions.contains_key(v))
-            });
+                    .into_keys()
+                    .filter(|v| !record.versions.contains_key(v))
+                    .collect()
+            })
+            .unwrap_or_default();
         self.primary.save(base, record)?;
         let Some(copy) = self.copy_of(record) else {
+            // MirrorMode::None never writes the secondary, which may hold them (a backup).
+            self.remember(base, destroyed);
             return Ok(());
         };
-        match self.secondary.save(base, &copy) {
-            Ok(()) => Ok(()),
-            Err(e) if removes => Err(IssuerError::MirrorIncomplete {
-                base: base.to_owned(),
-                reason: e.to_string(),
-            }),
+        let mirrored = self.secondary.save(base, &copy);
+        let result = match mirrored {
+            Ok(()) => {
+                // The secondary now holds exactly the copy: nothing of `base` is left to hide.
+                self.unmirrored().remove(base);
+                Ok(())
+            }
+            Err(e) if !destroyed.is_empty() => {
+                self.remember(base, destroyed);
+                Err(IssuerError::MirrorIncomplete {
+                    base: base.to_owned(),
+                    reason: e.to_string(),
+                })
+            }
             Err(e) => {
                 tracing::warn!(base, error = %e, "jwks-auth: mirroring to the secondary key store failed");
                 Ok(())
             }
-        }
+        };
+        self.retry_unmirrored(base);
+        result
     }
 
     fn bases(&self) -> Result<Vec<String>, IssuerError> {

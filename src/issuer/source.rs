@@ -76,9 +76,12 @@ impl KeySource for StoreKeys {
 }
 
 /// The keys with their public members only, written by the crate's one JWK reader
-/// ([`Jwk`](crate::jwk::Jwk), which never keeps a private member's value); a symmetric
-/// (`oct`) key, which has no public half, is dropped whole, and so is anything that is not a
-/// JWK. Whatever a source hands over, this is all the issuer serves.
+/// ([`Jwk`](crate::jwk::Jwk), which never keeps a private member's value). A key is served
+/// only when it is complete and of a known type: `RSA`, `EC` or `OKP` with every member its
+/// RFC 7638 thumbprint requires. A symmetric (`oct`) key, which has no public half, is dropped
+/// whole, and so is a key of another type (the reader would write it as a bare stub, such as
+/// `{"kid":"pq","kty":"AKP"}`, without its public key), an incomplete key, and anything that
+/// is not a JWK. Whatever a source hands over, this is all the issuer serves.
 pub(crate) fn public_only(keys: Vec<Value>) -> Vec<Value> {
     keys.into_iter()
         .filter_map(|key| {
@@ -86,13 +89,23 @@ pub(crate) fn public_only(keys: Vec<Value>) -> Vec<Value> {
                 tracing::warn!("jwks-auth: a key that is not a JWK was not published");
                 return None;
             };
+            let kid = jwk.kid.as_deref().unwrap_or("");
             if jwk.kty == "oct" {
-                tracing::warn!("jwks-auth: a symmetric key was not published");
+                tracing::warn!(kid, "jwks-auth: a symmetric key was not published");
+                return None;
+            }
+            // The thumbprint needs exactly the required public members of a known type.
+            if jwk.thumbprint_sha256().is_none() {
+                tracing::warn!(
+                    kid,
+                    kty = jwk.kty.as_str(),
+                    "jwks-auth: a key of an unknown type, or missing public members, was not published"
+                );
                 return None;
             }
             if let Some(member) = jwk.private_member() {
                 tracing::warn!(
-                    kid = jwk.kid.as_deref().unwrap_or(""),
+                    kid,
                     member,
                     "jwks-auth: private JWK members were removed before publishing"
                 );

@@ -190,6 +190,22 @@ pub trait KeyStore: Send + Sync + fmt::Debug + 'static {
     /// Store failures (I/O, an unreachable backend).
     fn load(&self, base: &str) -> Result<Option<KeyRecord>, IssuerError>;
 
+    /// The record of `base` as the basis of a change: [`KeyRing`](super::KeyRing) reads with
+    /// this, never with [`load`](Self::load), before every save (create, rotate, destroy,
+    /// the signer's pruning), and saves the changed record whole.
+    ///
+    /// The default is [`load`](Self::load). A store whose `load` may answer from a fallback
+    /// copy (as [`MirroredStore`](super::MirroredStore) reads its secondary when the primary
+    /// fails) must override it to answer from its system of record only, or fail: a change
+    /// computed on a fallback copy (public keys only, or stale) and saved over the record
+    /// would destroy what the copy lacks, such as the current signing key's private half.
+    ///
+    /// # Errors
+    /// Store failures: the change is then not made.
+    fn load_for_update(&self, base: &str) -> Result<Option<KeyRecord>, IssuerError> {
+        self.load(base)
+    }
+
     /// Replaces the record of `base`. The change must be durable when this returns `Ok`
     /// (the ring makes it visible to signers only then).
     ///
