@@ -22,12 +22,6 @@ use crate::jwks::source::{FetchFuture, KeySource, Validators};
 /// and the mock IdP serve at this path.
 pub(crate) const DISCOVERY_PATH: &str = "/.well-known/openid-configuration";
 
-/// Where this crate's publishers (the issuer's and the mock IdP's) serve their key set: the
-/// common convention. A verifier never assumes it: it uses the `jwks_uri` a discovery document
-/// announces, or the URL it is given. Compiled only with a publisher.
-#[cfg(feature = "issuer")]
-pub(crate) const JWKS_PATH: &str = "/.well-known/jwks.json";
-
 /// The discovery document's members we use.
 #[derive(Debug, Deserialize)]
 pub(crate) struct DiscoveryDocument {

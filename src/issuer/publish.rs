@@ -18,8 +18,10 @@ use super::source::{keys_of, public_only};
 use crate::encoding::etag;
 use crate::jwks::{Fetched, KeySource};
 
-/// The path of the key set.
-pub const JWKS_PATH: &str = crate::oidc::JWKS_PATH;
+/// The path of the key set: where this crate's publishers (this one and the mock IdP) serve
+/// it, by the common convention. A verifier never assumes it: it uses the `jwks_uri` a
+/// discovery document announces, or the URL it is given.
+pub const JWKS_PATH: &str = "/.well-known/jwks.json";
 /// The path of the discovery document.
 pub const DISCOVERY_PATH: &str = crate::oidc::DISCOVERY_PATH;
 

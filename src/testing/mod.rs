@@ -50,7 +50,7 @@ pub use token::TokenBuilder;
 pub const ALGORITHMS: [Algorithm; 9] = crate::algorithms::ASYMMETRIC_ALGORITHMS;
 
 /// Path of the JWKS endpoint.
-const JWKS_PATH: &str = crate::oidc::JWKS_PATH;
+const JWKS_PATH: &str = crate::issuer::JWKS_PATH;
 /// Path of the OpenID discovery endpoint.
 const DISCOVERY_PATH: &str = crate::oidc::DISCOVERY_PATH;
 
