@@ -132,8 +132,12 @@ reasons! {
     MalformedPayload => InvalidToken, "malformed_payload", "malformed token payload";
     /// A `crit` or `b64` header member (RFC 7515 section 4.1.11, RFC 7797).
     UnsupportedCriticalHeader => InvalidToken, "unsupported_critical_header", "unsupported critical header";
-    /// `alg` missing, `none`, or not one this crate implements.
-    UnsupportedAlgorithm => InvalidToken, "unsupported_algorithm", "unsupported algorithm";
+    /// `alg` missing, not a string, empty, or `none` in any case: an unsecured JWS (RFC 7515
+    /// section 4.1.1, RFC 7518 section 3.6), never accepted.
+    UnsupportedAlgorithm => InvalidToken, "unsupported_algorithm", "unsupported algorithm (none or missing)";
+    /// `alg` names an algorithm this crate does not implement (`ES999`, `ES256K`, `rs256`,
+    /// ...). The name itself is not echoed: it is untrusted header text.
+    UnknownAlgorithm => InvalidToken, "unknown_algorithm", "unsupported algorithm (not implemented by this verifier)";
     /// `kid` that is not a string of at most 256 bytes.
     InvalidKeyId => InvalidToken, "invalid_key_id", "invalid key id";
     /// `iss` matches none of a multi-issuer verifier's issuers.

@@ -31,7 +31,7 @@ pub fn extract_token<'h>(
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CompactParts {
     /// The header's `alg`.
-    pub alg: jsonwebtoken::Algorithm,
+    pub alg: crate::Algorithm,
     /// The header's `kid`.
     pub kid: Option<String>,
     /// The header's `typ`.

@@ -167,3 +167,95 @@ async fn the_served_set_carries_only_public_members() {
         assert_eq!(members.get(member), jwk.get(member), "{member}");
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Issue 13 point 6: ES512 (P-521 ECDSA, RFC 7518 section 3.4)
+// ---------------------------------------------------------------------------------------------
+
+/// A provider publishing `{"kty":"EC","crv":"P-521","alg":"ES512",...}` and signing ES512
+/// tokens: accepted by a default verifier (no algorithm configured), with one fetch.
+#[tokio::test]
+async fn an_es512_provider_is_accepted_by_default() {
+    let idp = MockIdp::start().await;
+    let kid = idp.kid(Algorithm::ES512);
+    let jwk = idp.public_jwk(&kid).expect("the ES512 JWK");
+    assert_eq!(
+        (&jwk["kty"], &jwk["crv"], &jwk["alg"], &jwk["use"]),
+        (
+            &json!("EC"),
+            &json!("P-521"),
+            &json!("ES512"),
+            &json!("sig")
+        )
+    );
+    // Only the P-521 key is published, as such a provider would.
+    idp.set_jwks_override(Some(json!({ "keys": [jwk] })));
+    let verifier = with_cooldown(&idp).build().expect("config");
+    let app = app(JwksAuthLayer::new(verifier.clone()));
+
+    let token = idp.token().alg(Algorithm::ES512).subject("p521").sign();
+    let signature = token.rsplit('.').next().expect("a signature");
+    assert_eq!(signature.len(), 176, "raw r || s: 132 bytes");
+    send_token(&app, &token).await.assert_ok("p521");
+    assert_eq!(idp.jwks_fetches(), 1);
+    assert_eq!(verifier.status().kids, [kid.as_str()]);
+    // Again (verified-token cache) and a second token (signature path): no more fetches.
+    send_token(&app, &token).await.assert_ok("p521");
+    let other = idp.token().alg(Algorithm::ES512).subject("again").sign();
+    send_token(&app, &other).await.assert_ok("again");
+    assert_eq!(idp.jwks_fetches(), 1);
+
+    // A tampered ES512 signature is an invalid signature, not a refresh.
+    let mut bytes = token.into_bytes();
+    let at = bytes.len() - 10;
+    bytes[at] = if bytes[at] == b'A' { b'B' } else { b'A' };
+    let tampered = String::from_utf8(bytes).expect("ascii");
+    send_token(&app, &tampered).await.assert_refused(
+        StatusCode::UNAUTHORIZED,
+        r#"{"detail":"invalid signature"}"#,
+        Some(r#"Bearer error="invalid_token", error_description="invalid signature""#),
+    );
+    assert_eq!(idp.jwks_fetches(), 1);
+}
+
+/// P-521 JWKs are read like the other curves: coordinates of exactly 66 bytes, on the curve,
+/// `alg` ES512 or absent; anything else is skipped, not fatal.
+#[tokio::test]
+async fn p521_jwks_are_parsed_and_bad_ones_skipped() {
+    use jwks_auth::jwks::KeySet;
+    let idp = MockIdp::start().await;
+    let good = idp.public_jwk(&idp.kid(Algorithm::ES512)).expect("JWK");
+    let mut no_alg = good.clone();
+    no_alg.as_object_mut().expect("object").remove("alg");
+    no_alg["kid"] = json!("no-alg");
+    let mut short_x = good.clone();
+    short_x["x"] = json!("AQAB");
+    short_x["kid"] = json!("short-x");
+    let mut off_curve = good.clone();
+    off_curve["y"] = good["x"].clone();
+    off_curve["kid"] = json!("off-curve");
+    let mut wrong_alg = good.clone();
+    wrong_alg["alg"] = json!("ES384");
+    wrong_alg["kid"] = json!("wrong-alg");
+    let doc = json!({ "keys": [good, no_alg, short_x, off_curve, wrong_alg] }).to_string();
+    let set = KeySet::from_jwks(doc.as_bytes(), jwks_auth::Algorithms::ASYMMETRIC).expect("set");
+    assert_eq!((set.len(), set.skipped()), (2, 3));
+    assert!(
+        set.kids()
+            .eq([idp.kid(Algorithm::ES512).as_str(), "no-alg"])
+    );
+    // A kid-less-alg P-521 key verifies ES512 tokens.
+    idp.set_jwks_override(Some(json!({ "keys": [set.to_jwks()["keys"][1].clone()] })));
+    let verifier = with_cooldown(&idp).build().expect("config");
+    let app = app(JwksAuthLayer::new(verifier));
+    let token = idp
+        .token()
+        .alg(Algorithm::ES512)
+        .kid("no-alg")
+        .subject("inferred")
+        .sign();
+    send_token(&app, &token).await.assert_ok("inferred");
+    // Not allowed when the verifier is restricted to other algorithms.
+    let set = KeySet::from_jwks(doc.as_bytes(), Algorithm::RS256.into());
+    assert!(set.is_err());
+}

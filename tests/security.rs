@@ -34,6 +34,8 @@ use tokio::task::JoinSet;
 const P256_N: &str = "FFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551";
 /// Order of the P-384 group.
 const P384_N: &str = "FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFC7634D81F4372DDF581A0DB248B0A77AECEC196ACCC52973";
+/// The order of P-521 (SEC 2 section 2.6.1), as 66 bytes (ES512's `r` and `s` length).
+const P521_N: &str = "01FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFA51868783BF2F966B7FCC0148F709A5D03BB5C9B8899C47AEBB6FB71E91386409";
 
 fn now() -> i64 {
     let secs = SystemTime::now()
@@ -196,7 +198,13 @@ fn der_integer(bytes: &[u8]) -> Vec<u8> {
 fn der_signature(r: &[u8], s: &[u8]) -> Vec<u8> {
     let mut body = der_integer(r);
     body.extend(der_integer(s));
-    let mut out = vec![0x30, u8::try_from(body.len()).expect("short")];
+    let len = u8::try_from(body.len()).expect("short");
+    // P-521 signatures exceed 127 bytes: DER's long form, one length byte.
+    let mut out = if len < 0x80 {
+        vec![0x30, len]
+    } else {
+        vec![0x30, 0x81, len]
+    };
     out.extend(body);
     out
 }
@@ -279,7 +287,7 @@ async fn alg_none_in_any_case_and_unknown_algs_are_refused_before_any_fetch() {
         json!("RS256\u{0}"),
         json!("HS1"),
         json!("ES256K"),
-        json!("ES512"),
+        json!("ES999"),
         json!("RSA-OAEP"),
         json!("dir"),
         json!(""),
@@ -306,6 +314,27 @@ async fn alg_none_in_any_case_and_unknown_algs_are_refused_before_any_fetch() {
 
     for (case, token) in &cases {
         assert_refused(&send_token(&app, token).await, case);
+    }
+    assert_eq!(idp.jwks_fetches(), 0, "refused before any key lookup");
+
+    // `none` (or no alg) and an algorithm we do not implement say different things, and the
+    // second never echoes the header's text (issue 13 point 6).
+    const NONE: &str = "unsupported algorithm (none or missing)";
+    const UNKNOWN: &str = "unsupported algorithm (not implemented by this verifier)";
+    for (alg, description) in [
+        (json!("none"), NONE),
+        (json!("NoNe"), NONE),
+        (json!(""), NONE),
+        (json!(null), NONE),
+        (json!("ES999"), UNKNOWN),
+        (json!("ES256K"), UNKNOWN),
+        (json!("rs256"), UNKNOWN),
+        (json!("ES999\"\r\nX-Injected: 1"), UNKNOWN),
+    ] {
+        let header = json!({"alg": alg, "kid": kid}).to_string();
+        let token = idp.sign_raw(Algorithm::RS256, &header, &payload);
+        let reply = send_token(&app, &token).await;
+        assert_refused_because(&reply, &format!("alg {alg}"), description);
     }
     assert_eq!(idp.jwks_fetches(), 0, "refused before any key lookup");
 }
@@ -479,6 +508,18 @@ async fn token_alg_must_fit_the_key_it_names_and_a_misfit_does_not_refresh() {
             "RS256 naming the Ed25519 key",
             signed_as(Algorithm::RS256, Algorithm::EdDSA),
         ),
+        (
+            "ES512 naming the P-384 key",
+            signed_as(Algorithm::ES512, Algorithm::ES384),
+        ),
+        (
+            "ES384 naming the P-521 key",
+            signed_as(Algorithm::ES384, Algorithm::ES512),
+        ),
+        (
+            "RS256 naming the P-521 key",
+            signed_as(Algorithm::RS256, Algorithm::ES512),
+        ),
     ];
     for (case, token) in &cases {
         let reply = send_token(&app, token).await;
@@ -562,6 +603,7 @@ async fn ecdsa_signatures_with_zero_or_out_of_range_scalars_or_der_encoding_are_
     for (alg, order, len) in [
         (Algorithm::ES256, P256_N, 32),
         (Algorithm::ES384, P384_N, 48),
+        (Algorithm::ES512, P521_N, 66),
     ] {
         let token = idp.mint(alg);
         assert_accepted(&send_token(&app, &token).await, &format!("{alg:?} control"));
