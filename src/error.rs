@@ -146,7 +146,9 @@ reasons! {
     UnknownKeyId => InvalidToken, "unknown_key_id", "unknown key id";
     /// The token has no `kid` and the verifier requires one.
     MissingKeyId => InvalidToken, "missing_key_id", "token has no key id";
-    /// Several keys fit the token's `kid` and `alg`.
+    /// The token has no `kid` (allowed by `allow_missing_kid`) and several keys fit its `alg`.
+    /// Keys *sharing* a kid are not ambiguous: they are tried in order (see
+    /// [`MAX_KEYS_PER_KID`](crate::jwks::MAX_KEYS_PER_KID)).
     AmbiguousKeyId => InvalidToken, "ambiguous_key_id", "ambiguous key id";
     /// The token's `alg` is not in the verifier's allow-list (or HS* without a secret).
     AlgorithmNotAllowed => InvalidToken, "algorithm_not_allowed", "algorithm not allowed";

@@ -259,3 +259,127 @@ async fn p521_jwks_are_parsed_and_bad_ones_skipped() {
     let set = KeySet::from_jwks(doc.as_bytes(), Algorithm::RS256.into());
     assert!(set.is_err());
 }
+
+// ---------------------------------------------------------------------------------------------
+// Issue 13 point 1: the same kid listed twice
+// ---------------------------------------------------------------------------------------------
+
+const INVALID_SIGNATURE: &str =
+    r#"Bearer error="invalid_token", error_description="invalid signature""#;
+
+/// Another RSA key of the mock (one of its other RSA algorithms' keys), published as an RS256
+/// key under `kid`: a different key sharing the kid.
+fn other_rsa_as(idp: &MockIdp, from: Algorithm, kid: &str) -> Value {
+    let mut jwk = idp.public_jwk(&idp.kid(from)).expect("RSA JWK");
+    jwk["kid"] = json!(kid);
+    jwk["alg"] = json!("RS256");
+    jwk
+}
+
+/// `{"keys":[K, K]}`: one RS256 key listed twice byte for byte. Expected `Ok` (was "ambiguous
+/// key id"): identical entries are merged when the set is built.
+#[tokio::test]
+async fn the_same_key_listed_twice_is_one_key() {
+    let idp = MockIdp::start().await;
+    let k = idp
+        .public_jwk(&idp.kid(Algorithm::RS256))
+        .expect("RS256 JWK");
+    assert_eq!(
+        (&k["kty"], &k["use"], &k["alg"], &k["kid"]),
+        (
+            &json!("RSA"),
+            &json!("sig"),
+            &json!("RS256"),
+            &json!("rs256-1")
+        )
+    );
+    idp.set_jwks_override(Some(json!({ "keys": [k.clone(), k] })));
+    let verifier = with_cooldown(&idp).build().expect("config");
+    let app = app(JwksAuthLayer::new(verifier.clone()));
+    let token = idp.token().subject("kk").sign();
+    send_token(&app, &token).await.assert_ok("kk");
+    assert_eq!(idp.jwks_fetches(), 1);
+    assert_eq!(verifier.status().kids, ["rs256-1"], "deduplicated");
+    assert_eq!(
+        verifier.jwks().expect("a set")["keys"]
+            .as_array()
+            .map(Vec::len),
+        Some(1)
+    );
+}
+
+/// `{"keys":[A, B]}`: two different RSA keys, both `kid rs256-1`, `alg RS256`; a token signed
+/// by A. Expected `Ok` in either order; a token neither verifies is an invalid signature, with
+/// no refresh.
+#[tokio::test]
+async fn different_keys_sharing_a_kid_are_tried_in_order() {
+    let idp = MockIdp::start().await;
+    let a = idp
+        .public_jwk(&idp.kid(Algorithm::RS256))
+        .expect("RS256 JWK");
+    let b = other_rsa_as(&idp, Algorithm::RS384, "rs256-1");
+    assert_ne!(a["n"], b["n"], "different keys");
+    for (order, keys) in [
+        ("A, B", [a.clone(), b.clone()]),
+        ("B, A", [b.clone(), a.clone()]),
+    ] {
+        idp.set_jwks_override(Some(json!({ "keys": keys })));
+        let before = idp.jwks_fetches();
+        let verifier = with_cooldown(&idp).build().expect("config");
+        let app = app(JwksAuthLayer::new(verifier.clone()));
+        let token = idp.token().subject("a").sign();
+        send_token(&app, &token).await.assert_ok("a");
+        assert_eq!(verifier.status().kids, ["rs256-1", "rs256-1"], "{order}");
+
+        // Signed by a key under that kid that is in neither entry.
+        let forged = jwks_auth::testing::foreign_token(
+            Algorithm::RS256,
+            "rs256-1",
+            json!({"iss": idp.issuer(), "aud": idp.audience(), "sub": "c", "exp": 4_000_000_000u64}),
+        );
+        send_token(&app, &forged).await.assert_refused(
+            StatusCode::UNAUTHORIZED,
+            r#"{"detail":"invalid signature"}"#,
+            Some(INVALID_SIGNATURE),
+        );
+        assert_eq!(
+            idp.jwks_fetches(),
+            before + 1,
+            "{order}: one fetch, no refresh"
+        );
+    }
+}
+
+/// At most `MAX_KEYS_PER_KID` (3) different keys under one kid are tried: a signer listed
+/// fourth is refused as an invalid signature (bounded work per forged token).
+#[tokio::test]
+async fn at_most_three_keys_per_kid_are_tried() {
+    use jwks_auth::jwks::MAX_KEYS_PER_KID;
+    assert_eq!(MAX_KEYS_PER_KID, 3);
+    let idp = MockIdp::start().await;
+    let signer = idp
+        .public_jwk(&idp.kid(Algorithm::RS256))
+        .expect("RS256 JWK");
+    let others: Vec<Value> = [Algorithm::RS384, Algorithm::RS512, Algorithm::PS256]
+        .into_iter()
+        .map(|alg| other_rsa_as(&idp, alg, "rs256-1"))
+        .collect();
+    let token = idp.token().subject("third").sign();
+    for (position, expect_ok) in [(0, true), (2, true), (3, false)] {
+        let mut keys = others.clone();
+        keys.insert(position, signer.clone());
+        idp.set_jwks_override(Some(json!({ "keys": keys })));
+        let verifier = with_cooldown(&idp).build().expect("config");
+        let app = app(JwksAuthLayer::new(verifier));
+        let reply = send_token(&app, &token).await;
+        if expect_ok {
+            reply.assert_ok("third");
+        } else {
+            reply.assert_refused(
+                StatusCode::UNAUTHORIZED,
+                r#"{"detail":"invalid signature"}"#,
+                Some(INVALID_SIGNATURE),
+            );
+        }
+    }
+}

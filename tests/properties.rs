@@ -266,6 +266,45 @@ proptest! {
         }
     }
 
+    /// Duplicate kids (issue 13 point 1): a set listing entries under one kid, each either the
+    /// signing key (possibly repeated byte for byte) or another RSA key. Identical entries are
+    /// one key; the token verifies iff the signer is among the first `MAX_KEYS_PER_KID`
+    /// distinct keys, and is otherwise an invalid signature (never ambiguous, never a refresh).
+    #[test]
+    fn duplicate_kids_verify_iff_the_signer_is_among_the_first_distinct_keys(
+        entries in proptest::collection::vec(0usize..4, 1..8),
+    ) {
+        let keys = versioned_keys();
+        // 0: the signer; 1..=3: other keys.
+        let jwk_of = |pick: usize| {
+            let mut jwk = if pick == 0 { keys.signer.clone() } else { keys.others[pick - 1].clone() };
+            jwk["kid"] = json!("dup");
+            jwk
+        };
+        let jwks: Vec<Value> = entries.iter().map(|&p| jwk_of(p)).collect();
+        let mut distinct: Vec<usize> = Vec::new();
+        for &p in &entries {
+            if !distinct.contains(&p) {
+                distinct.push(p);
+            }
+        }
+        let expected = distinct.iter().take(jwks_auth::jwks::MAX_KEYS_PER_KID).any(|&p| p == 0);
+        let w = world();
+        let verifier = JwksVerifier::builder().http_client(world().client.clone())
+            .static_jwks(json!({ "keys": jwks }).to_string())
+            .issuer(w.idp.issuer())
+            .audience(w.idp.audience())
+            .build()
+            .expect("config");
+        let token = w.idp.token().alg(Algorithm::RS256).kid("dup").sign();
+        let result = verify(&verifier, &token);
+        prop_assert_eq!(result.is_ok(), expected, "entries={:?}: {:?}", entries, result.as_ref().err());
+        if !expected {
+            prop_assert_eq!(result.expect_err("refused").reason(), AuthReason::InvalidSignature);
+        }
+        prop_assert_eq!(verifier.status().kids.len(), distinct.len(), "identical entries merged");
+    }
+
     /// Mint -> verify for every algorithm, with random extra claims that come back unchanged.
     #[test]
     fn round_trip_every_algorithm_with_random_claims(

@@ -57,7 +57,7 @@ async fn main() {
     let seeds = root.join("seeds");
     let idp = MockIdp::start().await;
 
-    // The key set: the mock's nine keys (RS*, PS*, ES256, ES384, EdDSA).
+    // The key set: the mock's ten keys (RS*, PS*, ES256, ES384, ES512, EdDSA).
     let jwks = idp.jwks_json();
     write(
         &fixtures,
@@ -229,6 +229,26 @@ async fn main() {
         .to_string(),
     );
     write(&jwks_dir, "empty.json", r#"{"keys":[]}"#);
+    // Duplicate kids (issue 13 point 1): one key twice, and different RSA keys under one kid.
+    let under_rsa_kid = |k: &Value| {
+        let mut k = k.clone();
+        k["kid"] = rsa["kid"].clone();
+        k["alg"] = rsa["alg"].clone();
+        k
+    };
+    let (b, c, d) = (
+        under_rsa_kid(&keys[1]),
+        under_rsa_kid(&keys[2]),
+        under_rsa_kid(&keys[3]),
+    );
+    let dup = |keys: Vec<Value>| json!({ "keys": keys }).to_string();
+    write(&jwks_dir, "duplicate-kid-same-key.json", dup(vec![rsa.clone(), rsa.clone()]));
+    write(&jwks_dir, "duplicate-kid-two-keys.json", dup(vec![rsa.clone(), b.clone()]));
+    write(
+        &jwks_dir,
+        "duplicate-kid-four-keys.json",
+        dup(vec![b, c, d, rsa.clone(), rsa.clone()]),
+    );
 
     // Discovery documents (first byte chooses the configured issuer in the target).
     let disc = seeds.join("discovery");
