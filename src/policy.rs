@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde_json::{Map, Value};
 
-use crate::claims::{self, NumericDate};
+use crate::claims::{self, NumericDate, Rounding};
 use crate::error::{AuthError, AuthReason};
 use crate::jwt::Compact;
 use crate::user::User;
@@ -53,10 +53,11 @@ impl Policy {
         claims: &Map<String, Value>,
         now: NumericDate,
     ) -> Result<(NumericDate, Option<NumericDate>), AuthError> {
-        let exp =
-            claims::numeric_date(claims, "exp")?.ok_or(AuthError::new(AuthReason::MissingExp))?;
-        let nbf = claims::numeric_date(claims, "nbf")?;
-        claims::numeric_date(claims, "iat")?;
+        // Fractions are rounded to the millisecond against the token: exp down, nbf up.
+        let exp = claims::numeric_date(claims, "exp", Rounding::Down)?
+            .ok_or(AuthError::new(AuthReason::MissingExp))?;
+        let nbf = claims::numeric_date(claims, "nbf", Rounding::Up)?;
+        claims::numeric_date(claims, "iat", Rounding::Down)?;
         self.check_times(exp, nbf, now)?;
         if let Some(expected) = &self.issuer {
             match claims.get("iss") {
@@ -86,15 +87,14 @@ impl Policy {
     }
 
     /// `exp` and `nbf` against `now` with leeway: valid while `now <= exp + leeway` and
-    /// `nbf - leeway <= now`, with `now` read to the whole second (so a token is valid during
-    /// the whole second `exp + leeway`).
+    /// `nbf - leeway <= now`, all in milliseconds: the clock is not rounded, and fractional
+    /// claims were rounded against the token when read.
     pub(crate) fn check_times(
         &self,
         exp: NumericDate,
         nbf: Option<NumericDate>,
         now: NumericDate,
     ) -> Result<(), AuthError> {
-        let now = now.whole_seconds();
         if now > exp.saturating_add(self.leeway) {
             return Err(AuthError::new(AuthReason::Expired));
         }
@@ -193,9 +193,9 @@ impl IdTokenChecks {
             return Err(AuthError::new(AuthReason::NonceMismatch));
         }
         if let Some(max_age) = self.max_age {
-            let auth_time = claims::numeric_date(user.claims(), "auth_time")?
+            let auth_time = claims::numeric_date(user.claims(), "auth_time", Rounding::Down)?
                 .ok_or(AuthError::new(AuthReason::MissingAuthTime))?;
-            if now.whole_seconds() > auth_time.saturating_add(max_age).saturating_add(leeway) {
+            if now > auth_time.saturating_add(max_age).saturating_add(leeway) {
                 return Err(AuthError::new(AuthReason::AuthenticationTooOld));
             }
         }
@@ -236,7 +236,7 @@ mod tests {
     }
 
     #[test]
-    fn time_bounds_are_exact_to_the_second() {
+    fn time_bounds_are_exact_to_the_millisecond() {
         let p = Policy {
             leeway: Duration::from_secs(30),
             ..Policy::default()
@@ -252,6 +252,20 @@ mod tests {
             p.check_times(t(5000), Some(t(1000)), t(969)),
             Err(AuthError::new(AuthReason::NotYetValid))
         );
+        // The clock is not read to the second: one millisecond past exp + leeway is expired,
+        // one millisecond before nbf - leeway is not yet valid.
+        let ms = NumericDate::from_millis;
+        assert_eq!(
+            p.check_times(t(1000), None, ms(1_030_001)),
+            Err(AuthError::new(AuthReason::Expired))
+        );
+        assert_eq!(
+            p.check_times(t(5000), Some(t(1000)), ms(969_999)),
+            Err(AuthError::new(AuthReason::NotYetValid))
+        );
+        // Fractional claims (read in milliseconds) compare exactly too.
+        assert!(p.check_times(ms(1_000_250), None, ms(1_030_250)).is_ok());
+        assert!(p.check_times(ms(1_000_250), None, ms(1_030_251)).is_err());
     }
 
     #[test]
@@ -281,6 +295,30 @@ mod tests {
             .max_age(Duration::from_secs(100));
         let t = NumericDate::from_secs;
         assert!(checks.check(&user, t(1100), Duration::ZERO).is_ok());
+        assert_eq!(
+            checks.check(&user, NumericDate::from_millis(1_100_001), Duration::ZERO),
+            Err(AuthError::new(AuthReason::AuthenticationTooOld)),
+            "exact to the millisecond"
+        );
+        let fractional = User::from_claims(json!({"nonce": "abc", "auth_time": 1000.5}));
+        assert!(
+            checks
+                .check(
+                    &fractional,
+                    NumericDate::from_millis(1_100_500),
+                    Duration::ZERO
+                )
+                .is_ok()
+        );
+        assert!(
+            checks
+                .check(
+                    &fractional,
+                    NumericDate::from_millis(1_100_501),
+                    Duration::ZERO
+                )
+                .is_err()
+        );
         assert_eq!(
             checks.check(&user, t(1101), Duration::ZERO),
             Err(AuthError::new(AuthReason::AuthenticationTooOld))

@@ -1397,7 +1397,7 @@ async fn malformed_compact_forms_are_refused() {
 // ---------------------------------------------------------------------------------------------
 
 #[tokio::test]
-async fn exp_must_be_present_and_an_integer_and_other_time_claims_too() {
+async fn exp_must_be_present_and_a_numeric_date_and_other_time_claims_too() {
     let idp = MockIdp::start().await;
     let (_, app) = build(builder(&idp));
     let header = rs256_header(&idp);
@@ -1408,21 +1408,6 @@ async fn exp_must_be_present_and_an_integer_and_other_time_claims_too() {
         (
             "exp a string",
             format!(r#"{{{base},"exp":"{exp}"}}"#),
-            "invalid time claim",
-        ),
-        (
-            "exp a float",
-            format!(r#"{{{base},"exp":{exp}.5}}"#),
-            "invalid time claim",
-        ),
-        (
-            "exp an integral float",
-            format!(r#"{{{base},"exp":{exp}.0}}"#),
-            "invalid time claim",
-        ),
-        (
-            "exp in exponent form",
-            format!(r#"{{{base},"exp":{exp}e0}}"#),
             "invalid time claim",
         ),
         (
@@ -1459,16 +1444,46 @@ async fn exp_must_be_present_and_an_integer_and_other_time_claims_too() {
         (
             "exp negative",
             format!(r#"{{{base},"exp":-1}}"#),
+            "invalid time claim",
+        ),
+        (
+            "exp negative fraction",
+            format!(r#"{{{base},"exp":-0.5}}"#),
+            "invalid time claim",
+        ),
+        (
+            "exp beyond the millisecond clock",
+            format!(r#"{{{base},"exp":1e300}}"#),
+            "invalid time claim",
+        ),
+        (
+            "expired fractional exp",
+            format!(r#"{{{base},"exp":{}.75}}"#, now() - 120),
             "token expired",
+        ),
+        (
+            "nbf negative",
+            format!(r#"{{{base},"exp":{exp},"nbf":-1}}"#),
+            "invalid time claim",
+        ),
+        (
+            "iat negative",
+            format!(r#"{{{base},"exp":{exp},"iat":-1.5}}"#),
+            "invalid time claim",
+        ),
+        (
+            "iat null",
+            format!(r#"{{{base},"exp":{exp},"iat":null}}"#),
+            "invalid time claim",
+        ),
+        (
+            "nbf false",
+            format!(r#"{{{base},"exp":{exp},"nbf":false}}"#),
+            "invalid time claim",
         ),
         (
             "nbf a string",
             format!(r#"{{{base},"exp":{exp},"nbf":"0"}}"#),
-            "invalid time claim",
-        ),
-        (
-            "nbf a float",
-            format!(r#"{{{base},"exp":{exp},"nbf":0.5}}"#),
             "invalid time claim",
         ),
         (
@@ -1490,6 +1505,99 @@ async fn exp_must_be_present_and_an_integer_and_other_time_claims_too() {
     for (case, payload, description) in &cases {
         let token = idp.sign_raw(Algorithm::RS256, &header, payload);
         assert_refused_because(&send_token(&app, &token).await, case, description);
+    }
+
+    // RFC 7519 section 2: a NumericDate may be non-integer. Any finite non-negative JSON
+    // number is read (issue 13 point 2; these were refused as "invalid time claim" before).
+    let accepted = [
+        ("exp a fraction", format!(r#"{{{base},"exp":{exp}.25}}"#)),
+        (
+            "exp an integral float",
+            format!(r#"{{{base},"exp":{exp}.0}}"#),
+        ),
+        (
+            "exp in exponent form",
+            format!(r#"{{{base},"exp":{exp}e0}}"#),
+        ),
+        (
+            "exp 1.7e9-style",
+            format!(r#"{{{base},"exp":{}e-3}}"#, exp * 1000 + 5),
+        ),
+        (
+            "nbf a fraction",
+            format!(r#"{{{base},"exp":{exp},"nbf":0.5}}"#),
+        ),
+        (
+            "iat a fraction",
+            format!(r#"{{{base},"exp":{exp},"iat":{}.5}}"#, now()),
+        ),
+        (
+            "auth_time a fraction",
+            format!(r#"{{{base},"exp":{exp},"auth_time":{}.125}}"#, now() - 60),
+        ),
+    ];
+    for (case, payload) in &accepted {
+        let token = idp.sign_raw(Algorithm::RS256, &header, payload);
+        assert_accepted(&send_token(&app, &token).await, case);
+    }
+    assert_eq!(idp.jwks_fetches(), 1);
+}
+
+/// Issue 13 point 2, with the issue's inputs: `"exp": <now+3600>.25`, and an integer `exp`
+/// with `"iat": <now>.5`, minted by the mock: `Ok`. Compared exactly, in milliseconds: with the
+/// clock at `exp + leeway` the token is valid up to the fraction, and refused a millisecond
+/// after (a fractional `exp` is never rounded up).
+#[tokio::test]
+async fn fractional_numeric_dates_are_accepted_and_compared_exactly() {
+    let idp = MockIdp::start().await;
+    let (_, app) = build(builder(&idp));
+    let now = now();
+    let fractional_exp: Value = serde_json::from_str(&format!("{}.25", now + 3600)).expect("num");
+    let token = idp.token().claim("exp", fractional_exp).sign();
+    assert_accepted(&send_token(&app, &token).await, "exp now+3600.25");
+    let fractional_iat: Value = serde_json::from_str(&format!("{now}.5")).expect("num");
+    let token = idp
+        .token()
+        .claim("exp", json!(now + 3600))
+        .claim("iat", fractional_iat)
+        .sign();
+    assert_accepted(&send_token(&app, &token).await, "iat now.5");
+    assert_eq!(idp.jwks_fetches(), 1);
+
+    const T: i64 = 2_000_000_000;
+    for leeway in [0, 30] {
+        let clock = ManualClock::at_unix(T);
+        let (_, app) = build(
+            builder(&idp)
+                .clock(clock.clone())
+                .leeway(Duration::from_secs(leeway))
+                .token_cache_capacity(0),
+        );
+        let exp: Value = serde_json::from_str(&format!("{}.25", T + 100)).expect("num");
+        let nbf: Value = serde_json::from_str(&format!("{}.75", T - 100)).expect("num");
+        let token = idp.token().claim("exp", exp).claim("nbf", nbf).sign();
+        let leeway_s = i64::try_from(leeway).expect("small");
+        let ms = Duration::from_millis;
+        // nbf - leeway = T - 100 + 0.75 - leeway: refused a millisecond before, accepted at it.
+        clock.set_unix(T - 100 - leeway_s);
+        clock.advance(ms(749));
+        assert_refused_because(
+            &send_token(&app, &token).await,
+            &format!("nbf - leeway - 1 ms, leeway {leeway}"),
+            "token not yet valid",
+        );
+        clock.advance(ms(1));
+        assert_accepted(&send_token(&app, &token).await, "nbf - leeway");
+        // exp + leeway = T + 100.25 + leeway.
+        clock.set_unix(T + 100 + leeway_s);
+        clock.advance(ms(250));
+        assert_accepted(&send_token(&app, &token).await, "exp + leeway");
+        clock.advance(ms(1));
+        assert_refused_because(
+            &send_token(&app, &token).await,
+            "exp + leeway + 1 ms",
+            "token expired",
+        );
     }
 }
 

@@ -110,7 +110,18 @@ async fn main() {
     refuse.push(rs(with("exp", json!(NOW - 31))));
     refuse.push(rs(with("nbf", json!(NOW + 31))));
     refuse.push(rs(with("exp", json!("1700003600"))));
-    refuse.push(rs(with("exp", json!(1_700_003_600.5))));
+    // Fractional NumericDates are valid (RFC 7519 section 2; issue 13 point 2) and compared
+    // exactly: accepted here, and refused just past the leeway below.
+    accept.push(rs(with("exp", json!(1_700_003_600.5))));
+    let mut fractional = claims();
+    fractional["iat"] = json!(1_699_999_940.25);
+    fractional["nbf"] = json!(1_700_000_029.875);
+    fractional["auth_time"] = json!(1.69999e9);
+    accept.push(rs(fractional));
+    refuse.push(rs(with("exp", json!(1_699_999_969.999))));
+    refuse.push(rs(with("nbf", json!(1_700_000_030.001))));
+    refuse.push(rs(with("exp", json!(-1))));
+    refuse.push(rs(with("iat", json!(-0.5))));
     refuse.push(rs(with("iss", json!(format!("{ISSUER}/")))));
     refuse.push(rs(with("iss", json!("https://IDP.example.test"))));
     refuse.push(rs(with("aud", json!("other"))));
