@@ -86,16 +86,17 @@ impl Policy {
         Ok((exp, nbf))
     }
 
-    /// `exp` and `nbf` against `now` with leeway: valid while `now <= exp + leeway` and
-    /// `nbf - leeway <= now`, all in milliseconds: the clock is not rounded, and fractional
-    /// claims were rounded against the token when read.
+    /// `exp` and `nbf` against `now` with leeway: valid while `now < exp + leeway` (`exp` is
+    /// exclusive: RFC 7519 section 4.1.4, "on or after" is expired) and `nbf - leeway <= now`
+    /// (`nbf` inclusive, section 4.1.5), all in milliseconds: the clock is not rounded, and
+    /// fractional claims were rounded against the token when read.
     pub(crate) fn check_times(
         &self,
         exp: NumericDate,
         nbf: Option<NumericDate>,
         now: NumericDate,
     ) -> Result<(), AuthError> {
-        if now > exp.saturating_add(self.leeway) {
+        if now >= exp.saturating_add(self.leeway) {
             return Err(AuthError::new(AuthReason::Expired));
         }
         if nbf.is_some_and(|nbf| now < nbf.saturating_sub(self.leeway)) {
@@ -242,10 +243,27 @@ mod tests {
             ..Policy::default()
         };
         let t = NumericDate::from_secs;
-        assert!(p.check_times(t(1000), None, t(1030)).is_ok());
+        let ms = NumericDate::from_millis;
+        assert!(p.check_times(t(1000), None, ms(1_029_999)).is_ok());
+        // exp is exclusive (RFC 7519 section 4.1.4): at exp + leeway the token is expired.
+        assert_eq!(
+            p.check_times(t(1000), None, t(1030)),
+            Err(AuthError::new(AuthReason::Expired))
+        );
         assert_eq!(
             p.check_times(t(1000), None, t(1031)),
             Err(AuthError::new(AuthReason::Expired))
+        );
+        let no_leeway = Policy::default();
+        assert_eq!(
+            no_leeway.check_times(t(1000), None, t(1000)),
+            Err(AuthError::new(AuthReason::Expired))
+        );
+        // nbf is inclusive.
+        assert!(
+            no_leeway
+                .check_times(t(5000), Some(t(1000)), t(1000))
+                .is_ok()
         );
         assert!(p.check_times(t(5000), Some(t(1000)), t(970)).is_ok());
         assert_eq!(
@@ -254,7 +272,6 @@ mod tests {
         );
         // The clock is not read to the second: one millisecond past exp + leeway is expired,
         // one millisecond before nbf - leeway is not yet valid.
-        let ms = NumericDate::from_millis;
         assert_eq!(
             p.check_times(t(1000), None, ms(1_030_001)),
             Err(AuthError::new(AuthReason::Expired))
@@ -264,8 +281,8 @@ mod tests {
             Err(AuthError::new(AuthReason::NotYetValid))
         );
         // Fractional claims (read in milliseconds) compare exactly too.
-        assert!(p.check_times(ms(1_000_250), None, ms(1_030_250)).is_ok());
-        assert!(p.check_times(ms(1_000_250), None, ms(1_030_251)).is_err());
+        assert!(p.check_times(ms(1_000_250), None, ms(1_030_249)).is_ok());
+        assert!(p.check_times(ms(1_000_250), None, ms(1_030_250)).is_err());
     }
 
     #[test]

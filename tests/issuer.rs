@@ -534,8 +534,11 @@ async fn retained_version_verifies_until_its_window_closes_then_fails_even_from_
         json!({"iss": issuer, "aud": AUD, "sub": "forged", "iat": T0, "exp": T0 + 86_400}),
     );
 
-    // One second before v1's window closes (retired at T0+2m, retention 1h): all verify.
-    clock.set_unix(T0 + 120 + 3600 - 1);
+    // One second before v1's window closes (retired at T0+2m, retention 1h), less the
+    // millisecond that makes the longest token's exp + leeway (exactly that second) exclusive
+    // (RFC 7519 section 4.1.4, issue 13 point 10): all verify.
+    clock.set_unix(T0 + 120 + 3600 - 2);
+    clock.advance(Duration::from_millis(999));
     assert_eq!(remote.verify(&old).await.unwrap().sub(), Some("old"));
     assert_eq!(local.verify(&old).await.unwrap().sub(), Some("old"));
     assert_eq!(local.verify(&forged).await.unwrap().sub(), Some("forged"));

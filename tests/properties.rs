@@ -94,8 +94,9 @@ fn verifier_at(clock: &ManualClock, leeway: u64) -> JwksVerifier {
 proptest! {
     #![proptest_config(config())]
 
-    /// exp: valid while `now <= exp + leeway`, compared in milliseconds: the clock is not
-    /// rounded (it was read to the whole second before issue 13 points 2 and 10), and `exp`
+    /// exp: valid while `now < exp + leeway` (exclusive, RFC 7519 section 4.1.4), compared in
+    /// milliseconds: the clock is not rounded (before issue 13 points 2 and 10 it was read to
+    /// the whole second and `exp` itself was still valid), and `exp`
     /// may be fractional (`frac` eighths of a second: exactly representable, so the expected
     /// bound is exact).
     #[test]
@@ -108,7 +109,7 @@ proptest! {
             .claim("exp", numeric_date(NOW + offset, frac * 125)).claim("nbf", json!(NOW - 1000)).sign();
         let result = verify(&verifier, &token);
         let leeway = i64::try_from(leeway).expect("small");
-        let expected = NOW * 1000 + ms <= (NOW + offset + leeway) * 1000 + frac * 125;
+        let expected = NOW * 1000 + ms < (NOW + offset + leeway) * 1000 + frac * 125;
         prop_assert_eq!(result.is_ok(), expected, "exp={}+{}ms leeway={} +{}ms: {:?}", offset, frac * 125, leeway, ms, result.err());
         if !expected {
             prop_assert_eq!(result.expect_err("refused").reason(), AuthReason::Expired);
@@ -133,10 +134,10 @@ proptest! {
         }
     }
 
-    /// The same token, as the clock moves across exp + leeway: valid up to that millisecond,
-    /// then refused (the verified-token cache must not extend a token's life). Before issue 13
-    /// this asserted validity through the whole second `exp + leeway` (the clock was read to
-    /// the second); the rule is now exact.
+    /// The same token, as the clock moves across exp + leeway: valid until the millisecond
+    /// before, refused at it (the verified-token cache must not extend a token's life). Before
+    /// issue 13 this asserted validity through the whole second `exp + leeway` (the clock was
+    /// read to the second, `exp` inclusive); the rule is now exact and `exp` exclusive.
     #[test]
     fn a_cached_token_expires_on_the_millisecond(leeway in 0u64..=120, lifetime in 1i64..=600, frac in 0i64..8) {
         let w = world();
@@ -145,10 +146,10 @@ proptest! {
         let token = w.idp.token().alg(Algorithm::RS256)
             .claim("exp", numeric_date(NOW + lifetime, frac * 125)).claim("nbf", json!(NOW)).sign();
         prop_assert!(verify(&verifier, &token).is_ok());
-        let last_valid_second = NOW + lifetime + i64::try_from(leeway).expect("small");
-        clock.set_unix(last_valid_second);
-        clock.advance(Duration::from_millis((frac * 125).unsigned_abs()));
-        prop_assert!(verify(&verifier, &token).is_ok(), "valid at exp + leeway");
+        let exp_plus_leeway = NOW + lifetime + i64::try_from(leeway).expect("small");
+        clock.set_unix(exp_plus_leeway - 1);
+        clock.advance(Duration::from_millis((999 + frac * 125).unsigned_abs()));
+        prop_assert!(verify(&verifier, &token).is_ok(), "valid until exp + leeway");
         clock.advance(Duration::from_millis(1));
         let err = verify(&verifier, &token).expect_err("expired");
         prop_assert_eq!(err.reason(), AuthReason::Expired);

@@ -1544,9 +1544,9 @@ async fn exp_must_be_present_and_a_numeric_date_and_other_time_claims_too() {
 }
 
 /// Issue 13 point 2, with the issue's inputs: `"exp": <now+3600>.25`, and an integer `exp`
-/// with `"iat": <now>.5`, minted by the mock: `Ok`. Compared exactly, in milliseconds: with the
-/// clock at `exp + leeway` the token is valid up to the fraction, and refused a millisecond
-/// after (a fractional `exp` is never rounded up).
+/// with `"iat": <now>.5`, minted by the mock: `Ok`. Compared exactly, in milliseconds: valid
+/// until a millisecond before `exp + leeway` (fraction included; `exp` is exclusive), refused
+/// at it (a fractional `exp` is never rounded up), and `nbf` likewise from `nbf - leeway`.
 #[tokio::test]
 async fn fractional_numeric_dates_are_accepted_and_compared_exactly() {
     let idp = MockIdp::start().await;
@@ -1588,14 +1588,14 @@ async fn fractional_numeric_dates_are_accepted_and_compared_exactly() {
         );
         clock.advance(ms(1));
         assert_accepted(&send_token(&app, &token).await, "nbf - leeway");
-        // exp + leeway = T + 100.25 + leeway.
+        // exp + leeway = T + 100.25 + leeway, exclusive: accepted a millisecond before.
         clock.set_unix(T + 100 + leeway_s);
-        clock.advance(ms(250));
-        assert_accepted(&send_token(&app, &token).await, "exp + leeway");
+        clock.advance(ms(249));
+        assert_accepted(&send_token(&app, &token).await, "exp + leeway - 1 ms");
         clock.advance(ms(1));
         assert_refused_because(
             &send_token(&app, &token).await,
-            "exp + leeway + 1 ms",
+            "exp + leeway (exclusive)",
             "token expired",
         );
     }
@@ -1626,9 +1626,13 @@ async fn exp_and_nbf_bounds_are_exact_with_the_leeway() {
         }
         let (_, app) = build(b);
         // (clock, token, accepted?) in an order that also exercises cached successes.
+        // exp is exclusive (RFC 7519 section 4.1.4, issue 13 point 10): the last accepted
+        // instant is a millisecond before exp + leeway; nbf is inclusive.
         let steps = [
             (T + 31, &expiring, false, "exp + leeway + 1 s"),
-            (T + 30, &expiring, true, "exp + leeway"),
+            (T + 30, &expiring, false, "exp + leeway"),
+            (T + 29, &expiring, true, "exp + leeway - 1 s"),
+            (T + 30, &expiring, false, "exp + leeway, after a success"),
             (
                 T + 31,
                 &expiring,
@@ -1658,10 +1662,30 @@ async fn exp_and_nbf_bounds_are_exact_with_the_leeway() {
         }
     }
 
-    // With no leeway the bounds are exp and nbf themselves.
-    let clock = ManualClock::at_unix(T);
+    // With no leeway the bounds are exp (exclusive) and nbf (inclusive) themselves. The issue's
+    // input: clock at T, leeway 0, exp = T -> 401, also when the verified-token cache holds
+    // the token from a millisecond earlier.
+    let clock = ManualClock::at_unix(T - 1);
+    clock.advance(Duration::from_millis(999));
     let (_, app) = build(builder(&idp).clock(clock.clone()).leeway(Duration::ZERO));
-    assert_accepted(&send_token(&app, &expiring).await, "at exp, leeway 0");
+    assert_accepted(&send_token(&app, &expiring).await, "exp - 1 ms, leeway 0");
+    clock.set_unix(T);
+    assert_refused_because(
+        &send_token(&app, &expiring).await,
+        "at exp, leeway 0, after a cached success",
+        "token expired",
+    );
+    let (_, uncached) = build(
+        builder(&idp)
+            .clock(clock.clone())
+            .leeway(Duration::ZERO)
+            .token_cache_capacity(0),
+    );
+    assert_refused_because(
+        &send_token(&uncached, &expiring).await,
+        "at exp, leeway 0, no token cache",
+        "token expired",
+    );
     clock.set_unix(T + 1);
     assert_refused_because(
         &send_token(&app, &expiring).await,

@@ -75,9 +75,10 @@ async fn main() {
         c["nested"] = json!({"a": [1, 2, {"b": null}], "n": 1.5});
         accept.push(idp.sign_raw(alg, &header(alg, &kid), &c.to_string()));
     }
-    // Exactly at the edges with the 30 s leeway: exp + 30 == NOW, nbf - 30 == NOW.
+    // At the edges with the 30 s leeway: exp + 30 a millisecond after NOW (exp is exclusive),
+    // nbf - 30 == NOW (inclusive). `exp + 30 == NOW` is in refuse.txt.
     let mut edge = claims();
-    edge["exp"] = json!(NOW - 30);
+    edge["exp"] = json!(1_699_999_970.001);
     edge["nbf"] = json!(NOW + 30);
     accept.push(idp.sign_raw(
         Algorithm::ES256,
@@ -108,6 +109,7 @@ async fn main() {
         c
     };
     refuse.push(rs(with("exp", json!(NOW - 31))));
+    refuse.push(rs(with("exp", json!(NOW - 30))));
     refuse.push(rs(with("nbf", json!(NOW + 31))));
     refuse.push(rs(with("exp", json!("1700003600"))));
     // Fractional NumericDates are valid (RFC 7519 section 2; issue 13 point 2) and compared
