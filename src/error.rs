@@ -138,7 +138,7 @@ reasons! {
     /// `alg` names an algorithm this crate does not implement (`ES999`, `ES256K`, `rs256`,
     /// ...). The name itself is not echoed: it is untrusted header text.
     UnknownAlgorithm => InvalidToken, "unknown_algorithm", "unsupported algorithm (not implemented by this verifier)";
-    /// `kid` that is not a string of at most 256 bytes.
+    /// `kid` that is not a string of at most 256 bytes (`""` is a valid kid).
     InvalidKeyId => InvalidToken, "invalid_key_id", "invalid key id";
     /// `iss` matches none of a multi-issuer verifier's issuers.
     UnknownIssuer => InvalidToken, "unknown_issuer", "unknown issuer";

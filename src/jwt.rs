@@ -188,10 +188,12 @@ pub(crate) fn parse<'a>(
             .map_err(|_| AuthError::new(AuthReason::UnknownAlgorithm))?,
         _ => return Err(AuthError::new(AuthReason::UnsupportedAlgorithm)),
     };
-    // A null kid or typ is read as absent; any other non-string is refused.
+    // A null kid or typ is read as absent; any other non-string is refused. An empty kid is a
+    // kid like any other (RFC 7517 section 4.5 leaves its value open, and some issuers publish
+    // `""`): it matches exactly a JWK whose kid is `""`, and is not "no kid".
     let kid = match jose.kid {
         None | Some(Member::Null) => None,
-        Some(Member::Str(kid)) if !kid.is_empty() && kid.len() <= MAX_KID_LEN => Some(kid),
+        Some(Member::Str(kid)) if kid.len() <= MAX_KID_LEN => Some(kid),
         Some(_) => return Err(AuthError::new(AuthReason::InvalidKeyId)),
     };
     let typ = match jose.typ {
@@ -255,11 +257,16 @@ mod tests {
     }
 
     #[test]
-    fn parses_es512() {
+    fn parses_es512_and_an_empty_kid() {
         let t = token(r#"{"alg":"ES512","kid":"k"}"#, "{}");
         let mut buf = Vec::new();
         let c = parse(&t, 16 * 1024, &mut buf).expect("valid");
         assert_eq!(c.alg, Algorithm::ES512);
+        // Issue 13 point 9: `""` is a kid (it used to be refused as an invalid key id).
+        let t = token(r#"{"alg":"RS256","kid":""}"#, "{}");
+        let mut buf = Vec::new();
+        let c = parse(&t, 16 * 1024, &mut buf).expect("valid");
+        assert_eq!(c.kid.as_deref(), Some(""));
     }
 
     #[test]
@@ -291,7 +298,6 @@ mod tests {
             r#"{"alg":"RS256","kid":"k","b64":false}"#,
             r#"{"alg":"RS256","alg":"HS256","kid":"k"}"#,
             r#"{"alg":"RS256","kid":7}"#,
-            r#"{"alg":"RS256","kid":""}"#,
             r#"{"alg":"RS256","kid":"k","crit":null}"#,
             r#"{"alg":"RS256","kid":"k","b64":null}"#,
             r#"{"alg":"RS256","kid":"k","jku":"a","jku":"b"}"#,

@@ -383,3 +383,64 @@ async fn at_most_three_keys_per_kid_are_tried() {
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Issue 13 point 9: an empty kid
+// ---------------------------------------------------------------------------------------------
+
+/// `{"keys":[{"kty":"RSA","kid":"","alg":"RS256","use":"sig",...}]}`: the key is usable (it
+/// was skipped, "no usable keys (1 skipped)") and a token with `kid: ""` verifies. `""` matches
+/// exactly: another kid is unknown, and a token with no kid is still "no key id".
+#[tokio::test]
+async fn an_empty_kid_is_a_kid_like_any_other() {
+    let idp = MockIdp::start().await;
+    serve_rs256_as(&idp, "");
+    let served = idp.jwks_json();
+    assert_eq!(
+        (
+            &served["keys"][0]["kty"],
+            &served["keys"][0]["kid"],
+            &served["keys"][0]["alg"],
+            &served["keys"][0]["use"]
+        ),
+        (&json!("RSA"), &json!(""), &json!("RS256"), &json!("sig"))
+    );
+    let verifier = with_cooldown(&idp).build().expect("config");
+    let app = app(JwksAuthLayer::new(verifier.clone()));
+
+    let token = idp.token().kid("").subject("empty").sign();
+    send_token(&app, &token).await.assert_ok("empty");
+    assert_eq!(idp.jwks_fetches(), 1);
+    assert_eq!(verifier.status().kids, [""]);
+    assert_eq!(verifier.jwks().expect("a set")["keys"][0]["kid"], "");
+
+    // Exact match only: a kid-less token is not a token with kid "".
+    send_token(&app, &idp.token().no_kid().sign())
+        .await
+        .assert_refused(
+            StatusCode::UNAUTHORIZED,
+            r#"{"detail":"token has no key id"}"#,
+            Some(r#"Bearer error="invalid_token", error_description="token has no key id""#),
+        );
+    // Nor does "" match other kids, or other kids "".
+    send_token(&app, &idp.token().kid(" ").sign())
+        .await
+        .assert_refused(
+            StatusCode::UNAUTHORIZED,
+            r#"{"detail":"unknown key id"}"#,
+            Some(UNKNOWN_KID),
+        );
+    assert_eq!(idp.jwks_fetches(), 2, "one refresh for the unknown kid");
+
+    // A JWK without kid is not a JWK with kid "": a "" token does not pick it up.
+    let mut no_kid = idp.public_jwk(&idp.kid(Algorithm::RS256)).expect("JWK");
+    no_kid.as_object_mut().expect("object").remove("kid");
+    idp.set_jwks_override(Some(json!({ "keys": [no_kid] })));
+    let verifier = with_cooldown(&idp).build().expect("config");
+    let kidless = common::app(JwksAuthLayer::new(verifier));
+    send_token(&kidless, &token).await.assert_refused(
+        StatusCode::UNAUTHORIZED,
+        r#"{"detail":"unknown key id"}"#,
+        Some(UNKNOWN_KID),
+    );
+}

@@ -255,6 +255,9 @@ async fn main() {
         under_rsa_kid(&keys[3]),
     );
     let dup = |keys: Vec<Value>| json!({ "keys": keys }).to_string();
+    let mut empty_kid = rsa.clone();
+    empty_kid["kid"] = json!("");
+    write(&jwks_dir, "empty-kid.json", dup(vec![empty_kid]));
     write(&jwks_dir, "duplicate-kid-same-key.json", dup(vec![rsa.clone(), rsa.clone()]));
     write(&jwks_dir, "duplicate-kid-two-keys.json", dup(vec![rsa.clone(), b.clone()]));
     write(

@@ -138,7 +138,8 @@ impl KeySet {
     /// algorithms outside `allowed`); the document fails only when no key is left. A JWK
     /// without `alg` may verify any allowed algorithm of its key type and curve.
     ///
-    /// Kids match exactly (a token's kid must equal the JWK's `kid`). A key listed twice
+    /// Kids match exactly (a token's kid must equal the JWK's `kid`; `""` is a kid like any
+    /// other, distinct from a JWK without `kid`). A key listed twice
     /// (same kid, same public key) is kept once, verifying the algorithms of both entries;
     /// different keys sharing a kid (providers publish them during rotations) are all kept,
     /// and a token naming that kid is checked against the first [`MAX_KEYS_PER_KID`] of them
@@ -378,12 +379,10 @@ fn parse_key(jwk: &Value, allowed: Algorithms) -> Result<VerifyKey, &'static str
     {
         return Err("key_ops without verify");
     }
-    if raw
-        .kid
-        .as_ref()
-        .is_some_and(|k| k.is_empty() || k.len() > MAX_KID_LEN)
-    {
-        return Err("kid empty or too long");
+    // An empty kid is a kid like any other (RFC 7517 section 4.5 leaves its value open, and
+    // some issuers publish `""`): it matches a token whose kid is exactly `""`.
+    if raw.kid.as_ref().is_some_and(|k| k.len() > MAX_KID_LEN) {
+        return Err("kid too long");
     }
     let (fits, key, material) = match (raw.kty.as_str(), raw.crv.as_deref()) {
         ("RSA", _) => {
