@@ -36,12 +36,13 @@ pub(crate) struct Policy {
 impl Policy {
     /// Header checks that need no key.
     pub(crate) fn check_header(&self, compact: &Compact<'_>) -> Result<(), AuthError> {
-        if self.access_token_profile {
-            let typ = compact.typ.as_deref().unwrap_or("");
-            let typ = typ.strip_prefix("application/").unwrap_or(typ);
-            if !typ.eq_ignore_ascii_case("at+jwt") {
-                return Err(AuthError::new(AuthReason::NotAccessToken));
-            }
+        if self.access_token_profile
+            && !compact
+                .typ
+                .as_deref()
+                .is_some_and(|typ| is_application_media_type(typ, "at+jwt"))
+        {
+            return Err(AuthError::new(AuthReason::NotAccessToken));
         }
         Ok(())
     }
@@ -117,6 +118,21 @@ impl Policy {
             check(user).map_err(AuthError::forbidden)?;
         }
         Ok(())
+    }
+}
+
+/// Whether a JOSE `typ` (or `cty`) value names the media type `application/<subtype>`.
+///
+/// RFC 7515 section 4.1.9: a value without `/` means `application/` + the value. RFC 2045
+/// section 5.1 and RFC 6838 section 4.2: type and subtype names are case-insensitive. Nothing
+/// else is lenient: no parameters, no whitespace, no nested prefix. The one place the crate
+/// compares a media type.
+fn is_application_media_type(typ: &str, subtype: &str) -> bool {
+    match typ.split_once('/') {
+        None => typ.eq_ignore_ascii_case(subtype),
+        Some((top, sub)) => {
+            top.eq_ignore_ascii_case("application") && sub.eq_ignore_ascii_case(subtype)
+        }
     }
 }
 
@@ -222,6 +238,35 @@ impl fmt::Debug for Policy {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn media_types_compare_case_insensitively_and_nothing_else() {
+        for typ in [
+            "at+jwt",
+            "AT+JWT",
+            "At+Jwt",
+            "application/at+jwt",
+            "Application/at+jwt",
+            "APPLICATION/AT+JWT",
+        ] {
+            assert!(is_application_media_type(typ, "at+jwt"), "{typ}");
+        }
+        for typ in [
+            "",
+            "jwt",
+            "at+jwt ",
+            " at+jwt",
+            "application/",
+            "application/jwt",
+            "text/at+jwt",
+            "application/application/at+jwt",
+            "application/at+jwt;v=1",
+            "applicationat+jwt",
+            "/at+jwt",
+        ] {
+            assert!(!is_application_media_type(typ, "at+jwt"), "{typ:?}");
+        }
+    }
 
     #[test]
     fn audience_is_any_of_and_strict_about_shapes() {

@@ -1803,6 +1803,18 @@ async fn id_token_is_refused_where_an_access_token_is_required() {
         ("access claims, typ JWT", access("JWT").sign()),
         ("no typ", access("at+jwt").header("typ", Value::Null).sign()),
         ("typ application/jwt", access("application/jwt").sign()),
+        // Media types compare case-insensitively, but exactly otherwise.
+        ("typ text/at+jwt", access("text/at+jwt").sign()),
+        (
+            "typ application/application/at+jwt",
+            access("application/application/at+jwt").sign(),
+        ),
+        (
+            "typ with a parameter",
+            access("application/at+jwt; v=1").sign(),
+        ),
+        ("typ with a space", access("at+jwt ").sign()),
+        ("typ at+jwt2", access("at+jwt2").sign()),
     ];
     for (case, token) in &refused_early {
         let reply = send_token(&app, token).await;
@@ -1825,9 +1837,20 @@ async fn id_token_is_refused_where_an_access_token_is_required() {
             "missing required claim",
         );
     }
-    for typ in ["at+jwt", "application/at+jwt", "AT+JWT"] {
+    // RFC 7515 section 4.1.9 (`application/` implied without a `/`), RFC 2045 section 5.1
+    // and RFC 6838 section 4.2 (type and subtype case-insensitive): issue 13 point 11's inputs
+    // `Application/at+jwt` and `APPLICATION/AT+JWT` were refused as "not an access token".
+    for typ in [
+        "at+jwt",
+        "application/at+jwt",
+        "AT+JWT",
+        "Application/at+jwt",
+        "APPLICATION/AT+JWT",
+        "application/AT+jwt",
+    ] {
         assert_accepted(&send_token(&app, &access(typ).sign()).await, typ);
     }
+    assert_eq!(idp.jwks_fetches(), 1);
 }
 
 #[tokio::test]
