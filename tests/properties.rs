@@ -478,6 +478,7 @@ fn an_ecdsa_twin_signature_carries_the_same_claims() {
     for (alg, n) in [
         (Algorithm::ES256, P256_N.as_slice()),
         (Algorithm::ES384, P384_N.as_slice()),
+        (Algorithm::ES512, P521_N.as_slice()),
     ] {
         let token = w.idp.token().alg(alg).subject("twin").sign();
         let (input, signature) = token.rsplit_once('.').expect("compact");
@@ -545,6 +546,14 @@ const P384_N: [u8; 48] = [
     0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xC7, 0x63, 0x4D, 0x81, 0xF4, 0x37, 0x2D, 0xDF,
     0x58, 0x1A, 0x0D, 0xB2, 0x48, 0xB0, 0xA7, 0x7A, 0xEC, 0xEC, 0x19, 0x6A, 0xCC, 0xC5, 0x29, 0x73,
 ];
+/// The order of P-521, big-endian, 66 bytes (ES512's scalar length).
+const P521_N: [u8; 66] = [
+    0x01, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+    0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+    0xFF, 0xFA, 0x51, 0x86, 0x87, 0x83, 0xBF, 0x2F, 0x96, 0x6B, 0x7F, 0xCC, 0x01, 0x48, 0xF7, 0x09,
+    0xA5, 0xD0, 0x3B, 0xB5, 0xC9, 0xB8, 0x89, 0x9C, 0x47, 0xAE, 0xBB, 0x6F, 0xB7, 0x1E, 0x91, 0x38,
+    0x64, 0x09,
+];
 /// The Ed25519 group order L, little-endian.
 const ED25519_L: [u8; 32] = [
     0xED, 0xD3, 0xF5, 0x5C, 0x1A, 0x63, 0x12, 0x58, 0xD6, 0x9C, 0xF7, 0xA2, 0xDE, 0xF9, 0xDE, 0x14,
@@ -561,4 +570,52 @@ fn sub_be(a: &[u8], b: &[u8]) -> Vec<u8> {
         out[i] = u8::try_from(d.rem_euclid(256)).expect("byte");
     }
     out
+}
+
+/// The `verify` fuzz target's oracle, checked in `cargo test`: every line of
+/// `fuzz/fixtures/accept.txt` verifies against `fuzz/fixtures/jwks.json` at the fixture clock,
+/// and every line of `refuse.txt` (validly signed, yet invalid) is refused. A rule change that
+/// makes the fixtures stale (as issue 13's fractional dates, exclusive `exp` and ES512 did)
+/// fails here, not only in a fuzz run.
+#[test]
+fn the_fuzz_fixtures_hold_their_oracle() {
+    const FIXTURE_NOW: i64 = 1_700_000_000;
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/fixtures");
+    let read = |name: &str| std::fs::read_to_string(dir.join(name)).expect("fixture");
+    let verifier = JwksVerifier::builder()
+        .http_client(world().client.clone())
+        .static_jwks(read("jwks.json"))
+        .issuer("https://idp.example.test")
+        .audience("fuzz-api")
+        .algorithms(jwks_auth::Algorithms::ASYMMETRIC.union(Algorithm::HS256.into()))
+        .hmac_secret(Some("hs-1"), "fuzz-fixture-hmac-secret-0123456789abcdef")
+        .unknown_kid_cooldown(Duration::from_secs(30))
+        .clock(ManualClock::at_unix(FIXTURE_NOW))
+        .build()
+        .expect("fixture verifier");
+    let accept = read("accept.txt");
+    let accept: Vec<&str> = accept.lines().filter(|l| !l.is_empty()).collect();
+    assert!(accept.len() >= 20);
+    let algs: BTreeSet<String> = accept
+        .iter()
+        .map(|t| {
+            let header = URL_SAFE_NO_PAD
+                .decode(t.split('.').next().unwrap())
+                .unwrap();
+            serde_json::from_slice::<Value>(&header).unwrap()["alg"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert!(algs.contains("ES512"), "every algorithm minted: {algs:?}");
+    for token in &accept {
+        verify(&verifier, token).unwrap_or_else(|e| panic!("accept.txt refused ({e}): {token}"));
+    }
+    for token in read("refuse.txt").lines().filter(|l| !l.is_empty()) {
+        assert!(
+            verify(&verifier, token).is_err(),
+            "refuse.txt accepted: {token}"
+        );
+    }
 }

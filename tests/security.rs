@@ -1668,6 +1668,7 @@ async fn exp_and_nbf_bounds_are_exact_with_the_leeway() {
     // the token from a millisecond earlier.
     let clock = ManualClock::at_unix(T - 1);
     clock.advance(Duration::from_millis(999));
+    let fetches = idp.jwks_fetches();
     let (_, app) = build(builder(&idp).clock(clock.clone()).leeway(Duration::ZERO));
     assert_accepted(&send_token(&app, &expiring).await, "exp - 1 ms, leeway 0");
     clock.set_unix(T);
@@ -1686,6 +1687,11 @@ async fn exp_and_nbf_bounds_are_exact_with_the_leeway() {
         &send_token(&uncached, &expiring).await,
         "at exp, leeway 0, no token cache",
         "token expired",
+    );
+    assert_eq!(
+        idp.jwks_fetches(),
+        fetches + 2,
+        "one fetch per verifier, no refresh"
     );
     clock.set_unix(T + 1);
     assert_refused_because(

@@ -46,7 +46,8 @@ fn hs256(header_json: &str, payload_json: &str) -> String {
     let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
     let input = format!("{}.{}", b64.encode(header_json), b64.encode(payload_json));
     let key = jsonwebtoken::EncodingKey::from_secret(HMAC_SECRET.as_bytes());
-    let sig = jsonwebtoken::crypto::sign(input.as_bytes(), &key, Algorithm::HS256).expect("hmac");
+    let sig = jsonwebtoken::crypto::sign(input.as_bytes(), &key, jsonwebtoken::Algorithm::HS256)
+        .expect("hmac");
     format!("{input}.{sig}")
 }
 
