@@ -432,12 +432,19 @@ async fn an_empty_kid_is_a_kid_like_any_other() {
         );
     assert_eq!(idp.jwks_fetches(), 2, "one refresh for the unknown kid");
 
-    // A JWK without kid is not a JWK with kid "": a "" token does not pick it up.
+    // A JWK without kid is not a JWK with kid "": with kid-less tokens allowed (so that the
+    // kid-less set is usable), a kid-less token verifies and a "" token does not pick it up.
     let mut no_kid = idp.public_jwk(&idp.kid(Algorithm::RS256)).expect("JWK");
     no_kid.as_object_mut().expect("object").remove("kid");
     idp.set_jwks_override(Some(json!({ "keys": [no_kid] })));
-    let verifier = with_cooldown(&idp).build().expect("config");
+    let verifier = with_cooldown(&idp)
+        .allow_missing_kid(true)
+        .build()
+        .expect("config");
     let kidless = common::app(JwksAuthLayer::new(verifier));
+    send_token(&kidless, &idp.token().no_kid().subject("none").sign())
+        .await
+        .assert_ok("none");
     send_token(&kidless, &token).await.assert_refused(
         StatusCode::UNAUTHORIZED,
         r#"{"detail":"unknown key id"}"#,
