@@ -14,7 +14,8 @@ use crate::error::{AuthError, AuthReason};
 
 /// A point in wall-clock time, as RFC 7519 section 2 defines a NumericDate: time since
 /// 1970-01-01T00:00:00Z. Held in milliseconds so that claim times and the clock are compared
-/// in one unit, without rounding either.
+/// in one unit; a fractional claim is rounded to the millisecond against the token (see
+/// [`Rounding`]), the clock is never rounded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub(crate) struct NumericDate {
     millis: i64,
@@ -25,17 +26,10 @@ impl NumericDate {
         Self { millis }
     }
 
+    #[cfg(test)]
     pub(crate) const fn from_secs(secs: i64) -> Self {
         Self {
             millis: secs.saturating_mul(1000),
-        }
-    }
-
-    /// This time with its sub-second part dropped (rounded towards the past): claim times are
-    /// whole seconds, and a clock reading is compared with them to the second.
-    pub(crate) const fn whole_seconds(self) -> Self {
-        Self {
-            millis: self.millis.div_euclid(1000).saturating_mul(1000),
         }
     }
 
@@ -99,21 +93,61 @@ impl<'de> Deserialize<'de> for UniqueObject {
     }
 }
 
-/// Reads a NumericDate claim: whole seconds since the epoch, as a JSON integer.
+/// How a fractional NumericDate is brought to the millisecond: always against the token, so
+/// that rounding can never make a token valid for longer or sooner than it says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Rounding {
+    /// Towards the past: `exp`, `iat`, `auth_time` (a token never lives longer, an
+    /// authentication is never younger, than the claim says).
+    Down,
+    /// Towards the future: `nbf` (a token never becomes valid sooner).
+    Up,
+}
+
+/// Reads a NumericDate claim (RFC 7519 section 2): seconds since the epoch as any finite,
+/// non-negative JSON number, integer or not (`1700000000`, `1700000000.25`, `1.7e9`).
 ///
-/// Strings, fractions and out-of-range numbers are refused rather than rounded.
+/// Strings, null, booleans, arrays, objects, negative numbers and values too large for the
+/// millisecond clock are refused; a JSON number too large for an f64 (`1e400`) is refused
+/// earlier, when the payload is parsed. Integers are exact; fractions are converted to
+/// milliseconds with `rounding` (the f64 product is rounded once more in the same direction,
+/// so at worst a token loses a millisecond, never gains one).
 pub(crate) fn numeric_date(
     claims: &Map<String, Value>,
     name: &str,
+    rounding: Rounding,
 ) -> Result<Option<NumericDate>, AuthError> {
-    match claims.get(name) {
-        None => Ok(None),
-        Some(Value::Number(n)) => n
-            .as_i64()
-            .map(|secs| Some(NumericDate::from_secs(secs)))
-            .ok_or(AuthError::new(AuthReason::InvalidTimeClaim)),
-        Some(_) => Err(AuthError::new(AuthReason::InvalidTimeClaim)),
+    let invalid = || AuthError::new(AuthReason::InvalidTimeClaim);
+    let Some(value) = claims.get(name) else {
+        return Ok(None);
+    };
+    let Value::Number(n) = value else {
+        return Err(invalid());
+    };
+    if let Some(secs) = n.as_u64() {
+        // Exact: no float involved for integers.
+        return i64::try_from(secs)
+            .ok()
+            .and_then(|secs| secs.checked_mul(1000))
+            .map(|millis| Some(NumericDate::from_millis(millis)))
+            .ok_or_else(invalid);
     }
+    let secs = n.as_f64().ok_or_else(invalid)?;
+    // `-0.0 >= 0.0`: negative zero is zero. Negative integers (as_u64 failed) and NaN land here.
+    if !secs.is_finite() || secs < 0.0 {
+        return Err(invalid());
+    }
+    let millis = secs * 1000.0;
+    let millis = match rounding {
+        Rounding::Down => millis.floor(),
+        Rounding::Up => millis.ceil(),
+    };
+    // 2^63 ms is far beyond any real date; refuse rather than saturate.
+    if millis >= 9_223_372_036_854_775_807.0 {
+        return Err(invalid());
+    }
+    #[allow(clippy::cast_possible_truncation)] // integral, in range: checked above
+    Ok(Some(NumericDate::from_millis(millis as i64)))
 }
 
 #[cfg(test)]
@@ -142,19 +176,34 @@ mod tests {
     }
 
     #[test]
-    fn numeric_dates_must_be_integers() {
+    fn numeric_dates_are_finite_non_negative_numbers() {
         let m = decode(&b64(
-            r#"{"a":1700000000,"b":"1700000000","c":1.5,"d":18446744073709551615}"#,
+            r#"{"a":1700000000,"b":"1700000000","c":1.5,"d":18446744073709551615,
+                "e":1700003600.25,"f":1.7e9,"g":-1,"h":-0.5,"i":null,"j":true,"k":[1],
+                "l":0.0001,"m":-0.0,"n":1700000000.0,"o":9.3e15}"#,
         ))
         .expect("valid");
-        assert_eq!(
-            numeric_date(&m, "a"),
-            Ok(Some(NumericDate::from_secs(1_700_000_000)))
-        );
-        assert!(numeric_date(&m, "b").is_err());
-        assert!(numeric_date(&m, "c").is_err());
-        assert!(numeric_date(&m, "d").is_err());
-        assert_eq!(numeric_date(&m, "missing"), Ok(None));
+        let get = |name, rounding| numeric_date(&m, name, rounding);
+        let ms = |millis| Ok(Some(NumericDate::from_millis(millis)));
+        for r in [Rounding::Down, Rounding::Up] {
+            assert_eq!(get("a", r), ms(1_700_000_000_000));
+            assert_eq!(get("c", r), ms(1_500));
+            assert_eq!(get("e", r), ms(1_700_003_600_250));
+            assert_eq!(get("f", r), ms(1_700_000_000_000));
+            assert_eq!(get("m", r), ms(0));
+            assert_eq!(get("n", r), ms(1_700_000_000_000));
+            for bad in ["b", "d", "g", "h", "i", "j", "k", "o"] {
+                assert_eq!(
+                    get(bad, r),
+                    Err(AuthError::new(AuthReason::InvalidTimeClaim)),
+                    "{bad}"
+                );
+            }
+            assert_eq!(get("missing", r), Ok(None));
+        }
+        // A tenth of a millisecond: exp rounds down, nbf up, never in the token's favour.
+        assert_eq!(get("l", Rounding::Down), ms(0));
+        assert_eq!(get("l", Rounding::Up), ms(1));
     }
 
     #[test]
@@ -170,13 +219,5 @@ mod tests {
             Duration::from_secs(2)
         );
         assert_eq!(NumericDate::from_secs(1002).until(t), Duration::ZERO);
-        assert_eq!(
-            NumericDate::from_millis(1_999).whole_seconds(),
-            NumericDate::from_secs(1)
-        );
-        assert_eq!(
-            NumericDate::from_millis(-1).whole_seconds(),
-            NumericDate::from_secs(-1)
-        );
     }
 }

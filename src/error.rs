@@ -132,9 +132,13 @@ reasons! {
     MalformedPayload => InvalidToken, "malformed_payload", "malformed token payload";
     /// A `crit` or `b64` header member (RFC 7515 section 4.1.11, RFC 7797).
     UnsupportedCriticalHeader => InvalidToken, "unsupported_critical_header", "unsupported critical header";
-    /// `alg` missing, `none`, or not one this crate implements.
-    UnsupportedAlgorithm => InvalidToken, "unsupported_algorithm", "unsupported algorithm";
-    /// `kid` that is not a string of at most 256 bytes.
+    /// `alg` missing, not a string, empty, or `none` in any case: an unsecured JWS (RFC 7515
+    /// section 4.1.1, RFC 7518 section 3.6), never accepted.
+    UnsupportedAlgorithm => InvalidToken, "unsupported_algorithm", "unsupported algorithm (none or missing)";
+    /// `alg` names an algorithm this crate does not implement (`ES999`, `ES256K`, `rs256`,
+    /// ...). The name itself is not echoed: it is untrusted header text.
+    UnknownAlgorithm => InvalidToken, "unknown_algorithm", "unsupported algorithm (not implemented by this verifier)";
+    /// `kid` that is not a string of at most 256 bytes (`""` is a valid kid).
     InvalidKeyId => InvalidToken, "invalid_key_id", "invalid key id";
     /// `iss` matches none of a multi-issuer verifier's issuers.
     UnknownIssuer => InvalidToken, "unknown_issuer", "unknown issuer";
@@ -142,7 +146,9 @@ reasons! {
     UnknownKeyId => InvalidToken, "unknown_key_id", "unknown key id";
     /// The token has no `kid` and the verifier requires one.
     MissingKeyId => InvalidToken, "missing_key_id", "token has no key id";
-    /// Several keys fit the token's `kid` and `alg`.
+    /// The token has no `kid` (allowed by `allow_missing_kid`) and several keys fit its `alg`.
+    /// Keys *sharing* a kid are not ambiguous: they are tried in order (see
+    /// [`MAX_KEYS_PER_KID`](crate::jwks::MAX_KEYS_PER_KID)).
     AmbiguousKeyId => InvalidToken, "ambiguous_key_id", "ambiguous key id";
     /// The token's `alg` is not in the verifier's allow-list (or HS* without a secret).
     AlgorithmNotAllowed => InvalidToken, "algorithm_not_allowed", "algorithm not allowed";

@@ -31,7 +31,7 @@ pub fn extract_token<'h>(
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CompactParts {
     /// The header's `alg`.
-    pub alg: jsonwebtoken::Algorithm,
+    pub alg: crate::Algorithm,
     /// The header's `kid`.
     pub kid: Option<String>,
     /// The header's `typ`.
@@ -77,7 +77,8 @@ pub fn decode_payload(payload_b64: &str) -> Result<Map<String, Value>, AuthError
     crate::claims::decode(payload_b64)
 }
 
-/// A NumericDate claim as the verifier reads it, in milliseconds since the epoch.
+/// A NumericDate claim as the verifier reads it, in milliseconds since the epoch: `nbf`
+/// rounded up to the millisecond, every other claim down (against the token).
 ///
 /// # Errors
 /// An invalid-token error for a present claim that is not a valid NumericDate.
@@ -85,7 +86,13 @@ pub fn numeric_date_millis(
     claims: &Map<String, Value>,
     name: &str,
 ) -> Result<Option<i64>, AuthError> {
-    crate::claims::numeric_date(claims, name).map(|d| d.map(|d| d.as_millis()))
+    use crate::claims::Rounding;
+    let rounding = if name == "nbf" {
+        Rounding::Up
+    } else {
+        Rounding::Down
+    };
+    crate::claims::numeric_date(claims, name, rounding).map(|d| d.map(|d| d.as_millis()))
 }
 
 /// The OIDC discovery document check (https-only `jwks_uri` unless loopback): the `jwks_uri`

@@ -6,15 +6,14 @@
 
 use std::borrow::Cow;
 use std::fmt;
-use std::str::FromStr;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use jsonwebtoken::Algorithm;
 use serde::Deserialize;
 use serde::de::{self, MapAccess, Visitor};
 use serde_json::Value;
 
+use crate::algorithms::Algorithm;
 use crate::error::{AuthError, AuthReason};
 
 /// Longest `kid` accepted, in a token or a JWK. Kids are opaque lookup keys; real ones are short.
@@ -178,14 +177,23 @@ pub(crate) fn parse<'a>(
         return Err(AuthError::new(AuthReason::UnsupportedCriticalHeader));
     }
     let alg = match &jose.alg {
-        Some(Member::Str(alg)) => Algorithm::from_str(alg)
-            .map_err(|_| AuthError::new(AuthReason::UnsupportedAlgorithm))?,
+        // `none` in any case and a missing alg are unsecured tokens; any other name we do not
+        // implement gets its own reason, so that an operator can tell "attack or bug" from
+        // "the provider signs with something we lack" (the name is never echoed).
+        Some(Member::Str(alg)) if alg.is_empty() || alg.eq_ignore_ascii_case("none") => {
+            return Err(AuthError::new(AuthReason::UnsupportedAlgorithm));
+        }
+        Some(Member::Str(alg)) => alg
+            .parse()
+            .map_err(|_| AuthError::new(AuthReason::UnknownAlgorithm))?,
         _ => return Err(AuthError::new(AuthReason::UnsupportedAlgorithm)),
     };
-    // A null kid or typ is read as absent; any other non-string is refused.
+    // A null kid or typ is read as absent; any other non-string is refused. An empty kid is a
+    // kid like any other (RFC 7517 section 4.5 leaves its value open, and some issuers publish
+    // `""`): it matches exactly a JWK whose kid is `""`, and is not "no kid".
     let kid = match jose.kid {
         None | Some(Member::Null) => None,
-        Some(Member::Str(kid)) if !kid.is_empty() && kid.len() <= MAX_KID_LEN => Some(kid),
+        Some(Member::Str(kid)) if kid.len() <= MAX_KID_LEN => Some(kid),
         Some(_) => return Err(AuthError::new(AuthReason::InvalidKeyId)),
     };
     let typ = match jose.typ {
@@ -228,12 +236,37 @@ mod tests {
 
     #[test]
     fn refuses_none_in_any_case_and_unknown_algs() {
-        for alg in ["none", "NoNe", "NONE", "rs256", "HS1", ""] {
+        for alg in ["none", "NoNe", "NONE", ""] {
             let t = token(&format!(r#"{{"alg":"{alg}","kid":"k"}}"#), "{}");
             let mut buf = Vec::new();
             let err = parse(&t, 16 * 1024, &mut buf).expect_err(alg);
             assert_eq!(err.reason(), AuthReason::UnsupportedAlgorithm, "{alg}");
         }
+        // Refused still, with a reason (and text) distinct from `none`.
+        for alg in ["rs256", "HS1", "ES999", "ES256K", "Ed448", "RSA-OAEP"] {
+            let t = token(&format!(r#"{{"alg":"{alg}","kid":"k"}}"#), "{}");
+            let mut buf = Vec::new();
+            let err = parse(&t, 16 * 1024, &mut buf).expect_err(alg);
+            assert_eq!(err.reason(), AuthReason::UnknownAlgorithm, "{alg}");
+            assert_ne!(
+                err.description(),
+                AuthReason::UnsupportedAlgorithm.description()
+            );
+            assert!(!err.description().contains(alg), "never echoes the header");
+        }
+    }
+
+    #[test]
+    fn parses_es512_and_an_empty_kid() {
+        let t = token(r#"{"alg":"ES512","kid":"k"}"#, "{}");
+        let mut buf = Vec::new();
+        let c = parse(&t, 16 * 1024, &mut buf).expect("valid");
+        assert_eq!(c.alg, Algorithm::ES512);
+        // Issue 13 point 9: `""` is a kid (it used to be refused as an invalid key id).
+        let t = token(r#"{"alg":"RS256","kid":""}"#, "{}");
+        let mut buf = Vec::new();
+        let c = parse(&t, 16 * 1024, &mut buf).expect("valid");
+        assert_eq!(c.kid.as_deref(), Some(""));
     }
 
     #[test]
@@ -265,7 +298,6 @@ mod tests {
             r#"{"alg":"RS256","kid":"k","b64":false}"#,
             r#"{"alg":"RS256","alg":"HS256","kid":"k"}"#,
             r#"{"alg":"RS256","kid":7}"#,
-            r#"{"alg":"RS256","kid":""}"#,
             r#"{"alg":"RS256","kid":"k","crit":null}"#,
             r#"{"alg":"RS256","kid":"k","b64":null}"#,
             r#"{"alg":"RS256","kid":"k","jku":"a","jku":"b"}"#,

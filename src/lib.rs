@@ -112,7 +112,7 @@ pub mod testing;
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
 
-pub use algorithms::Algorithms;
+pub use algorithms::{Algorithm, Algorithms, ParseAlgorithmError};
 pub use builder::JwksVerifierBuilder;
 pub use challenge::BearerChallenge;
 pub use clock::{Clock, ManualClock, SystemClock};
@@ -120,7 +120,6 @@ pub use cloudflare::{CloudflareAccess, Identity, IdentityError};
 pub use error::{AuthError, AuthErrorKind, AuthReason, ConfigError};
 #[cfg(feature = "axum")]
 pub use extract::{AuthRejection, Claims};
-pub use jsonwebtoken::Algorithm;
 pub use jwks::FetchError;
 pub use layer::{Anonymous, DevBypass, JwksAuth, JwksAuthLayer, ResponseFuture};
 pub use policy::IdTokenChecks;

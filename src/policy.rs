@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde_json::{Map, Value};
 
-use crate::claims::{self, NumericDate};
+use crate::claims::{self, NumericDate, Rounding};
 use crate::error::{AuthError, AuthReason};
 use crate::jwt::Compact;
 use crate::user::User;
@@ -36,12 +36,13 @@ pub(crate) struct Policy {
 impl Policy {
     /// Header checks that need no key.
     pub(crate) fn check_header(&self, compact: &Compact<'_>) -> Result<(), AuthError> {
-        if self.access_token_profile {
-            let typ = compact.typ.as_deref().unwrap_or("");
-            let typ = typ.strip_prefix("application/").unwrap_or(typ);
-            if !typ.eq_ignore_ascii_case("at+jwt") {
-                return Err(AuthError::new(AuthReason::NotAccessToken));
-            }
+        if self.access_token_profile
+            && !compact
+                .typ
+                .as_deref()
+                .is_some_and(|typ| is_application_media_type(typ, "at+jwt"))
+        {
+            return Err(AuthError::new(AuthReason::NotAccessToken));
         }
         Ok(())
     }
@@ -53,10 +54,11 @@ impl Policy {
         claims: &Map<String, Value>,
         now: NumericDate,
     ) -> Result<(NumericDate, Option<NumericDate>), AuthError> {
-        let exp =
-            claims::numeric_date(claims, "exp")?.ok_or(AuthError::new(AuthReason::MissingExp))?;
-        let nbf = claims::numeric_date(claims, "nbf")?;
-        claims::numeric_date(claims, "iat")?;
+        // Fractions are rounded to the millisecond against the token: exp down, nbf up.
+        let exp = claims::numeric_date(claims, "exp", Rounding::Down)?
+            .ok_or(AuthError::new(AuthReason::MissingExp))?;
+        let nbf = claims::numeric_date(claims, "nbf", Rounding::Up)?;
+        claims::numeric_date(claims, "iat", Rounding::Down)?;
         self.check_times(exp, nbf, now)?;
         if let Some(expected) = &self.issuer {
             match claims.get("iss") {
@@ -85,17 +87,17 @@ impl Policy {
         Ok((exp, nbf))
     }
 
-    /// `exp` and `nbf` against `now` with leeway: valid while `now <= exp + leeway` and
-    /// `nbf - leeway <= now`, with `now` read to the whole second (so a token is valid during
-    /// the whole second `exp + leeway`).
+    /// `exp` and `nbf` against `now` with leeway: valid while `now < exp + leeway` (`exp` is
+    /// exclusive: RFC 7519 section 4.1.4, "on or after" is expired) and `nbf - leeway <= now`
+    /// (`nbf` inclusive, section 4.1.5), all in milliseconds: the clock is not rounded, and
+    /// fractional claims were rounded against the token when read.
     pub(crate) fn check_times(
         &self,
         exp: NumericDate,
         nbf: Option<NumericDate>,
         now: NumericDate,
     ) -> Result<(), AuthError> {
-        let now = now.whole_seconds();
-        if now > exp.saturating_add(self.leeway) {
+        if now >= exp.saturating_add(self.leeway) {
             return Err(AuthError::new(AuthReason::Expired));
         }
         if nbf.is_some_and(|nbf| now < nbf.saturating_sub(self.leeway)) {
@@ -116,6 +118,21 @@ impl Policy {
             check(user).map_err(AuthError::forbidden)?;
         }
         Ok(())
+    }
+}
+
+/// Whether a JOSE `typ` (or `cty`) value names the media type `application/<subtype>`.
+///
+/// RFC 7515 section 4.1.9: a value without `/` means `application/` + the value. RFC 2045
+/// section 5.1 and RFC 6838 section 4.2: type and subtype names are case-insensitive. Nothing
+/// else is lenient: no parameters, no whitespace, no nested prefix. The one place the crate
+/// compares a media type.
+fn is_application_media_type(typ: &str, subtype: &str) -> bool {
+    match typ.split_once('/') {
+        None => typ.eq_ignore_ascii_case(subtype),
+        Some((top, sub)) => {
+            top.eq_ignore_ascii_case("application") && sub.eq_ignore_ascii_case(subtype)
+        }
     }
 }
 
@@ -193,9 +210,9 @@ impl IdTokenChecks {
             return Err(AuthError::new(AuthReason::NonceMismatch));
         }
         if let Some(max_age) = self.max_age {
-            let auth_time = claims::numeric_date(user.claims(), "auth_time")?
+            let auth_time = claims::numeric_date(user.claims(), "auth_time", Rounding::Down)?
                 .ok_or(AuthError::new(AuthReason::MissingAuthTime))?;
-            if now.whole_seconds() > auth_time.saturating_add(max_age).saturating_add(leeway) {
+            if now > auth_time.saturating_add(max_age).saturating_add(leeway) {
                 return Err(AuthError::new(AuthReason::AuthenticationTooOld));
             }
         }
@@ -223,6 +240,35 @@ mod tests {
     use serde_json::json;
 
     #[test]
+    fn media_types_compare_case_insensitively_and_nothing_else() {
+        for typ in [
+            "at+jwt",
+            "AT+JWT",
+            "At+Jwt",
+            "application/at+jwt",
+            "Application/at+jwt",
+            "APPLICATION/AT+JWT",
+        ] {
+            assert!(is_application_media_type(typ, "at+jwt"), "{typ}");
+        }
+        for typ in [
+            "",
+            "jwt",
+            "at+jwt ",
+            " at+jwt",
+            "application/",
+            "application/jwt",
+            "text/at+jwt",
+            "application/application/at+jwt",
+            "application/at+jwt;v=1",
+            "applicationat+jwt",
+            "/at+jwt",
+        ] {
+            assert!(!is_application_media_type(typ, "at+jwt"), "{typ:?}");
+        }
+    }
+
+    #[test]
     fn audience_is_any_of_and_strict_about_shapes() {
         let expected = vec!["api".to_string(), "other".to_string()];
         assert!(audience_matches(Some(&json!("api")), &expected));
@@ -236,22 +282,52 @@ mod tests {
     }
 
     #[test]
-    fn time_bounds_are_exact_to_the_second() {
+    fn time_bounds_are_exact_to_the_millisecond() {
         let p = Policy {
             leeway: Duration::from_secs(30),
             ..Policy::default()
         };
         let t = NumericDate::from_secs;
-        assert!(p.check_times(t(1000), None, t(1030)).is_ok());
+        let ms = NumericDate::from_millis;
+        assert!(p.check_times(t(1000), None, ms(1_029_999)).is_ok());
+        // exp is exclusive (RFC 7519 section 4.1.4): at exp + leeway the token is expired.
+        assert_eq!(
+            p.check_times(t(1000), None, t(1030)),
+            Err(AuthError::new(AuthReason::Expired))
+        );
         assert_eq!(
             p.check_times(t(1000), None, t(1031)),
             Err(AuthError::new(AuthReason::Expired))
+        );
+        let no_leeway = Policy::default();
+        assert_eq!(
+            no_leeway.check_times(t(1000), None, t(1000)),
+            Err(AuthError::new(AuthReason::Expired))
+        );
+        // nbf is inclusive.
+        assert!(
+            no_leeway
+                .check_times(t(5000), Some(t(1000)), t(1000))
+                .is_ok()
         );
         assert!(p.check_times(t(5000), Some(t(1000)), t(970)).is_ok());
         assert_eq!(
             p.check_times(t(5000), Some(t(1000)), t(969)),
             Err(AuthError::new(AuthReason::NotYetValid))
         );
+        // The clock is not read to the second: one millisecond past exp + leeway is expired,
+        // one millisecond before nbf - leeway is not yet valid.
+        assert_eq!(
+            p.check_times(t(1000), None, ms(1_030_001)),
+            Err(AuthError::new(AuthReason::Expired))
+        );
+        assert_eq!(
+            p.check_times(t(5000), Some(t(1000)), ms(969_999)),
+            Err(AuthError::new(AuthReason::NotYetValid))
+        );
+        // Fractional claims (read in milliseconds) compare exactly too.
+        assert!(p.check_times(ms(1_000_250), None, ms(1_030_249)).is_ok());
+        assert!(p.check_times(ms(1_000_250), None, ms(1_030_250)).is_err());
     }
 
     #[test]
@@ -281,6 +357,30 @@ mod tests {
             .max_age(Duration::from_secs(100));
         let t = NumericDate::from_secs;
         assert!(checks.check(&user, t(1100), Duration::ZERO).is_ok());
+        assert_eq!(
+            checks.check(&user, NumericDate::from_millis(1_100_001), Duration::ZERO),
+            Err(AuthError::new(AuthReason::AuthenticationTooOld)),
+            "exact to the millisecond"
+        );
+        let fractional = User::from_claims(json!({"nonce": "abc", "auth_time": 1000.5}));
+        assert!(
+            checks
+                .check(
+                    &fractional,
+                    NumericDate::from_millis(1_100_500),
+                    Duration::ZERO
+                )
+                .is_ok()
+        );
+        assert!(
+            checks
+                .check(
+                    &fractional,
+                    NumericDate::from_millis(1_100_501),
+                    Duration::ZERO
+                )
+                .is_err()
+        );
         assert_eq!(
             checks.check(&user, t(1101), Duration::ZERO),
             Err(AuthError::new(AuthReason::AuthenticationTooOld))

@@ -34,6 +34,9 @@ pub(crate) struct TokenCache {
 
 /// Expires each entry at its token's `exp` + leeway, measured on the verifier's clock when the
 /// entry is created (moka keeps its own monotonic clock; the hit path re-checks `exp` anyway).
+/// `exp` is exclusive (RFC 7519 section 4.1.4): the entry's lifetime ends *at* `exp + leeway`
+/// (moka treats an entry as expired once its duration has elapsed), and a token created with
+/// `exp + leeway <= now` gets a zero lifetime, never a hit.
 struct UntilExp {
     clock: SharedClock,
     leeway: Duration,
@@ -121,6 +124,12 @@ mod tests {
         assert!(
             cache.get(&key).is_none(),
             "an already expired token is not kept"
+        );
+        let key = cache.key("at exp");
+        cache.insert(key, entry(1_000));
+        assert!(
+            cache.get(&key).is_none(),
+            "exp is exclusive: a token at its exp is not kept"
         );
         let key = cache.key("live");
         cache.insert(key, entry(5_000));

@@ -9,15 +9,14 @@
 use std::fmt;
 use std::sync::Arc;
 
-use jsonwebtoken::Algorithm;
 use serde_json::Value;
 
-use crate::algorithms::Algorithms;
+use crate::algorithms::{Algorithm, Algorithms};
 use crate::claims::{self, NumericDate};
 use crate::clock::SharedClock;
 use crate::error::{AuthError, AuthReason};
 use crate::jwks::cache::{KeyCache, Trigger};
-use crate::jwks::keyset::{KeySet, Selection, VerifyKey};
+use crate::jwks::keyset::{Candidates, KeySet, Selection, VerifyKey};
 use crate::jwt::{self, Compact};
 use crate::policy::Policy;
 use crate::token_cache::{CachedToken, TokenCache, TokenKey};
@@ -121,7 +120,7 @@ impl IssuerVerifier {
             return needs_keys();
         }
         match self.select(&snap.keys, &compact) {
-            Selection::Found(key) => Attempt::Done(self.finish(&compact, key, now, cache_key)),
+            Selection::Found(keys) => Attempt::Done(self.finish(&compact, keys, now, cache_key)),
             Selection::Refused(why) => Attempt::Done(Err(AuthError::new(why))),
             Selection::UnknownKid if self.keys.refuse_unknown_kid_now() => {
                 Attempt::Done(Err(AuthError::new(AuthReason::UnknownKeyId)))
@@ -148,7 +147,7 @@ impl IssuerVerifier {
         let now = self.clock.now();
         let compact = pending.compact(token)?;
         match self.select(&snap.keys, &compact) {
-            Selection::Found(key) => self.finish(&compact, key, now, pending.cache_key),
+            Selection::Found(keys) => self.finish(&compact, keys, now, pending.cache_key),
             Selection::Refused(why) => Err(AuthError::new(why)),
             Selection::UnknownKid => Err(AuthError::new(AuthReason::UnknownKeyId)),
         }
@@ -176,7 +175,7 @@ impl IssuerVerifier {
             _ => return Err(AuthError::new(AuthReason::MissingKeyId)),
         };
         // Not cached: HMAC verification is cheaper than a cache round trip would save.
-        self.check(compact, key, now)
+        self.check(compact, std::iter::once(key), now)
             .map(|(user, _)| user)
             .and_then(|u| self.authorize(u))
     }
@@ -185,11 +184,11 @@ impl IssuerVerifier {
     fn finish(
         &self,
         compact: &Compact<'_>,
-        key: &VerifyKey,
+        keys: Candidates<'_>,
         now: NumericDate,
         cache_key: Option<TokenKey>,
     ) -> Result<User, AuthError> {
-        let (user, cached) = self.check(compact, key, now)?;
+        let (user, cached) = self.check(compact, keys.iter(), now)?;
         if let (Some(cache), Some(k)) = (&self.token_cache, cache_key) {
             cache.insert(k, cached);
         }
@@ -217,14 +216,18 @@ impl IssuerVerifier {
             .then(|| Ok(hit.user.clone()))
     }
 
-    /// Signature, then claims. Returns the user and what the token cache needs to re-check.
-    fn check(
+    /// Signature (against each candidate key in turn, first that verifies wins), then claims.
+    /// Returns the user and what the token cache needs to re-check.
+    fn check<'k>(
         &self,
         compact: &Compact<'_>,
-        key: &VerifyKey,
+        keys: impl IntoIterator<Item = &'k VerifyKey>,
         now: NumericDate,
     ) -> Result<(User, CachedToken), AuthError> {
-        verify_signature(compact, key)?;
+        let key = keys
+            .into_iter()
+            .find(|key| verify_signature(compact, key))
+            .ok_or(AuthError::new(AuthReason::InvalidSignature))?;
         let claims = claims::decode(compact.payload)?;
         let (exp, nbf) = self.policy.check_claims(&claims, now)?;
         let user = User::new(Value::Object(claims), false);
@@ -239,18 +242,15 @@ impl IssuerVerifier {
     }
 }
 
-fn verify_signature(compact: &Compact<'_>, key: &VerifyKey) -> Result<(), AuthError> {
+fn verify_signature(compact: &Compact<'_>, key: &VerifyKey) -> bool {
     // `select` already pinned the alg to the key; HS* never reaches a remote key.
     debug_assert!(key.algorithms.contains(compact.alg));
-    match jsonwebtoken::crypto::verify(
-        compact.signature,
-        compact.signing_input.as_bytes(),
+    crate::crypto::verify(
         &key.key,
         compact.alg,
-    ) {
-        Ok(true) => Ok(()),
-        Ok(false) | Err(_) => Err(AuthError::new(AuthReason::InvalidSignature)),
-    }
+        compact.signing_input.as_bytes(),
+        compact.signature,
+    )
 }
 
 impl fmt::Debug for IssuerVerifier {

@@ -956,7 +956,7 @@ async fn a_republished_set_without_kids_is_a_failed_fetch_and_the_last_good_set_
     assert_eq!(idp.jwks_fetches(), 2);
     let status = verifier.status();
     assert!(status.stale && status.generation == 1, "{status:?}");
-    assert_eq!(status.kids.len(), 9, "the last good set: {status:?}");
+    assert_eq!(status.kids.len(), 10, "the last good set: {status:?}");
     assert!(
         status
             .last_error
@@ -998,7 +998,7 @@ async fn a_set_that_parses_but_is_useless_is_a_failed_fetch() {
         (
             "every key for encryption",
             encryption_only,
-            "no usable keys (9 skipped)",
+            "no usable keys (10 skipped)",
         ),
     ];
     for (n, (case, document, why)) in useless.into_iter().enumerate() {
@@ -1006,7 +1006,7 @@ async fn a_set_that_parses_but_is_useless_is_a_failed_fetch() {
         let err = verifier.refresh().await.expect_err(case);
         assert!(err.to_string().contains(why), "{case}: {err}");
         let status = verifier.status();
-        assert_eq!((status.generation, status.kids.len()), (1, 9), "{case}");
+        assert_eq!((status.generation, status.kids.len()), (1, 10), "{case}");
         assert!(status.last_error.is_some_and(|e| e.contains(why)), "{case}");
         verifier.verify(&token).await.expect(case);
         assert_eq!(idp.jwks_fetches(), 2 + n, "{case}");

@@ -176,7 +176,7 @@ impl Drop for TempDir {
 async fn every_asymmetric_algorithm_round_trips_mint_publish_remote_verify() {
     use Algorithm::*;
     for alg in [
-        RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, EdDSA,
+        RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, ES512, EdDSA,
     ] {
         let clock = ManualClock::at_unix(T0);
         let (listener, issuer) = bind().await;
@@ -534,8 +534,11 @@ async fn retained_version_verifies_until_its_window_closes_then_fails_even_from_
         json!({"iss": issuer, "aud": AUD, "sub": "forged", "iat": T0, "exp": T0 + 86_400}),
     );
 
-    // One second before v1's window closes (retired at T0+2m, retention 1h): all verify.
-    clock.set_unix(T0 + 120 + 3600 - 1);
+    // One second before v1's window closes (retired at T0+2m, retention 1h), less the
+    // millisecond that makes the longest token's exp + leeway (exactly that second) exclusive
+    // (RFC 7519 section 4.1.4, issue 13 point 10): all verify.
+    clock.set_unix(T0 + 120 + 3600 - 2);
+    clock.advance(Duration::from_millis(999));
     assert_eq!(remote.verify(&old).await.unwrap().sub(), Some("old"));
     assert_eq!(local.verify(&old).await.unwrap().sub(), Some("old"));
     assert_eq!(local.verify(&forged).await.unwrap().sub(), Some("forged"));
@@ -887,10 +890,30 @@ fn import_from_pem_and_jwk_round_trips_for_every_kind() {
             &back,
             json!({"sub": "x", "exp": 4_000_000_000u64}),
         );
-        let mut validation = jsonwebtoken::Validation::new(alg);
-        validation.validate_aud = false;
-        jsonwebtoken::decode::<Value>(&token, &key.decoding_key().unwrap(), &validation)
-            .unwrap_or_else(|e| panic!("{kind}: {e}"));
+        match alg.as_str().parse::<jsonwebtoken::Algorithm>() {
+            Ok(jose) => {
+                let mut validation = jsonwebtoken::Validation::new(jose);
+                validation.validate_aud = false;
+                jsonwebtoken::decode::<Value>(&token, &key.decoding_key().unwrap(), &validation)
+                    .unwrap_or_else(|e| panic!("{kind}: {e}"));
+            }
+            // ES512: jsonwebtoken has none; check the raw r || s with aws-lc-rs directly.
+            Err(_) => {
+                use aws_lc_rs::signature::{ECDSA_P521_SHA512_FIXED, UnparsedPublicKey};
+                use base64::Engine as _;
+                let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+                let jwk = key.to_public_jwk("k.1", alg).unwrap();
+                let mut point = vec![4u8];
+                point.extend(b64.decode(jwk["x"].as_str().unwrap()).unwrap());
+                point.extend(b64.decode(jwk["y"].as_str().unwrap()).unwrap());
+                let (input, sig) = token.rsplit_once('.').unwrap();
+                let sig = b64.decode(sig).unwrap();
+                assert_eq!(sig.len(), 132, "raw r || s");
+                UnparsedPublicKey::new(&ECDSA_P521_SHA512_FIXED, &point)
+                    .verify(input.as_bytes(), &sig)
+                    .unwrap_or_else(|e| panic!("{kind}: {e}"));
+            }
+        }
         if !kind.is_symmetric() {
             let public = key.to_public_jwk("k.1", alg).unwrap();
             assert_eq!(back.to_public_jwk("k.1", alg).unwrap(), public);

@@ -231,12 +231,30 @@ fn a_jwks_contributes_at_most_256_keys() {
         set.kids().last(),
         Some(format!("k{}", MAX_KEYS - 1).as_str())
     );
-    // 10,000 keys: parsed in bounded time, still 256 kept.
-    let many: Vec<Value> = (0..10_000).map(|_| jwk.clone()).collect();
+    // 10,000 keys under distinct kids: parsed in bounded time, still 256 kept.
+    let many: Vec<Value> = (0..10_000)
+        .map(|i| {
+            let mut k = jwk.clone();
+            k["kid"] = json!(format!("m{i}"));
+            k
+        })
+        .collect();
     let doc = json!({ "keys": many }).to_string();
     let started = Instant::now();
     let set = KeySet::from_jwks(doc.as_bytes(), Algorithms::ASYMMETRIC).expect("usable");
     assert_eq!(set.len(), MAX_KEYS);
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    // 10,000 copies of one key: identical entries are merged when the set is built (issue 13
+    // point 1), so one key is kept, in bounded time too.
+    let same: Vec<Value> = (0..10_000).map(|_| jwk.clone()).collect();
+    let doc = json!({ "keys": same }).to_string();
+    let started = Instant::now();
+    let set = KeySet::from_jwks(doc.as_bytes(), Algorithms::ASYMMETRIC).expect("usable");
+    assert_eq!((set.len(), set.skipped()), (1, 0));
     assert!(
         started.elapsed() < Duration::from_secs(5),
         "{:?}",

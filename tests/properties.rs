@@ -94,59 +94,62 @@ fn verifier_at(clock: &ManualClock, leeway: u64) -> JwksVerifier {
 proptest! {
     #![proptest_config(config())]
 
-    /// exp: valid while `now <= exp + leeway`, to the second; sub-second clock readings are
-    /// truncated to the second (a token is still valid during the whole second exp + leeway).
+    /// exp: valid while `now < exp + leeway` (exclusive, RFC 7519 section 4.1.4), compared in
+    /// milliseconds: the clock is not rounded (before issue 13 points 2 and 10 it was read to
+    /// the whole second and `exp` itself was still valid), and `exp`
+    /// may be fractional (`frac` eighths of a second: exactly representable, so the expected
+    /// bound is exact).
     #[test]
-    fn exp_is_exact_to_the_second(leeway in 0u64..=300, offset in -400i64..=400, ms in 0i64..1000) {
+    fn exp_is_exact_to_the_millisecond(leeway in 0u64..=300, offset in -400i64..=400, ms in 0i64..1000, frac in 0i64..8) {
         let w = world();
-        let exp = NOW + offset;
         let clock = ManualClock::at_unix(NOW);
         clock.advance(Duration::from_millis(ms.unsigned_abs()));
         let verifier = verifier_at(&clock, leeway);
         let token = w.idp.token().alg(Algorithm::ES256)
-            .claim("exp", json!(exp)).claim("nbf", json!(NOW - 1000)).sign();
+            .claim("exp", numeric_date(NOW + offset, frac * 125)).claim("nbf", json!(NOW - 1000)).sign();
         let result = verify(&verifier, &token);
         let leeway = i64::try_from(leeway).expect("small");
-        let expected = NOW <= exp + leeway;
-        prop_assert_eq!(result.is_ok(), expected, "exp={} leeway={} +{}ms: {:?}", offset, leeway, ms, result.err());
+        let expected = NOW * 1000 + ms < (NOW + offset + leeway) * 1000 + frac * 125;
+        prop_assert_eq!(result.is_ok(), expected, "exp={}+{}ms leeway={} +{}ms: {:?}", offset, frac * 125, leeway, ms, result.err());
         if !expected {
             prop_assert_eq!(result.expect_err("refused").reason(), AuthReason::Expired);
         }
     }
 
-    /// nbf: valid from `nbf - leeway`, to the second.
+    /// nbf: valid from `nbf - leeway`, in milliseconds (a fractional nbf is never rounded down).
     #[test]
-    fn nbf_is_exact_to_the_second(leeway in 0u64..=300, offset in -400i64..=400, ms in 0i64..1000) {
+    fn nbf_is_exact_to_the_millisecond(leeway in 0u64..=300, offset in -400i64..=400, ms in 0i64..1000, frac in 0i64..8) {
         let w = world();
-        let nbf = NOW + offset;
         let clock = ManualClock::at_unix(NOW);
         clock.advance(Duration::from_millis(ms.unsigned_abs()));
         let verifier = verifier_at(&clock, leeway);
         let token = w.idp.token().alg(Algorithm::EdDSA)
-            .claim("nbf", json!(nbf)).claim("exp", json!(NOW + 10_000)).sign();
+            .claim("nbf", numeric_date(NOW + offset, frac * 125)).claim("exp", json!(NOW + 10_000)).sign();
         let result = verify(&verifier, &token);
         let leeway = i64::try_from(leeway).expect("small");
-        let expected = nbf - leeway <= NOW;
-        prop_assert_eq!(result.is_ok(), expected, "nbf={} leeway={}: {:?}", offset, leeway, result.err());
+        let expected = (NOW + offset - leeway) * 1000 + frac * 125 <= NOW * 1000 + ms;
+        prop_assert_eq!(result.is_ok(), expected, "nbf={}+{}ms leeway={} +{}ms: {:?}", offset, frac * 125, leeway, ms, result.err());
         if !expected {
             prop_assert_eq!(result.expect_err("refused").reason(), AuthReason::NotYetValid);
         }
     }
 
-    /// The same token, as the clock moves across exp + leeway: valid up to the second, then
-    /// refused (the verified-token cache must not extend a token's life).
+    /// The same token, as the clock moves across exp + leeway: valid until the millisecond
+    /// before, refused at it (the verified-token cache must not extend a token's life). Before
+    /// issue 13 this asserted validity through the whole second `exp + leeway` (the clock was
+    /// read to the second, `exp` inclusive); the rule is now exact and `exp` exclusive.
     #[test]
-    fn a_cached_token_expires_on_the_second(leeway in 0u64..=120, lifetime in 1i64..=600) {
+    fn a_cached_token_expires_on_the_millisecond(leeway in 0u64..=120, lifetime in 1i64..=600, frac in 0i64..8) {
         let w = world();
         let clock = ManualClock::at_unix(NOW);
         let verifier = verifier_at(&clock, leeway);
         let token = w.idp.token().alg(Algorithm::RS256)
-            .claim("exp", json!(NOW + lifetime)).claim("nbf", json!(NOW)).sign();
+            .claim("exp", numeric_date(NOW + lifetime, frac * 125)).claim("nbf", json!(NOW)).sign();
         prop_assert!(verify(&verifier, &token).is_ok());
-        let last_valid = NOW + lifetime + i64::try_from(leeway).expect("small");
-        clock.set_unix(last_valid);
-        clock.advance(Duration::from_millis(999));
-        prop_assert!(verify(&verifier, &token).is_ok(), "valid through the last second");
+        let exp_plus_leeway = NOW + lifetime + i64::try_from(leeway).expect("small");
+        clock.set_unix(exp_plus_leeway - 1);
+        clock.advance(Duration::from_millis((999 + frac * 125).unsigned_abs()));
+        prop_assert!(verify(&verifier, &token).is_ok(), "valid until exp + leeway");
         clock.advance(Duration::from_millis(1));
         let err = verify(&verifier, &token).expect_err("expired");
         prop_assert_eq!(err.reason(), AuthReason::Expired);
@@ -266,6 +269,45 @@ proptest! {
         }
     }
 
+    /// Duplicate kids (issue 13 point 1): a set listing entries under one kid, each either the
+    /// signing key (possibly repeated byte for byte) or another RSA key. Identical entries are
+    /// one key; the token verifies iff the signer is among the first `MAX_KEYS_PER_KID`
+    /// distinct keys, and is otherwise an invalid signature (never ambiguous, never a refresh).
+    #[test]
+    fn duplicate_kids_verify_iff_the_signer_is_among_the_first_distinct_keys(
+        entries in proptest::collection::vec(0usize..4, 1..8),
+    ) {
+        let keys = versioned_keys();
+        // 0: the signer; 1..=3: other keys.
+        let jwk_of = |pick: usize| {
+            let mut jwk = if pick == 0 { keys.signer.clone() } else { keys.others[pick - 1].clone() };
+            jwk["kid"] = json!("dup");
+            jwk
+        };
+        let jwks: Vec<Value> = entries.iter().map(|&p| jwk_of(p)).collect();
+        let mut distinct: Vec<usize> = Vec::new();
+        for &p in &entries {
+            if !distinct.contains(&p) {
+                distinct.push(p);
+            }
+        }
+        let expected = distinct.iter().take(jwks_auth::jwks::MAX_KEYS_PER_KID).any(|&p| p == 0);
+        let w = world();
+        let verifier = JwksVerifier::builder().http_client(world().client.clone())
+            .static_jwks(json!({ "keys": jwks }).to_string())
+            .issuer(w.idp.issuer())
+            .audience(w.idp.audience())
+            .build()
+            .expect("config");
+        let token = w.idp.token().alg(Algorithm::RS256).kid("dup").sign();
+        let result = verify(&verifier, &token);
+        prop_assert_eq!(result.is_ok(), expected, "entries={:?}: {:?}", entries, result.as_ref().err());
+        if !expected {
+            prop_assert_eq!(result.expect_err("refused").reason(), AuthReason::InvalidSignature);
+        }
+        prop_assert_eq!(verifier.status().kids.len(), distinct.len(), "identical entries merged");
+    }
+
     /// Mint -> verify for every algorithm, with random extra claims that come back unchanged.
     #[test]
     fn round_trip_every_algorithm_with_random_claims(
@@ -364,6 +406,16 @@ proptest! {
 const BASE64URL: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 /// JSON claim values: strings (any Unicode), integers, booleans, null and small nestings.
+/// `secs` plus `millis` as a JSON NumericDate: an integer when `millis` is 0, else a decimal
+/// fraction (`1700000000.125`).
+fn numeric_date(secs: i64, millis: i64) -> Value {
+    if millis == 0 {
+        json!(secs)
+    } else {
+        serde_json::from_str(&format!("{secs}.{millis:03}")).expect("a JSON number")
+    }
+}
+
 fn claim_value() -> impl Strategy<Value = Value> {
     let leaf = prop_oneof![
         any::<String>().prop_map(Value::from),
@@ -426,6 +478,7 @@ fn an_ecdsa_twin_signature_carries_the_same_claims() {
     for (alg, n) in [
         (Algorithm::ES256, P256_N.as_slice()),
         (Algorithm::ES384, P384_N.as_slice()),
+        (Algorithm::ES512, P521_N.as_slice()),
     ] {
         let token = w.idp.token().alg(alg).subject("twin").sign();
         let (input, signature) = token.rsplit_once('.').expect("compact");
@@ -493,6 +546,14 @@ const P384_N: [u8; 48] = [
     0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xC7, 0x63, 0x4D, 0x81, 0xF4, 0x37, 0x2D, 0xDF,
     0x58, 0x1A, 0x0D, 0xB2, 0x48, 0xB0, 0xA7, 0x7A, 0xEC, 0xEC, 0x19, 0x6A, 0xCC, 0xC5, 0x29, 0x73,
 ];
+/// The order of P-521, big-endian, 66 bytes (ES512's scalar length).
+const P521_N: [u8; 66] = [
+    0x01, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+    0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+    0xFF, 0xFA, 0x51, 0x86, 0x87, 0x83, 0xBF, 0x2F, 0x96, 0x6B, 0x7F, 0xCC, 0x01, 0x48, 0xF7, 0x09,
+    0xA5, 0xD0, 0x3B, 0xB5, 0xC9, 0xB8, 0x89, 0x9C, 0x47, 0xAE, 0xBB, 0x6F, 0xB7, 0x1E, 0x91, 0x38,
+    0x64, 0x09,
+];
 /// The Ed25519 group order L, little-endian.
 const ED25519_L: [u8; 32] = [
     0xED, 0xD3, 0xF5, 0x5C, 0x1A, 0x63, 0x12, 0x58, 0xD6, 0x9C, 0xF7, 0xA2, 0xDE, 0xF9, 0xDE, 0x14,
@@ -509,4 +570,52 @@ fn sub_be(a: &[u8], b: &[u8]) -> Vec<u8> {
         out[i] = u8::try_from(d.rem_euclid(256)).expect("byte");
     }
     out
+}
+
+/// The `verify` fuzz target's oracle, checked in `cargo test`: every line of
+/// `fuzz/fixtures/accept.txt` verifies against `fuzz/fixtures/jwks.json` at the fixture clock,
+/// and every line of `refuse.txt` (validly signed, yet invalid) is refused. A rule change that
+/// makes the fixtures stale (as issue 13's fractional dates, exclusive `exp` and ES512 did)
+/// fails here, not only in a fuzz run.
+#[test]
+fn the_fuzz_fixtures_hold_their_oracle() {
+    const FIXTURE_NOW: i64 = 1_700_000_000;
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/fixtures");
+    let read = |name: &str| std::fs::read_to_string(dir.join(name)).expect("fixture");
+    let verifier = JwksVerifier::builder()
+        .http_client(world().client.clone())
+        .static_jwks(read("jwks.json"))
+        .issuer("https://idp.example.test")
+        .audience("fuzz-api")
+        .algorithms(jwks_auth::Algorithms::ASYMMETRIC.union(Algorithm::HS256.into()))
+        .hmac_secret(Some("hs-1"), "fuzz-fixture-hmac-secret-0123456789abcdef")
+        .unknown_kid_cooldown(Duration::from_secs(30))
+        .clock(ManualClock::at_unix(FIXTURE_NOW))
+        .build()
+        .expect("fixture verifier");
+    let accept = read("accept.txt");
+    let accept: Vec<&str> = accept.lines().filter(|l| !l.is_empty()).collect();
+    assert!(accept.len() >= 20);
+    let algs: BTreeSet<String> = accept
+        .iter()
+        .map(|t| {
+            let header = URL_SAFE_NO_PAD
+                .decode(t.split('.').next().unwrap())
+                .unwrap();
+            serde_json::from_slice::<Value>(&header).unwrap()["alg"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert!(algs.contains("ES512"), "every algorithm minted: {algs:?}");
+    for token in &accept {
+        verify(&verifier, token).unwrap_or_else(|e| panic!("accept.txt refused ({e}): {token}"));
+    }
+    for token in read("refuse.txt").lines().filter(|l| !l.is_empty()) {
+        assert!(
+            verify(&verifier, token).is_err(),
+            "refuse.txt accepted: {token}"
+        );
+    }
 }

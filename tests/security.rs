@@ -34,6 +34,8 @@ use tokio::task::JoinSet;
 const P256_N: &str = "FFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551";
 /// Order of the P-384 group.
 const P384_N: &str = "FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFC7634D81F4372DDF581A0DB248B0A77AECEC196ACCC52973";
+/// The order of P-521 (SEC 2 section 2.6.1), as 66 bytes (ES512's `r` and `s` length).
+const P521_N: &str = "01FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFA51868783BF2F966B7FCC0148F709A5D03BB5C9B8899C47AEBB6FB71E91386409";
 
 fn now() -> i64 {
     let secs = SystemTime::now()
@@ -196,7 +198,13 @@ fn der_integer(bytes: &[u8]) -> Vec<u8> {
 fn der_signature(r: &[u8], s: &[u8]) -> Vec<u8> {
     let mut body = der_integer(r);
     body.extend(der_integer(s));
-    let mut out = vec![0x30, u8::try_from(body.len()).expect("short")];
+    let len = u8::try_from(body.len()).expect("short");
+    // P-521 signatures exceed 127 bytes: DER's long form, one length byte.
+    let mut out = if len < 0x80 {
+        vec![0x30, len]
+    } else {
+        vec![0x30, 0x81, len]
+    };
     out.extend(body);
     out
 }
@@ -279,7 +287,7 @@ async fn alg_none_in_any_case_and_unknown_algs_are_refused_before_any_fetch() {
         json!("RS256\u{0}"),
         json!("HS1"),
         json!("ES256K"),
-        json!("ES512"),
+        json!("ES999"),
         json!("RSA-OAEP"),
         json!("dir"),
         json!(""),
@@ -306,6 +314,27 @@ async fn alg_none_in_any_case_and_unknown_algs_are_refused_before_any_fetch() {
 
     for (case, token) in &cases {
         assert_refused(&send_token(&app, token).await, case);
+    }
+    assert_eq!(idp.jwks_fetches(), 0, "refused before any key lookup");
+
+    // `none` (or no alg) and an algorithm we do not implement say different things, and the
+    // second never echoes the header's text (issue 13 point 6).
+    const NONE: &str = "unsupported algorithm (none or missing)";
+    const UNKNOWN: &str = "unsupported algorithm (not implemented by this verifier)";
+    for (alg, description) in [
+        (json!("none"), NONE),
+        (json!("NoNe"), NONE),
+        (json!(""), NONE),
+        (json!(null), NONE),
+        (json!("ES999"), UNKNOWN),
+        (json!("ES256K"), UNKNOWN),
+        (json!("rs256"), UNKNOWN),
+        (json!("ES999\"\r\nX-Injected: 1"), UNKNOWN),
+    ] {
+        let header = json!({"alg": alg, "kid": kid}).to_string();
+        let token = idp.sign_raw(Algorithm::RS256, &header, &payload);
+        let reply = send_token(&app, &token).await;
+        assert_refused_because(&reply, &format!("alg {alg}"), description);
     }
     assert_eq!(idp.jwks_fetches(), 0, "refused before any key lookup");
 }
@@ -479,6 +508,18 @@ async fn token_alg_must_fit_the_key_it_names_and_a_misfit_does_not_refresh() {
             "RS256 naming the Ed25519 key",
             signed_as(Algorithm::RS256, Algorithm::EdDSA),
         ),
+        (
+            "ES512 naming the P-384 key",
+            signed_as(Algorithm::ES512, Algorithm::ES384),
+        ),
+        (
+            "ES384 naming the P-521 key",
+            signed_as(Algorithm::ES384, Algorithm::ES512),
+        ),
+        (
+            "RS256 naming the P-521 key",
+            signed_as(Algorithm::RS256, Algorithm::ES512),
+        ),
     ];
     for (case, token) in &cases {
         let reply = send_token(&app, token).await;
@@ -562,6 +603,7 @@ async fn ecdsa_signatures_with_zero_or_out_of_range_scalars_or_der_encoding_are_
     for (alg, order, len) in [
         (Algorithm::ES256, P256_N, 32),
         (Algorithm::ES384, P384_N, 48),
+        (Algorithm::ES512, P521_N, 66),
     ] {
         let token = idp.mint(alg);
         assert_accepted(&send_token(&app, &token).await, &format!("{alg:?} control"));
@@ -741,7 +783,8 @@ async fn kid_is_an_opaque_length_capped_lookup_key() {
         ("257 bytes", json!("k".repeat(257)), 0),
         ("10 KB", json!("k".repeat(10 * 1024)), 0),
         ("86 characters, 258 bytes", json!("\u{20ac}".repeat(86)), 0),
-        ("empty", json!(""), 0),
+        // `""` is a kid like any other (issue 13 point 9): looked up, unknown in this set.
+        ("empty", json!(""), 1),
         ("number", json!(7), 0),
         ("array", json!([rs]), 0),
         ("object", json!({ "kid": rs }), 0),
@@ -1355,7 +1398,7 @@ async fn malformed_compact_forms_are_refused() {
 // ---------------------------------------------------------------------------------------------
 
 #[tokio::test]
-async fn exp_must_be_present_and_an_integer_and_other_time_claims_too() {
+async fn exp_must_be_present_and_a_numeric_date_and_other_time_claims_too() {
     let idp = MockIdp::start().await;
     let (_, app) = build(builder(&idp));
     let header = rs256_header(&idp);
@@ -1366,21 +1409,6 @@ async fn exp_must_be_present_and_an_integer_and_other_time_claims_too() {
         (
             "exp a string",
             format!(r#"{{{base},"exp":"{exp}"}}"#),
-            "invalid time claim",
-        ),
-        (
-            "exp a float",
-            format!(r#"{{{base},"exp":{exp}.5}}"#),
-            "invalid time claim",
-        ),
-        (
-            "exp an integral float",
-            format!(r#"{{{base},"exp":{exp}.0}}"#),
-            "invalid time claim",
-        ),
-        (
-            "exp in exponent form",
-            format!(r#"{{{base},"exp":{exp}e0}}"#),
             "invalid time claim",
         ),
         (
@@ -1417,16 +1445,46 @@ async fn exp_must_be_present_and_an_integer_and_other_time_claims_too() {
         (
             "exp negative",
             format!(r#"{{{base},"exp":-1}}"#),
+            "invalid time claim",
+        ),
+        (
+            "exp negative fraction",
+            format!(r#"{{{base},"exp":-0.5}}"#),
+            "invalid time claim",
+        ),
+        (
+            "exp beyond the millisecond clock",
+            format!(r#"{{{base},"exp":1e300}}"#),
+            "invalid time claim",
+        ),
+        (
+            "expired fractional exp",
+            format!(r#"{{{base},"exp":{}.75}}"#, now() - 120),
             "token expired",
+        ),
+        (
+            "nbf negative",
+            format!(r#"{{{base},"exp":{exp},"nbf":-1}}"#),
+            "invalid time claim",
+        ),
+        (
+            "iat negative",
+            format!(r#"{{{base},"exp":{exp},"iat":-1.5}}"#),
+            "invalid time claim",
+        ),
+        (
+            "iat null",
+            format!(r#"{{{base},"exp":{exp},"iat":null}}"#),
+            "invalid time claim",
+        ),
+        (
+            "nbf false",
+            format!(r#"{{{base},"exp":{exp},"nbf":false}}"#),
+            "invalid time claim",
         ),
         (
             "nbf a string",
             format!(r#"{{{base},"exp":{exp},"nbf":"0"}}"#),
-            "invalid time claim",
-        ),
-        (
-            "nbf a float",
-            format!(r#"{{{base},"exp":{exp},"nbf":0.5}}"#),
             "invalid time claim",
         ),
         (
@@ -1448,6 +1506,99 @@ async fn exp_must_be_present_and_an_integer_and_other_time_claims_too() {
     for (case, payload, description) in &cases {
         let token = idp.sign_raw(Algorithm::RS256, &header, payload);
         assert_refused_because(&send_token(&app, &token).await, case, description);
+    }
+
+    // RFC 7519 section 2: a NumericDate may be non-integer. Any finite non-negative JSON
+    // number is read (issue 13 point 2; these were refused as "invalid time claim" before).
+    let accepted = [
+        ("exp a fraction", format!(r#"{{{base},"exp":{exp}.25}}"#)),
+        (
+            "exp an integral float",
+            format!(r#"{{{base},"exp":{exp}.0}}"#),
+        ),
+        (
+            "exp in exponent form",
+            format!(r#"{{{base},"exp":{exp}e0}}"#),
+        ),
+        (
+            "exp 1.7e9-style",
+            format!(r#"{{{base},"exp":{}e-3}}"#, exp * 1000 + 5),
+        ),
+        (
+            "nbf a fraction",
+            format!(r#"{{{base},"exp":{exp},"nbf":0.5}}"#),
+        ),
+        (
+            "iat a fraction",
+            format!(r#"{{{base},"exp":{exp},"iat":{}.5}}"#, now()),
+        ),
+        (
+            "auth_time a fraction",
+            format!(r#"{{{base},"exp":{exp},"auth_time":{}.125}}"#, now() - 60),
+        ),
+    ];
+    for (case, payload) in &accepted {
+        let token = idp.sign_raw(Algorithm::RS256, &header, payload);
+        assert_accepted(&send_token(&app, &token).await, case);
+    }
+    assert_eq!(idp.jwks_fetches(), 1);
+}
+
+/// Issue 13 point 2, with the issue's inputs: `"exp": <now+3600>.25`, and an integer `exp`
+/// with `"iat": <now>.5`, minted by the mock: `Ok`. Compared exactly, in milliseconds: valid
+/// until a millisecond before `exp + leeway` (fraction included; `exp` is exclusive), refused
+/// at it (a fractional `exp` is never rounded up), and `nbf` likewise from `nbf - leeway`.
+#[tokio::test]
+async fn fractional_numeric_dates_are_accepted_and_compared_exactly() {
+    let idp = MockIdp::start().await;
+    let (_, app) = build(builder(&idp));
+    let now = now();
+    let fractional_exp: Value = serde_json::from_str(&format!("{}.25", now + 3600)).expect("num");
+    let token = idp.token().claim("exp", fractional_exp).sign();
+    assert_accepted(&send_token(&app, &token).await, "exp now+3600.25");
+    let fractional_iat: Value = serde_json::from_str(&format!("{now}.5")).expect("num");
+    let token = idp
+        .token()
+        .claim("exp", json!(now + 3600))
+        .claim("iat", fractional_iat)
+        .sign();
+    assert_accepted(&send_token(&app, &token).await, "iat now.5");
+    assert_eq!(idp.jwks_fetches(), 1);
+
+    const T: i64 = 2_000_000_000;
+    for leeway in [0, 30] {
+        let clock = ManualClock::at_unix(T);
+        let (_, app) = build(
+            builder(&idp)
+                .clock(clock.clone())
+                .leeway(Duration::from_secs(leeway))
+                .token_cache_capacity(0),
+        );
+        let exp: Value = serde_json::from_str(&format!("{}.25", T + 100)).expect("num");
+        let nbf: Value = serde_json::from_str(&format!("{}.75", T - 100)).expect("num");
+        let token = idp.token().claim("exp", exp).claim("nbf", nbf).sign();
+        let leeway_s = i64::try_from(leeway).expect("small");
+        let ms = Duration::from_millis;
+        // nbf - leeway = T - 100 + 0.75 - leeway: refused a millisecond before, accepted at it.
+        clock.set_unix(T - 100 - leeway_s);
+        clock.advance(ms(749));
+        assert_refused_because(
+            &send_token(&app, &token).await,
+            &format!("nbf - leeway - 1 ms, leeway {leeway}"),
+            "token not yet valid",
+        );
+        clock.advance(ms(1));
+        assert_accepted(&send_token(&app, &token).await, "nbf - leeway");
+        // exp + leeway = T + 100.25 + leeway, exclusive: accepted a millisecond before.
+        clock.set_unix(T + 100 + leeway_s);
+        clock.advance(ms(249));
+        assert_accepted(&send_token(&app, &token).await, "exp + leeway - 1 ms");
+        clock.advance(ms(1));
+        assert_refused_because(
+            &send_token(&app, &token).await,
+            "exp + leeway (exclusive)",
+            "token expired",
+        );
     }
 }
 
@@ -1476,9 +1627,13 @@ async fn exp_and_nbf_bounds_are_exact_with_the_leeway() {
         }
         let (_, app) = build(b);
         // (clock, token, accepted?) in an order that also exercises cached successes.
+        // exp is exclusive (RFC 7519 section 4.1.4, issue 13 point 10): the last accepted
+        // instant is a millisecond before exp + leeway; nbf is inclusive.
         let steps = [
             (T + 31, &expiring, false, "exp + leeway + 1 s"),
-            (T + 30, &expiring, true, "exp + leeway"),
+            (T + 30, &expiring, false, "exp + leeway"),
+            (T + 29, &expiring, true, "exp + leeway - 1 s"),
+            (T + 30, &expiring, false, "exp + leeway, after a success"),
             (
                 T + 31,
                 &expiring,
@@ -1508,10 +1663,36 @@ async fn exp_and_nbf_bounds_are_exact_with_the_leeway() {
         }
     }
 
-    // With no leeway the bounds are exp and nbf themselves.
-    let clock = ManualClock::at_unix(T);
+    // With no leeway the bounds are exp (exclusive) and nbf (inclusive) themselves. The issue's
+    // input: clock at T, leeway 0, exp = T -> 401, also when the verified-token cache holds
+    // the token from a millisecond earlier.
+    let clock = ManualClock::at_unix(T - 1);
+    clock.advance(Duration::from_millis(999));
+    let fetches = idp.jwks_fetches();
     let (_, app) = build(builder(&idp).clock(clock.clone()).leeway(Duration::ZERO));
-    assert_accepted(&send_token(&app, &expiring).await, "at exp, leeway 0");
+    assert_accepted(&send_token(&app, &expiring).await, "exp - 1 ms, leeway 0");
+    clock.set_unix(T);
+    assert_refused_because(
+        &send_token(&app, &expiring).await,
+        "at exp, leeway 0, after a cached success",
+        "token expired",
+    );
+    let (_, uncached) = build(
+        builder(&idp)
+            .clock(clock.clone())
+            .leeway(Duration::ZERO)
+            .token_cache_capacity(0),
+    );
+    assert_refused_because(
+        &send_token(&uncached, &expiring).await,
+        "at exp, leeway 0, no token cache",
+        "token expired",
+    );
+    assert_eq!(
+        idp.jwks_fetches(),
+        fetches + 2,
+        "one fetch per verifier, no refresh"
+    );
     clock.set_unix(T + 1);
     assert_refused_because(
         &send_token(&app, &expiring).await,
@@ -1628,6 +1809,18 @@ async fn id_token_is_refused_where_an_access_token_is_required() {
         ("access claims, typ JWT", access("JWT").sign()),
         ("no typ", access("at+jwt").header("typ", Value::Null).sign()),
         ("typ application/jwt", access("application/jwt").sign()),
+        // Media types compare case-insensitively, but exactly otherwise.
+        ("typ text/at+jwt", access("text/at+jwt").sign()),
+        (
+            "typ application/application/at+jwt",
+            access("application/application/at+jwt").sign(),
+        ),
+        (
+            "typ with a parameter",
+            access("application/at+jwt; v=1").sign(),
+        ),
+        ("typ with a space", access("at+jwt ").sign()),
+        ("typ at+jwt2", access("at+jwt2").sign()),
     ];
     for (case, token) in &refused_early {
         let reply = send_token(&app, token).await;
@@ -1650,9 +1843,20 @@ async fn id_token_is_refused_where_an_access_token_is_required() {
             "missing required claim",
         );
     }
-    for typ in ["at+jwt", "application/at+jwt", "AT+JWT"] {
+    // RFC 7515 section 4.1.9 (`application/` implied without a `/`), RFC 2045 section 5.1
+    // and RFC 6838 section 4.2 (type and subtype case-insensitive): issue 13 point 11's inputs
+    // `Application/at+jwt` and `APPLICATION/AT+JWT` were refused as "not an access token".
+    for typ in [
+        "at+jwt",
+        "application/at+jwt",
+        "AT+JWT",
+        "Application/at+jwt",
+        "APPLICATION/AT+JWT",
+        "application/AT+jwt",
+    ] {
         assert_accepted(&send_token(&app, &access(typ).sign()).await, typ);
     }
+    assert_eq!(idp.jwks_fetches(), 1);
 }
 
 #[tokio::test]

@@ -1,20 +1,25 @@
 //! Shared set-up of the benches: a mock IdP, warmed verifiers behind `JwksAuthLayer`, and the
-//! floor (`jsonwebtoken::decode` with a prepared key and `Validation`).
+//! floor (`jsonwebtoken::decode` with a prepared key and `Validation`; for ES512, which
+//! jsonwebtoken lacks, aws-lc-rs's verify with a prepared key plus the same claim checks).
 #![allow(dead_code, unreachable_pub)]
 
 use std::convert::Infallible;
 
+use aws_lc_rs::signature::{ECDSA_P521_SHA512_FIXED, ParsedPublicKey};
 use axum::body::Body;
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use futures_util::FutureExt;
 use http::{Request, Response};
-use jsonwebtoken::{Algorithm, DecodingKey, Validation, jwk::Jwk};
+use jsonwebtoken::{DecodingKey, Validation, jwk::Jwk};
 use jwks_auth::testing::MockIdp;
-use jwks_auth::{JwksAuth, JwksAuthLayer, JwksVerifier};
+use jwks_auth::{Algorithm, JwksAuth, JwksAuthLayer, JwksVerifier};
 use tower::{Layer, ServiceExt, service_fn};
 
-pub const ALGS: [(Algorithm, &str); 3] = [
+pub const ALGS: [(Algorithm, &str); 4] = [
     (Algorithm::RS256, "RS256"),
     (Algorithm::ES256, "ES256"),
+    (Algorithm::ES512, "ES512"),
     (Algorithm::EdDSA, "EdDSA"),
 ];
 
@@ -71,17 +76,38 @@ pub struct Floor {
     pub token: String,
     /// A prepared request carrying the token.
     pub request: Request<()>,
-    pub key: DecodingKey,
+    pub key: FloorKey,
     pub validation: Validation,
+}
+
+/// The floor's prepared key: jsonwebtoken's, or (ES512) aws-lc-rs's.
+pub enum FloorKey {
+    Jose(DecodingKey),
+    P521(ParsedPublicKey),
 }
 
 impl Floor {
     pub fn new(s: &Setup, alg: Algorithm) -> Self {
         let token = s.idp.token().alg(alg).expires_in(86_400).sign();
         let jwk_value = s.idp.public_jwk(&s.idp.kid(alg)).expect("published key");
-        let jwk: Jwk = serde_json::from_value(jwk_value).expect("jwk");
-        let key = DecodingKey::from_jwk(&jwk).expect("decoding key");
-        let mut validation = Validation::new(alg);
+        let jose_alg = alg.as_str().parse().ok();
+        let key = match jose_alg {
+            Some(_) => {
+                let jwk: Jwk = serde_json::from_value(jwk_value).expect("jwk");
+                FloorKey::Jose(DecodingKey::from_jwk(&jwk).expect("decoding key"))
+            }
+            None => {
+                let coord = |m: &str| URL_SAFE_NO_PAD.decode(jwk_value[m].as_str().unwrap());
+                let mut point = vec![4u8];
+                point.extend(coord("x").expect("x"));
+                point.extend(coord("y").expect("y"));
+                FloorKey::P521(
+                    ParsedPublicKey::new(&ECDSA_P521_SHA512_FIXED, point).expect("P-521"),
+                )
+            }
+        };
+        // For ES512 only its claim checks are used (its alg is checked by hand).
+        let mut validation = Validation::new(jose_alg.unwrap_or(jsonwebtoken::Algorithm::ES384));
         validation.set_audience(&[s.idp.audience()]);
         validation.set_issuer(&[s.idp.issuer()]);
         let request = bearer(&token);
@@ -98,8 +124,40 @@ impl Floor {
     }
 
     pub fn decode(&self) {
-        jsonwebtoken::decode::<serde_json::Value>(&self.token, &self.key, &self.validation)
-            .expect("valid");
+        match &self.key {
+            FloorKey::Jose(key) => {
+                jsonwebtoken::decode::<serde_json::Value>(&self.token, key, &self.validation)
+                    .expect("valid");
+            }
+            FloorKey::P521(key) => {
+                // What jsonwebtoken::decode does, with aws-lc-rs's P-521 verify.
+                let (input, sig) = self.token.rsplit_once('.').expect("compact");
+                let (header, payload) = input.split_once('.').expect("compact");
+                let header: serde_json::Value =
+                    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(header).expect("b64"))
+                        .expect("json");
+                assert_eq!(header["alg"], "ES512");
+                let sig = URL_SAFE_NO_PAD.decode(sig).expect("b64");
+                key.verify_sig(input.as_bytes(), &sig).expect("valid");
+                let claims: serde_json::Value =
+                    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).expect("b64"))
+                        .expect("json");
+                let exp = claims["exp"].as_u64().expect("exp");
+                assert!(exp > jsonwebtoken::get_current_timestamp());
+                assert!(
+                    self.validation
+                        .iss
+                        .as_ref()
+                        .is_some_and(|iss| claims["iss"].as_str().is_some_and(|i| iss.contains(i)))
+                );
+                assert!(
+                    self.validation
+                        .aud
+                        .as_ref()
+                        .is_some_and(|aud| claims["aud"].as_str().is_some_and(|a| aud.contains(a)))
+                );
+            }
+        }
     }
 }
 

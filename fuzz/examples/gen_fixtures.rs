@@ -46,7 +46,8 @@ fn hs256(header_json: &str, payload_json: &str) -> String {
     let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
     let input = format!("{}.{}", b64.encode(header_json), b64.encode(payload_json));
     let key = jsonwebtoken::EncodingKey::from_secret(HMAC_SECRET.as_bytes());
-    let sig = jsonwebtoken::crypto::sign(input.as_bytes(), &key, Algorithm::HS256).expect("hmac");
+    let sig = jsonwebtoken::crypto::sign(input.as_bytes(), &key, jsonwebtoken::Algorithm::HS256)
+        .expect("hmac");
     format!("{input}.{sig}")
 }
 
@@ -57,7 +58,7 @@ async fn main() {
     let seeds = root.join("seeds");
     let idp = MockIdp::start().await;
 
-    // The key set: the mock's nine keys (RS*, PS*, ES256, ES384, EdDSA).
+    // The key set: the mock's ten keys (RS*, PS*, ES256, ES384, ES512, EdDSA).
     let jwks = idp.jwks_json();
     write(
         &fixtures,
@@ -75,9 +76,10 @@ async fn main() {
         c["nested"] = json!({"a": [1, 2, {"b": null}], "n": 1.5});
         accept.push(idp.sign_raw(alg, &header(alg, &kid), &c.to_string()));
     }
-    // Exactly at the edges with the 30 s leeway: exp + 30 == NOW, nbf - 30 == NOW.
+    // At the edges with the 30 s leeway: exp + 30 a millisecond after NOW (exp is exclusive),
+    // nbf - 30 == NOW (inclusive). `exp + 30 == NOW` is in refuse.txt.
     let mut edge = claims();
-    edge["exp"] = json!(NOW - 30);
+    edge["exp"] = json!(1_699_999_970.001);
     edge["nbf"] = json!(NOW + 30);
     accept.push(idp.sign_raw(
         Algorithm::ES256,
@@ -108,9 +110,21 @@ async fn main() {
         c
     };
     refuse.push(rs(with("exp", json!(NOW - 31))));
+    refuse.push(rs(with("exp", json!(NOW - 30))));
     refuse.push(rs(with("nbf", json!(NOW + 31))));
     refuse.push(rs(with("exp", json!("1700003600"))));
-    refuse.push(rs(with("exp", json!(1_700_003_600.5))));
+    // Fractional NumericDates are valid (RFC 7519 section 2; issue 13 point 2) and compared
+    // exactly: accepted here, and refused just past the leeway below.
+    accept.push(rs(with("exp", json!(1_700_003_600.5))));
+    let mut fractional = claims();
+    fractional["iat"] = json!(1_699_999_940.25);
+    fractional["nbf"] = json!(1_700_000_029.875);
+    fractional["auth_time"] = json!(1.69999e9);
+    accept.push(rs(fractional));
+    refuse.push(rs(with("exp", json!(1_699_999_969.999))));
+    refuse.push(rs(with("nbf", json!(1_700_000_030.001))));
+    refuse.push(rs(with("exp", json!(-1))));
+    refuse.push(rs(with("iat", json!(-0.5))));
     refuse.push(rs(with("iss", json!(format!("{ISSUER}/")))));
     refuse.push(rs(with("iss", json!("https://IDP.example.test"))));
     refuse.push(rs(with("aud", json!("other"))));
@@ -229,6 +243,29 @@ async fn main() {
         .to_string(),
     );
     write(&jwks_dir, "empty.json", r#"{"keys":[]}"#);
+    // Duplicate kids (issue 13 point 1): one key twice, and different RSA keys under one kid.
+    let under_rsa_kid = |k: &Value| {
+        let mut k = k.clone();
+        k["kid"] = rsa["kid"].clone();
+        k["alg"] = rsa["alg"].clone();
+        k
+    };
+    let (b, c, d) = (
+        under_rsa_kid(&keys[1]),
+        under_rsa_kid(&keys[2]),
+        under_rsa_kid(&keys[3]),
+    );
+    let dup = |keys: Vec<Value>| json!({ "keys": keys }).to_string();
+    let mut empty_kid = rsa.clone();
+    empty_kid["kid"] = json!("");
+    write(&jwks_dir, "empty-kid.json", dup(vec![empty_kid]));
+    write(&jwks_dir, "duplicate-kid-same-key.json", dup(vec![rsa.clone(), rsa.clone()]));
+    write(&jwks_dir, "duplicate-kid-two-keys.json", dup(vec![rsa.clone(), b.clone()]));
+    write(
+        &jwks_dir,
+        "duplicate-kid-four-keys.json",
+        dup(vec![b, c, d, rsa.clone(), rsa.clone()]),
+    );
 
     // Discovery documents (first byte chooses the configured issuer in the target).
     let disc = seeds.join("discovery");

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use jsonwebtoken::Algorithm;
+use crate::algorithms::Algorithm;
 
 use super::{JwksVerifierBuilder, SourceConfig};
 use crate::algorithms::Algorithms;

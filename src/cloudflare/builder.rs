@@ -5,7 +5,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use jsonwebtoken::Algorithm;
+use crate::algorithms::Algorithm;
 
 use super::access::{CloudflareAccess, Inner};
 use super::client::IdentityClient;

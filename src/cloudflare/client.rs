@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 use super::claims::CloudflareClaims;
 use super::error::{IdentityError, IdentityErrorKind};
 use super::identity::Identity;
-use crate::claims::{NumericDate, numeric_date};
+use crate::claims::{NumericDate, Rounding, numeric_date};
 use crate::clock::SharedClock;
 use crate::jwks::http::{GetFailure, HttpFetcher};
 use crate::token::CF_AUTHORIZATION_COOKIE;
@@ -132,7 +132,9 @@ impl IdentityClient {
         token: &str,
     ) -> Result<Arc<Identity>, IdentityError> {
         // `exp` was checked by the verifier; unreadable here means no lifetime, so no caching.
-        let exp = numeric_date(user.claims(), "exp").ok().flatten();
+        let exp = numeric_date(user.claims(), "exp", Rounding::Down)
+            .ok()
+            .flatten();
         let ttl = lifetime(exp, self.clock.now(), self.max_ttl);
         if ttl.is_zero() {
             // The token is about to expire (or is inside the leeway): never cache past it.

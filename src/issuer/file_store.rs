@@ -8,7 +8,7 @@ use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsE
 use std::path::{Component, Path, PathBuf};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
-use jsonwebtoken::Algorithm;
+use crate::algorithms::Algorithm;
 use serde_json::{Value, json};
 
 use super::IssuerError;

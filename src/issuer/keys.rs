@@ -6,12 +6,14 @@ use aws_lc_rs::encoding::AsBigEndian;
 use aws_lc_rs::encoding::AsDer;
 use aws_lc_rs::rsa::KeySize;
 use aws_lc_rs::signature::{EcdsaKeyPair, Ed25519KeyPair, KeyPair, RsaKeyPair};
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
+use jsonwebtoken::{DecodingKey, EncodingKey};
 use serde_json::{Map, Value, json};
 
 use super::IssuerError;
 use super::der;
 use super::kind::KeyKind;
+use super::signing::RawSigner;
+use crate::algorithms::Algorithm;
 
 /// The public half of an asymmetric key, as its JWK members (`kty`, `n`/`e`, `crv`/`x`/`y`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,6 +49,7 @@ impl PublicKey {
             }
             (Some("EC"), Some("P-256")) => KeyKind::EcP256,
             (Some("EC"), Some("P-384")) => KeyKind::EcP384,
+            (Some("EC"), Some("P-521")) => KeyKind::EcP521,
             (Some("OKP"), Some("Ed25519")) => KeyKind::Ed25519,
             (Some("oct"), _) => return Err(invalid("an `oct` key has no public half")),
             _ => return Err(invalid("unsupported kty/crv")),
@@ -73,6 +76,14 @@ impl PublicKey {
         };
         let key = Self { kind, members };
         key.decoding_key()?; // the backend must accept it
+        if kind == KeyKind::EcP521 {
+            // jsonwebtoken has no P-521: aws-lc-rs checks the point is on the curve.
+            aws_lc_rs::signature::ParsedPublicKey::new(
+                &aws_lc_rs::signature::ECDSA_P521_SHA512_FIXED,
+                public_point(&key),
+            )
+            .map_err(|e| invalid(format!("P-521 public key rejected: {e}")))?;
+        }
         Ok(key)
     }
 
@@ -97,7 +108,8 @@ impl PublicKey {
         Ok(Value::Object(jwk))
     }
 
-    /// A jsonwebtoken verification key.
+    /// A jsonwebtoken verification key. jsonwebtoken cannot verify ES512, so for a P-521 key
+    /// this only carries the point; the crate's verifier checks ES512 itself.
     ///
     /// # Errors
     /// [`IssuerError::InvalidKey`] if the backend refuses the key.
@@ -185,7 +197,7 @@ impl KeyMaterial {
         })
     }
 
-    /// Reads a private key PEM: RSA (`RSA PRIVATE KEY` or PKCS#8), EC P-256/P-384 (PKCS#8) or
+    /// Reads a private key PEM: RSA (`RSA PRIVATE KEY` or PKCS#8), EC P-256/P-384/P-521 (PKCS#8) or
     /// Ed25519 (PKCS#8).
     ///
     /// # Errors
@@ -200,18 +212,18 @@ impl KeyMaterial {
             return Self::from_secret_der(rsa_kind(bits)?, key.as_bytes().to_vec());
         }
         if let Ok(key) = EncodingKey::from_ec_pem(bytes) {
-            for kind in [KeyKind::EcP256, KeyKind::EcP384] {
+            for kind in [KeyKind::EcP256, KeyKind::EcP384, KeyKind::EcP521] {
                 if let Ok(m) = Self::from_secret_der(kind, key.as_bytes().to_vec()) {
                     return Ok(m);
                 }
             }
-            return Err(invalid("only P-256 and P-384 EC keys are supported"));
+            return Err(invalid("only P-256, P-384 and P-521 EC keys are supported"));
         }
         if let Ok(key) = EncodingKey::from_ed_pem(bytes) {
             return Self::from_secret_der(KeyKind::Ed25519, key.as_bytes().to_vec());
         }
         Err(invalid(
-            "not a supported private key PEM (RSA, EC P-256/P-384 or Ed25519)",
+            "not a supported private key PEM (RSA, EC P-256/P-384/P-521 or Ed25519)",
         ))
     }
 
@@ -375,8 +387,21 @@ impl KeyMaterial {
         Ok(Value::Object(jwk))
     }
 
+    /// The signing form of the key: jsonwebtoken's, or the P-521 key pair for ES512.
+    pub(crate) fn signer(&self) -> Result<RawSigner, IssuerError> {
+        if self.kind == KeyKind::EcP521 {
+            let (alg, ..) = self.kind.ec().ok_or_else(|| invalid("not an EC key"))?;
+            let pair = EcdsaKeyPair::from_pkcs8(alg, &self.secret)
+                .map_err(|e| invalid(format!("EC key rejected: {e}")))?;
+            return Ok(RawSigner::P521(std::sync::Arc::new(pair)));
+        }
+        Ok(RawSigner::Jose(self.encoding_key()))
+    }
+
     /// A jsonwebtoken signing key. Call [`EncodingKey`]-using functions only after a
-    /// jsonwebtoken crypto provider is installed (the signer does this).
+    /// jsonwebtoken crypto provider is installed (the signer does this). jsonwebtoken has no
+    /// ES512: a P-521 key's `EncodingKey` carries the key but cannot sign; the crate's own
+    /// signers ([`SigningKey`](super::SigningKey), the mock IdP) sign ES512 with aws-lc-rs.
     #[must_use]
     pub fn encoding_key(&self) -> EncodingKey {
         if self.kind.rsa_bits().is_some() {
@@ -405,11 +430,7 @@ impl KeyMaterial {
 /// The JOSE name of an algorithm (`RS256`, `EdDSA`, ...).
 #[must_use]
 pub(crate) fn alg_name(alg: Algorithm) -> String {
-    // Algorithm serialises to its JOSE name.
-    serde_json::to_value(alg)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default()
+    alg.as_str().to_owned()
 }
 
 fn rsa_kind(bits: usize) -> Result<KeyKind, IssuerError> {

@@ -2,10 +2,11 @@
 
 use std::fmt;
 
+use crate::algorithms::Algorithm;
 use aws_lc_rs::signature::{
-    ECDSA_P256_SHA256_FIXED_SIGNING, ECDSA_P384_SHA384_FIXED_SIGNING, EcdsaSigningAlgorithm,
+    ECDSA_P256_SHA256_FIXED_SIGNING, ECDSA_P384_SHA384_FIXED_SIGNING,
+    ECDSA_P521_SHA512_FIXED_SIGNING, EcdsaSigningAlgorithm,
 };
-use jsonwebtoken::Algorithm;
 
 /// The type and size of a key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -21,6 +22,8 @@ pub enum KeyKind {
     EcP256,
     /// ECDSA on P-384 (ES384).
     EcP384,
+    /// ECDSA on P-521 (ES512). Signed with aws-lc-rs directly (jsonwebtoken has no ES512).
+    EcP521,
     /// Ed25519 (EdDSA).
     Ed25519,
     /// A 256-bit HMAC secret (HS256). Symmetric: never published.
@@ -33,12 +36,13 @@ pub enum KeyKind {
 
 impl KeyKind {
     /// Every kind, for tests and tables.
-    pub const ALL: [Self; 9] = [
+    pub const ALL: [Self; 10] = [
         Self::Rsa2048,
         Self::Rsa3072,
         Self::Rsa4096,
         Self::EcP256,
         Self::EcP384,
+        Self::EcP521,
         Self::Ed25519,
         Self::Hmac256,
         Self::Hmac384,
@@ -52,6 +56,7 @@ impl KeyKind {
             Self::Rsa2048 | Self::Rsa3072 | Self::Rsa4096 => Algorithm::RS256,
             Self::EcP256 => Algorithm::ES256,
             Self::EcP384 => Algorithm::ES384,
+            Self::EcP521 => Algorithm::ES512,
             Self::Ed25519 => Algorithm::EdDSA,
             Self::Hmac256 => Algorithm::HS256,
             Self::Hmac384 => Algorithm::HS384,
@@ -84,7 +89,8 @@ impl KeyKind {
         Self::ALL.into_iter().find(|k| k.supports(alg))
     }
 
-    /// The name used in key files (`RSA-2048`, `EC-P256`, `Ed25519`, `HMAC-256`, ...).
+    /// The name used in key files (`RSA-2048`, `EC-P256`, `EC-P521`, `Ed25519`, `HMAC-256`,
+    /// ...).
     #[must_use]
     pub fn name(self) -> &'static str {
         match self {
@@ -93,6 +99,7 @@ impl KeyKind {
             Self::Rsa4096 => "RSA-4096",
             Self::EcP256 => "EC-P256",
             Self::EcP384 => "EC-P384",
+            Self::EcP521 => "EC-P521",
             Self::Ed25519 => "Ed25519",
             Self::Hmac256 => "HMAC-256",
             Self::Hmac384 => "HMAC-384",
@@ -128,6 +135,7 @@ impl KeyKind {
         match self {
             Self::EcP256 => Some((&ECDSA_P256_SHA256_FIXED_SIGNING, "P-256", 32)),
             Self::EcP384 => Some((&ECDSA_P384_SHA384_FIXED_SIGNING, "P-384", 48)),
+            Self::EcP521 => Some((&ECDSA_P521_SHA512_FIXED_SIGNING, "P-521", 66)),
             _ => None,
         }
     }

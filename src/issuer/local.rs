@@ -33,10 +33,12 @@ impl LocalVerifier {
     /// [`AuthError`] (invalid token) when the kid is not a currently published version of the
     /// signer, or as [`JwksVerifier::verify`].
     pub async fn verify(&self, token: &str) -> Result<User, AuthError> {
-        let header = jsonwebtoken::decode_header(token)
-            .map_err(|_| AuthError::new(AuthReason::MalformedToken))?;
-        match header.kid {
-            Some(kid) if self.signer.accepts_kid(&kid) => self.verifier.verify(token).await,
+        // The crate's own strict parse (jsonwebtoken's header reader has no ES512); its
+        // refusals are the verifier's, and nothing is decoded twice beyond the small header.
+        let mut header_buf = Vec::new();
+        let header = crate::jwt::parse(token, usize::MAX, &mut header_buf)?;
+        match header.kid.as_deref() {
+            Some(kid) if self.signer.accepts_kid(kid) => self.verifier.verify(token).await,
             Some(_) => Err(AuthError::new(AuthReason::UnknownKeyId)),
             None => Err(AuthError::new(AuthReason::MissingKeyId)),
         }

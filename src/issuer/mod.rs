@@ -80,7 +80,7 @@ mod publish;
 mod published;
 mod signer;
 mod signer_builder;
-mod signing;
+pub(crate) mod signing;
 mod source;
 mod store;
 

@@ -5,7 +5,7 @@ use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use jsonwebtoken::Algorithm;
+use crate::algorithms::Algorithm;
 use serde_json::{Map, Value};
 
 use super::IssuerError;

@@ -4,7 +4,7 @@ use std::fmt;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use jsonwebtoken::Algorithm;
+use crate::algorithms::Algorithm;
 
 use super::IssuerError;
 use super::keyring::KeyRing;

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use jsonwebtoken::Algorithm;
+use crate::algorithms::Algorithm;
 use serde_json::Value;
 
 use super::IssuerError;

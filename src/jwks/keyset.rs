@@ -5,13 +5,14 @@ use std::fmt;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use jsonwebtoken::{Algorithm, DecodingKey};
+use jsonwebtoken::DecodingKey;
 use serde::Deserialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use super::kid::{self, VersionedKid};
-use crate::algorithms::Algorithms;
+use crate::algorithms::{Algorithm, Algorithms};
+use crate::crypto::{P521_LEN, P521Key, PublicKey};
 use crate::error::AuthReason;
 use crate::jwk::Jwk;
 use crate::jwt::MAX_KID_LEN;
@@ -22,11 +23,17 @@ pub const MAX_KEYS: usize = 256;
 /// Smallest RSA modulus accepted (RFC 7518 section 3.3 requires 2048 bits).
 pub const MIN_RSA_BITS: usize = 2048;
 
+/// Most keys sharing one kid (and fitting the token's alg) that a token's signature is tried
+/// against, in document order. Providers publish a kid twice during rotations; identical
+/// entries are merged when the set is built, so this bounds only *different* keys under one
+/// kid, and with it the signature checks one forged token can cost.
+pub const MAX_KEYS_PER_KID: usize = 3;
+
 /// One usable verification key: the decoded key and the algorithms it may verify.
 pub(crate) struct VerifyKey {
     pub(crate) kid: Option<Box<str>>,
     pub(crate) algorithms: Algorithms,
-    pub(crate) key: DecodingKey,
+    pub(crate) key: PublicKey,
     /// Digest of the kid and public key material: tells "the same key" across refreshes.
     pub(crate) fingerprint: [u8; 16],
     /// The key's public members (for [`KeySet::to_jwks`]); `None` for a local HMAC secret.
@@ -71,11 +78,26 @@ impl std::error::Error for KeySetError {}
 /// The outcome of looking up the key for a token.
 #[derive(Debug)]
 pub(crate) enum Selection<'a> {
-    Found(&'a VerifyKey),
+    /// The keys to try, in document order: one, or up to [`MAX_KEYS_PER_KID`] sharing a kid.
+    Found(Candidates<'a>),
     /// No key has this kid: a refresh may bring it.
     UnknownKid,
     /// Keys exist for this kid (or the token has no kid) but none fits; refreshing won't help.
     Refused(AuthReason),
+}
+
+/// The keys a token's signature is tried against, first that verifies wins. On the stack:
+/// selecting keys allocates nothing.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Candidates<'a> {
+    keys: [Option<&'a VerifyKey>; MAX_KEYS_PER_KID],
+}
+
+impl<'a> Candidates<'a> {
+    /// The keys, in document order.
+    pub(crate) fn iter(self) -> impl Iterator<Item = &'a VerifyKey> {
+        self.keys.into_iter().flatten()
+    }
 }
 
 /// How a verifier reads key sets: which algorithms keys may verify, and how kids match.
@@ -116,7 +138,13 @@ impl KeySet {
     /// algorithms outside `allowed`); the document fails only when no key is left. A JWK
     /// without `alg` may verify any allowed algorithm of its key type and curve.
     ///
-    /// Kids match exactly (a token's kid must equal the JWK's `kid`).
+    /// Kids match exactly (a token's kid must equal the JWK's `kid`; `""` is a kid like any
+    /// other, distinct from a JWK without `kid`). A key listed twice
+    /// (same kid, same public key) is kept once, verifying the algorithms of both entries;
+    /// different keys sharing a kid (providers publish them during rotations) are all kept,
+    /// and a token naming that kid is checked against the first [`MAX_KEYS_PER_KID`] of them
+    /// that fit its alg, in document order: the first that verifies wins, and if none does
+    /// the token is an invalid signature.
     ///
     /// # Errors
     /// [`KeySetError`] when the document is malformed or yields no usable key.
@@ -151,7 +179,7 @@ impl KeySet {
                 continue;
             }
             match parse_key(&jwk, allowed) {
-                Ok(key) => set.push(key, policy.versioned_kids),
+                Ok(key) => set.push_or_merge(key, policy.versioned_kids),
                 Err(why) => {
                     set.skipped += 1;
                     let kid = jwk.get("kid").and_then(Value::as_str).unwrap_or("");
@@ -168,7 +196,17 @@ impl KeySet {
         Ok(set)
     }
 
-    fn push(&mut self, key: VerifyKey, versioned_kids: bool) {
+    /// Adds `key`, or, when the set already holds the identical key (same kid, same public
+    /// key: a provider listing it twice), lets that entry verify the algorithms of both.
+    fn push_or_merge(&mut self, key: VerifyKey, versioned_kids: bool) {
+        let same = self
+            .candidates(key.kid.as_deref())
+            .find(|&i| self.keys[i].fingerprint == key.fingerprint && self.keys[i].kid == key.kid);
+        if let Some(i) = same {
+            let merged = self.keys[i].algorithms.union(key.algorithms);
+            self.keys[i].algorithms = merged;
+            return;
+        }
         let index = self.keys.len();
         if versioned_kids
             && let Some(VersionedKid::Versioned { base, version }) =
@@ -254,10 +292,13 @@ impl KeySet {
         indices.iter().copied().chain(keyless.into_iter().flatten())
     }
 
-    /// Finds the one key for a token with this kid and alg.
+    /// Finds the keys to try for a token with this kid and alg.
     ///
     /// The alg must be one the key allows (its JWK `alg`, or what its type and curve fit).
-    /// A token without kid matches only when `allow_missing_kid` and exactly one key fits.
+    /// Several keys under the token's kid that fit the alg are all candidates (the first
+    /// [`MAX_KEYS_PER_KID`], in document order). A token without kid matches only when
+    /// `allow_missing_kid` and exactly one key fits: without a kid there is nothing that says
+    /// which keys were meant, so several fitting keys stay ambiguous.
     pub(crate) fn select(
         &self,
         kid: Option<&str>,
@@ -267,22 +308,28 @@ impl KeySet {
         if kid.is_none() && !allow_missing_kid {
             return Selection::Refused(AuthReason::MissingKeyId);
         }
-        let mut found = None;
+        let mut found = [None; MAX_KEYS_PER_KID];
+        let mut count = 0;
         let mut any = false;
         for i in self.candidates(kid) {
             any = true;
             let key = &self.keys[i];
-            if key.algorithms.contains(alg) {
-                if found.is_some() {
-                    return Selection::Refused(AuthReason::AmbiguousKeyId);
-                }
-                found = Some(key);
+            if !key.algorithms.contains(alg) {
+                continue;
             }
+            if kid.is_none() && count == 1 {
+                return Selection::Refused(AuthReason::AmbiguousKeyId);
+            }
+            if count == MAX_KEYS_PER_KID {
+                break;
+            }
+            found[count] = Some(key);
+            count += 1;
         }
-        match found {
-            Some(key) => Selection::Found(key),
-            None if !any && kid.is_some() => Selection::UnknownKid,
-            None => Selection::Refused(AuthReason::AlgorithmNotAllowedForKey),
+        match count {
+            0 if !any && kid.is_some() => Selection::UnknownKid,
+            0 => Selection::Refused(AuthReason::AlgorithmNotAllowedForKey),
+            _ => Selection::Found(Candidates { keys: found }),
         }
     }
 }
@@ -298,7 +345,7 @@ impl VerifyKey {
         Self {
             kid: kid.map(String::into_boxed_str),
             algorithms,
-            key: DecodingKey::from_secret(secret),
+            key: PublicKey::Jose(DecodingKey::from_secret(secret)),
             fingerprint,
             jwk: None,
         }
@@ -332,12 +379,10 @@ fn parse_key(jwk: &Value, allowed: Algorithms) -> Result<VerifyKey, &'static str
     {
         return Err("key_ops without verify");
     }
-    if raw
-        .kid
-        .as_ref()
-        .is_some_and(|k| k.is_empty() || k.len() > MAX_KID_LEN)
-    {
-        return Err("kid empty or too long");
+    // An empty kid is a kid like any other (RFC 7517 section 4.5 leaves its value open, and
+    // some issuers publish `""`): it matches a token whose kid is exactly `""`.
+    if raw.kid.as_ref().is_some_and(|k| k.len() > MAX_KID_LEN) {
+        return Err("kid too long");
     }
     let (fits, key, material) = match (raw.kty.as_str(), raw.crv.as_deref()) {
         ("RSA", _) => {
@@ -356,13 +401,13 @@ fn parse_key(jwk: &Value, allowed: Algorithms) -> Result<VerifyKey, &'static str
                 return Err("unreasonable RSA exponent");
             }
             let key = DecodingKey::from_rsa_raw_components(n_trimmed, e_trimmed);
-            (Algorithms::RSA, key, [n, e].concat())
+            (Algorithms::RSA, PublicKey::Jose(key), [n, e].concat())
         }
-        ("EC", Some(crv @ ("P-256" | "P-384"))) => {
-            let (len, fits) = if crv == "P-256" {
-                (32, Algorithms::from(Algorithm::ES256))
-            } else {
-                (48, Algorithms::from(Algorithm::ES384))
+        ("EC", Some(crv @ ("P-256" | "P-384" | "P-521"))) => {
+            let (len, alg) = match crv {
+                "P-256" => (32, Algorithm::ES256),
+                "P-384" => (48, Algorithm::ES384),
+                _ => (P521_LEN, Algorithm::ES512),
             };
             let x = b64(raw.x.as_deref(), "missing x")?;
             let y = b64(raw.y.as_deref(), "missing y")?;
@@ -373,14 +418,23 @@ fn parse_key(jwk: &Value, allowed: Algorithms) -> Result<VerifyKey, &'static str
             point.push(4);
             point.extend_from_slice(&x);
             point.extend_from_slice(&y);
-            (fits, DecodingKey::from_ec_der(&point), point)
+            let key = if alg == Algorithm::ES512 {
+                // Parsed (and checked to be on the curve) now, not per request.
+                PublicKey::P521(
+                    P521Key::from_uncompressed_point(&point).ok_or("invalid P-521 point")?,
+                )
+            } else {
+                PublicKey::Jose(DecodingKey::from_ec_der(&point))
+            };
+            (Algorithms::from(alg), key, point)
         }
         ("OKP", Some("Ed25519")) => {
             let x = b64(raw.x.as_deref(), "missing x")?;
             if x.len() != 32 {
                 return Err("Ed25519 key of the wrong length");
             }
-            (Algorithm::EdDSA.into(), DecodingKey::from_ed_der(&x), x)
+            let key = PublicKey::Jose(DecodingKey::from_ed_der(&x));
+            (Algorithm::EdDSA.into(), key, x)
         }
         ("EC" | "OKP", _) => return Err("unsupported curve"),
         _ => return Err("unsupported key type"),
@@ -420,28 +474,5 @@ fn strip_leading_zeros(bytes: &[u8]) -> &[u8] {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn rsa_jwk(n: &str) -> String {
-        format!(
-            r#"{{"keys":[{{"kty":"RSA","kid":"k","alg":"RS256","use":"sig","n":"{n}","e":"AQAB"}}]}}"#
-        )
-    }
-
-    /// Found by the `jwks` fuzz target: `"n": ""` made the bit count underflow (a panic with
-    /// debug assertions, a huge "size" without).
-    #[test]
-    fn an_empty_or_short_rsa_modulus_is_skipped_not_a_panic() {
-        let short = URL_SAFE_NO_PAD.encode([0xff; 255]);
-        for n in ["", "AA", "AAAA", short.as_str()] {
-            let err = KeySet::from_jwks(rsa_jwk(n).as_bytes(), Algorithms::ASYMMETRIC)
-                .expect_err("no usable key");
-            assert_eq!(err, KeySetError::NoUsableKeys { skipped: 1 }, "n = {n:?}");
-        }
-        let full = URL_SAFE_NO_PAD.encode([0xff; 256]);
-        let ok = KeySet::from_jwks(rsa_jwk(&full).as_bytes(), Algorithms::ASYMMETRIC)
-            .expect("a 2048-bit modulus is usable");
-        assert_eq!(ok.len(), 1);
-    }
-}
+#[path = "keyset_tests.rs"]
+mod tests;

@@ -15,6 +15,6 @@ mod status;
 // this alias once it imports `crate::fetch` directly.
 pub(crate) use crate::fetch as http;
 
-pub use keyset::{KeySet, KeySetError, MAX_KEYS, MIN_RSA_BITS};
+pub use keyset::{KeySet, KeySetError, MAX_KEYS, MAX_KEYS_PER_KID, MIN_RSA_BITS};
 pub use source::{BoxFuture, FetchError, FetchFuture, Fetched, KeySource, Validators};
 pub use status::CacheStatus;

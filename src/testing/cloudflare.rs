@@ -3,7 +3,9 @@
 
 use std::sync::atomic::Ordering;
 
-use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use jsonwebtoken::{DecodingKey, Validation};
+
+use crate::algorithms::Algorithm;
 use serde_json::{Map, Value, json};
 
 use super::{Fault, MockIdp, Shared, TokenBuilder};
@@ -71,7 +73,7 @@ impl Shared {
             key.material.jwk(key.alg, &key.kid)
         };
         let key = DecodingKey::from_rsa_components(jwk["n"].as_str()?, jwk["e"].as_str()?).ok()?;
-        let mut validation = Validation::new(Algorithm::RS256);
+        let mut validation = Validation::new(jsonwebtoken::Algorithm::RS256);
         validation.validate_aud = false;
         super::token::ensure_provider();
         jsonwebtoken::decode::<Map<String, Value>>(token, &key, &validation)

@@ -10,9 +10,10 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
-use jsonwebtoken::{Algorithm, EncodingKey};
+use crate::algorithms::Algorithm;
 use serde_json::Value;
 
+use crate::issuer::signing::RawSigner;
 use crate::issuer::{KeyKind, KeyMaterial as IssuerKey};
 
 /// The pool slot that no mock ever publishes.
@@ -23,8 +24,8 @@ pub(crate) const FOREIGN_SLOT: u32 = 0;
 /// The mock generates and publishes keys exactly as `jwks_auth::issuer` does: one
 /// implementation of key generation and JWK export, not two.
 pub(crate) struct KeyMaterial {
-    /// The key in the form `jsonwebtoken::crypto::sign` expects.
-    pub(crate) encoding: EncodingKey,
+    /// The key's signing form (jsonwebtoken's, or aws-lc-rs's for ES512).
+    pub(crate) signer: RawSigner,
     key: IssuerKey,
 }
 
@@ -60,6 +61,7 @@ pub(crate) fn alg_slug(alg: Algorithm) -> Option<&'static str> {
         Algorithm::PS512 => "ps512",
         Algorithm::ES256 => "es256",
         Algorithm::ES384 => "es384",
+        Algorithm::ES512 => "es512",
         Algorithm::EdDSA => "eddsa",
         _ => return None,
     })
@@ -115,9 +117,10 @@ fn generate(alg: Algorithm) -> KeyMaterial {
         .unwrap_or_else(|| panic!("the mock identity provider has no key pairs for {alg:?}"));
     let key = IssuerKey::generate(kind).expect("key generation with aws-lc-rs");
     KeyMaterial {
-        encoding: key.encoding_key(),
+        signer: key.signer().expect("a generated key has a signing form"),
         key,
     }
 }
 
+#[cfg(test)]
 pub(crate) use crate::encoding::b64url;

@@ -6,7 +6,7 @@
 //!
 //! ```no_run
 //! # async fn demo() {
-//! use jsonwebtoken::Algorithm;
+//! use jwks_auth::Algorithm;
 //! # use jwks_auth::testing::{Fault, MockIdp};
 //!
 //! let idp = MockIdp::start().await;
@@ -38,7 +38,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use jsonwebtoken::Algorithm;
+use crate::algorithms::Algorithm;
 use serde_json::{Value, json};
 use tokio::sync::watch;
 
@@ -47,7 +47,7 @@ use keys::KeyMaterial;
 pub use token::TokenBuilder;
 
 /// Every algorithm the mock publishes a key for, one key each.
-pub const ALGORITHMS: [Algorithm; 9] = crate::algorithms::ASYMMETRIC_ALGORITHMS;
+pub const ALGORITHMS: [Algorithm; 10] = crate::algorithms::ASYMMETRIC_ALGORITHMS;
 
 /// Path of the JWKS endpoint.
 const JWKS_PATH: &str = crate::issuer::JWKS_PATH;
@@ -340,7 +340,7 @@ impl MockIdp {
     pub fn sign_raw(&self, alg: Algorithm, header_json: &str, payload_json: &str) -> String {
         let (_, key) = self.shared().current_key(alg);
         token::sign_compact(
-            &key.encoding,
+            &key.signer,
             alg,
             header_json.as_bytes(),
             payload_json.as_bytes(),
@@ -483,5 +483,5 @@ pub fn foreign_token(alg: Algorithm, kid: &str, claims: Value) -> String {
     let key = keys::pooled(alg, keys::FOREIGN_SLOT);
     let header = json!({ "alg": alg, "typ": "JWT", "kid": kid }).to_string();
     let payload = claims.to_string();
-    token::sign_compact(&key.encoding, alg, header.as_bytes(), payload.as_bytes())
+    token::sign_compact(&key.signer, alg, header.as_bytes(), payload.as_bytes())
 }

@@ -4,11 +4,12 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use jsonwebtoken::{Algorithm, EncodingKey};
+use jsonwebtoken::EncodingKey;
 use serde_json::{Map, Value, json};
 
 use super::Shared;
-use super::keys::b64url;
+use crate::algorithms::Algorithm;
+use crate::issuer::signing::RawSigner;
 
 /// The default `sub` claim of minted tokens.
 pub(crate) const DEFAULT_SUBJECT: &str = "user-1";
@@ -31,16 +32,14 @@ pub(crate) fn now() -> i64 {
 
 /// Signs the exact `header` and `payload` bytes as a compact JWS.
 pub(crate) fn sign_compact(
-    key: &EncodingKey,
+    key: &RawSigner,
     alg: Algorithm,
     header: &[u8],
     payload: &[u8],
 ) -> String {
     ensure_provider();
-    let signing_input = format!("{}.{}", b64url(header), b64url(payload));
-    let signature = jsonwebtoken::crypto::sign(signing_input.as_bytes(), key, alg)
-        .expect("mock key material matches its algorithm and always signs");
-    format!("{signing_input}.{signature}")
+    key.sign_compact(alg, header, payload)
+        .expect("mock key material matches its algorithm and always signs")
 }
 
 fn is_hmac(alg: Algorithm) -> bool {
@@ -192,10 +191,10 @@ impl TokenBuilder {
                 .hmac_secret
                 .as_deref()
                 .expect("TokenBuilder: HMAC algorithms need `.hmac_secret(..)`");
-            (None, EncodingKey::from_secret(secret))
+            (None, RawSigner::Jose(EncodingKey::from_secret(secret)))
         } else {
             let (kid, material) = self.shared.current_key(self.alg);
-            (Some(kid), material.encoding.clone())
+            (Some(kid), material.signer.clone())
         };
 
         let mut header = Map::new();
