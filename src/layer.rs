@@ -15,7 +15,10 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use crate::error::AuthError;
-use crate::response::{DefaultRejection, RejectionHandler, SharedRejection, rejection_response};
+use crate::grpc::GrpcMode;
+use crate::response::{
+    DefaultRejection, RejectionHandler, SharedRejection, rejection_response_for,
+};
 use crate::token::{self, TokenSource};
 use crate::user::{User, VerifiedToken};
 use crate::verifier::JwksVerifier;
@@ -58,6 +61,7 @@ pub(crate) struct LayerConfig {
     pub(crate) optional: bool,
     pub(crate) dev_user: Option<User>,
     pub(crate) rejection: SharedRejection,
+    pub(crate) grpc: GrpcMode,
     /// Values inserted into every request passed to the inner service.
     pub(crate) extensions: http::Extensions,
 }
@@ -72,6 +76,7 @@ impl JwksAuthLayer {
                 optional: false,
                 dev_user: None,
                 rejection: SharedRejection(Arc::new(DefaultRejection::new())),
+                grpc: GrpcMode::Auto,
                 extensions: http::Extensions::new(),
             }),
         }
@@ -109,6 +114,23 @@ impl JwksAuthLayer {
         let config = self.config_mut();
         config.extensions.insert(handler.clone());
         config.rejection = handler;
+        self
+    }
+
+    /// When refusals are gRPC statuses (HTTP 200, `grpc-status` 16 / 7 / 14, `grpc-message`)
+    /// rather than HTTP errors. Default [`GrpcMode::Auto`]: for requests whose `content-type`
+    /// is `application/grpc*`. The mode also reaches per-route refusals behind the layer,
+    /// through the request extensions.
+    pub fn grpc_mode(mut self, mode: GrpcMode) -> Self {
+        let config = self.config_mut();
+        config.grpc = mode;
+        // Only a non-default mode rides along in the extensions (no per-request insert
+        // otherwise); its absence means `Auto` to whoever reads it.
+        if mode == GrpcMode::Auto {
+            config.extensions.remove::<GrpcMode>();
+        } else {
+            config.extensions.insert(mode);
+        }
         self
     }
 
@@ -168,6 +190,7 @@ impl fmt::Debug for JwksAuthLayer {
             .field("verifier", &self.config.verifier)
             .field("sources", &self.config.sources)
             .field("optional", &self.config.optional)
+            .field("grpc", &self.config.grpc)
             .field("dev_user", &self.config.dev_user)
             .finish_non_exhaustive()
     }
@@ -237,8 +260,11 @@ where
                 req.extensions_mut().insert(Anonymous);
                 return ResponseFuture::inner(self.inner.call(req));
             }
-            Ok(None) => return ResponseFuture::rejected(reject(config, &AuthError::missing())),
-            Err(e) => return ResponseFuture::rejected(reject(config, &e)),
+            Ok(None) => {
+                let refusal = reject(config, req.headers(), &AuthError::missing());
+                return ResponseFuture::rejected(refusal);
+            }
+            Err(e) => return ResponseFuture::rejected(reject(config, req.headers(), &e)),
         };
         // Shares the header's bytes: no token is copied.
         let verified = VerifiedToken::new(found.carrier, found.token);
@@ -248,7 +274,7 @@ where
                 req.extensions_mut().insert(verified);
                 ResponseFuture::inner(self.inner.call(req))
             }
-            Attempt::Done(Err(e)) => ResponseFuture::rejected(reject(config, &e)),
+            Attempt::Done(Err(e)) => ResponseFuture::rejected(reject(config, req.headers(), &e)),
             Attempt::NeedsKeys(pending) => {
                 // Only this path is boxed: it waits for a key set refresh. The request reaches
                 // the inner service only if that verification succeeds, so the token can ride
@@ -267,10 +293,15 @@ where
     }
 }
 
-/// The rejection response, with the error in its extensions for outer layers.
-fn reject<ResBody: From<Bytes>>(config: &LayerConfig, error: &AuthError) -> Response<ResBody> {
+/// The rejection response (HTTP or gRPC, by the request's headers), with the error in its
+/// extensions for outer layers.
+fn reject<ResBody: From<Bytes>>(
+    config: &LayerConfig,
+    headers: &http::HeaderMap,
+    error: &AuthError,
+) -> Response<ResBody> {
     tracing::debug!(reason = error.reason().code(), "jwks-auth: request refused");
-    rejection_response(Some(&config.rejection), error).map(ResBody::from)
+    rejection_response_for(headers, Some(&config.rejection), config.grpc, error).map(ResBody::from)
 }
 
 impl<S: fmt::Debug> fmt::Debug for JwksAuth<S> {
@@ -385,7 +416,7 @@ where
                             }
                         }
                         Err(e) => State::Rejected {
-                            response: Some(reject(config, &e)),
+                            response: Some(reject(config, request.headers(), &e)),
                         },
                     };
                     this.state.set(next);

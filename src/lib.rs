@@ -85,6 +85,7 @@ mod fetch;
 #[cfg(feature = "__fuzz")]
 #[doc(hidden)]
 pub mod fuzzing;
+mod grpc;
 // The issuer side: key stores, rotating signer, JWKS publishing (feature `issuer`), and the
 // Shared encoding helpers (hex, base64url, ETag, PEM) for the publishing side: the issuer and the mock.
 #[cfg(feature = "issuer")]
@@ -120,6 +121,7 @@ pub use cloudflare::{CloudflareAccess, Identity, IdentityError};
 pub use error::{AuthError, AuthErrorKind, AuthReason, ConfigError};
 #[cfg(feature = "axum")]
 pub use extract::{AuthRejection, Claims};
+pub use grpc::GrpcMode;
 pub use jwks::FetchError;
 pub use layer::{Anonymous, DevBypass, JwksAuth, JwksAuthLayer, ResponseFuture};
 pub use policy::IdTokenChecks;
