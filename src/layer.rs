@@ -4,11 +4,11 @@
 
 use std::fmt;
 use std::future::Future;
+use std::marker::PhantomData;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 
-use bytes::Bytes;
 use http::{Request, Response};
 use pin_project_lite::pin_project;
 use tower_layer::Layer;
@@ -17,7 +17,8 @@ use tower_service::Service;
 use crate::error::AuthError;
 use crate::grpc::GrpcMode;
 use crate::response::{
-    DefaultRejection, RejectionHandler, SharedRejection, rejection_response_for,
+    BodyFromBytes, DefaultRejection, EmptyBody, RejectionBody, RejectionHandler, SharedRejection,
+    rejection_response_for,
 };
 use crate::token::{self, TokenSource};
 use crate::user::{User, VerifiedToken};
@@ -32,6 +33,10 @@ use crate::verify::Attempt;
 /// 401 / 403 / 503 with an RFC 6750 challenge and a `{"detail": ...}` body).
 ///
 /// Cloning is cheap (one `Arc`).
+///
+/// The type parameter says how a refusal's body is built for the protected service's response
+/// body type: by default [`BodyFromBytes`] (axum's `Body`, `Full<Bytes>`, any `From<Bytes>`);
+/// [`grpc_server`](Self::grpc_server) switches to [`EmptyBody`] for tonic.
 ///
 /// ```no_run
 /// use axum::{Router, routing::get};
@@ -48,10 +53,19 @@ use crate::verify::Attempt;
 ///     .layer(JwksAuthLayer::new(verifier));
 /// # Ok(app) }
 /// ```
-#[derive(Clone)]
 #[must_use]
-pub struct JwksAuthLayer {
+pub struct JwksAuthLayer<B = BodyFromBytes> {
     pub(crate) config: Arc<LayerConfig>,
+    body: PhantomData<fn() -> B>,
+}
+
+impl<B> Clone for JwksAuthLayer<B> {
+    fn clone(&self) -> Self {
+        Self {
+            config: Arc::clone(&self.config),
+            body: PhantomData,
+        }
+    }
 }
 
 #[derive(Clone)]
@@ -79,9 +93,12 @@ impl JwksAuthLayer {
                 grpc: GrpcMode::Auto,
                 extensions: http::Extensions::new(),
             }),
+            body: PhantomData,
         }
     }
+}
 
+impl<B> JwksAuthLayer<B> {
     /// Configuration is copied on write: a layer configured after being cloned never changes
     /// the clones.
     fn config_mut(&mut self) -> &mut LayerConfig {
@@ -134,6 +151,41 @@ impl JwksAuthLayer {
         self
     }
 
+    /// For a gRPC server such as tonic's: every refusal is a gRPC status
+    /// ([`GrpcMode::Always`]), and refusals have an empty body ([`EmptyBody`]), which fits
+    /// response body types that cannot be built from bytes but have an empty `Default`, as
+    /// tonic's `tonic::body::Body`.
+    ///
+    /// ```no_run
+    /// # async fn serve(
+    /// #     verifier: jwks_auth::JwksVerifier,
+    /// #     greeter: tonic::service::Routes,
+    /// # ) -> Result<(), tonic::transport::Error> {
+    /// use jwks_auth::JwksAuthLayer;
+    ///
+    /// tonic::transport::Server::builder()
+    ///     .layer(JwksAuthLayer::new(verifier).grpc_server())
+    ///     .add_routes(greeter)
+    ///     .serve("127.0.0.1:50051".parse().expect("address"))
+    ///     .await
+    /// # }
+    /// ```
+    ///
+    /// In a handler, the caller is `request.extensions().get::<jwks_auth::User>()` (tonic
+    /// keeps the HTTP request's extensions in `tonic::Request::extensions`).
+    pub fn grpc_server(self) -> JwksAuthLayer<EmptyBody> {
+        self.grpc_mode(GrpcMode::Always).rejection_body()
+    }
+
+    /// Chooses how refusal bodies are built for the protected service's response body type
+    /// (see [`RejectionBody`]); [`grpc_server`](Self::grpc_server) picks [`EmptyBody`].
+    pub fn rejection_body<N>(self) -> JwksAuthLayer<N> {
+        JwksAuthLayer {
+            config: self.config,
+            body: PhantomData,
+        }
+    }
+
     /// Skips verification entirely and gives every request this user.
     ///
     /// # Warning
@@ -176,15 +228,15 @@ pub struct Anonymous;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DevBypass;
 
-impl<S> Layer<S> for JwksAuthLayer {
-    type Service = JwksAuth<S>;
+impl<S, B> Layer<S> for JwksAuthLayer<B> {
+    type Service = JwksAuth<S, B>;
 
     fn layer(&self, inner: S) -> Self::Service {
         JwksAuth::new(inner, Arc::clone(&self.config))
     }
 }
 
-impl fmt::Debug for JwksAuthLayer {
+impl<B> fmt::Debug for JwksAuthLayer<B> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("JwksAuthLayer")
             .field("verifier", &self.config.verifier)
@@ -200,18 +252,29 @@ impl fmt::Debug for JwksAuthLayer {
 
 /// The middleware built by [`JwksAuthLayer`].
 ///
-/// Its error type is the inner service's: refusals are responses, never errors. The rejection
-/// body is built from [`Bytes`], so the response body type must implement `From<Bytes>`
-/// (axum's `Body` and `http_body_util::Full<Bytes>` do).
-#[derive(Clone)]
-pub struct JwksAuth<S> {
+/// Its error type is the inner service's: refusals are responses, never errors. `B` builds
+/// the refusal's body in the inner service's response body type: by default from [`Bytes`], so
+/// that type must implement `From<Bytes>` (axum's `Body` and `http_body_util::Full<Bytes>`
+/// do); with [`EmptyBody`] it must implement `Default` (tonic's does).
+pub struct JwksAuth<S, B = BodyFromBytes> {
     inner: S,
     config: Arc<LayerConfig>,
+    body: PhantomData<fn() -> B>,
 }
 
-impl<S> JwksAuth<S> {
+impl<S: Clone, B> Clone for JwksAuth<S, B> {
+    fn clone(&self) -> Self {
+        Self::new(self.inner.clone(), Arc::clone(&self.config))
+    }
+}
+
+impl<S, B> JwksAuth<S, B> {
     fn new(inner: S, config: Arc<LayerConfig>) -> Self {
-        Self { inner, config }
+        Self {
+            inner,
+            config,
+            body: PhantomData,
+        }
     }
 
     /// The inner service.
@@ -230,11 +293,11 @@ impl<S> JwksAuth<S> {
     }
 }
 
-impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for JwksAuth<S>
+impl<S, B, ReqBody, ResBody> Service<Request<ReqBody>> for JwksAuth<S, B>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone + Send + 'static,
     ReqBody: Send + 'static,
-    ResBody: From<Bytes>,
+    B: RejectionBody<ResBody>,
 {
     type Response = Response<ResBody>;
     type Error = S::Error;
@@ -261,10 +324,12 @@ where
                 return ResponseFuture::inner(self.inner.call(req));
             }
             Ok(None) => {
-                let refusal = reject(config, req.headers(), &AuthError::missing());
+                let refusal = reject::<B, ResBody>(config, req.headers(), &AuthError::missing());
                 return ResponseFuture::rejected(refusal);
             }
-            Err(e) => return ResponseFuture::rejected(reject(config, req.headers(), &e)),
+            Err(e) => {
+                return ResponseFuture::rejected(reject::<B, ResBody>(config, req.headers(), &e));
+            }
         };
         // Shares the header's bytes: no token is copied.
         let verified = VerifiedToken::new(found.carrier, found.token);
@@ -274,7 +339,9 @@ where
                 req.extensions_mut().insert(verified);
                 ResponseFuture::inner(self.inner.call(req))
             }
-            Attempt::Done(Err(e)) => ResponseFuture::rejected(reject(config, req.headers(), &e)),
+            Attempt::Done(Err(e)) => {
+                ResponseFuture::rejected(reject::<B, ResBody>(config, req.headers(), &e))
+            }
             Attempt::NeedsKeys(pending) => {
                 // Only this path is boxed: it waits for a key set refresh. The request reaches
                 // the inner service only if that verification succeeds, so the token can ride
@@ -287,7 +354,8 @@ where
                 // Take the service that was driven to readiness; leave a clone in its place.
                 let clone = self.inner.clone();
                 let inner = std::mem::replace(&mut self.inner, clone);
-                ResponseFuture::verifying(auth, req, inner, Arc::clone(config))
+                let reject = reject::<B, ResBody>;
+                ResponseFuture::verifying(auth, req, inner, Arc::clone(config), reject)
             }
         }
     }
@@ -295,16 +363,16 @@ where
 
 /// The rejection response (HTTP or gRPC, by the request's headers), with the error in its
 /// extensions for outer layers.
-fn reject<ResBody: From<Bytes>>(
+fn reject<B: RejectionBody<ResBody>, ResBody>(
     config: &LayerConfig,
     headers: &http::HeaderMap,
     error: &AuthError,
 ) -> Response<ResBody> {
     tracing::debug!(reason = error.reason().code(), "jwks-auth: request refused");
-    rejection_response_for(headers, Some(&config.rejection), config.grpc, error).map(ResBody::from)
+    rejection_response_for(headers, Some(&config.rejection), config.grpc, error).map(B::body)
 }
 
-impl<S: fmt::Debug> fmt::Debug for JwksAuth<S> {
+impl<S: fmt::Debug, B> fmt::Debug for JwksAuth<S, B> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("JwksAuth")
             .field("inner", &self.inner)
@@ -315,6 +383,10 @@ impl<S: fmt::Debug> fmt::Debug for JwksAuth<S> {
 // ---- the response future ----------------------------------------------------------------------
 
 type AuthFuture = Pin<Box<dyn Future<Output = Result<User, AuthError>> + Send>>;
+
+/// Builds a refusal in the inner service's response type: `reject` for the layer's body
+/// builder, fixed when the future is created so that the future's type does not name it.
+type Reject<R> = fn(&LayerConfig, &http::HeaderMap, &AuthError) -> R;
 
 pin_project! {
     /// Response future of [`JwksAuth`].
@@ -337,6 +409,7 @@ pin_project! {
             auth: AuthFuture,
             pending: Option<(Request<ReqBody>, S)>,
             config: Arc<LayerConfig>,
+            reject: Reject<S::Response>,
         },
         Inner {
             #[pin]
@@ -371,23 +444,24 @@ where
         request: Request<ReqBody>,
         service: S,
         config: Arc<LayerConfig>,
+        reject: Reject<S::Response>,
     ) -> Self {
         Self {
             state: State::Verifying {
                 auth,
                 pending: Some((request, service)),
                 config,
+                reject,
             },
         }
     }
 }
 
-impl<S, ReqBody, ResBody> Future for ResponseFuture<S, ReqBody>
+impl<S, ReqBody> Future for ResponseFuture<S, ReqBody>
 where
-    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
-    ResBody: From<Bytes>,
+    S: Service<Request<ReqBody>>,
 {
-    type Output = Result<Response<ResBody>, S::Error>;
+    type Output = Result<S::Response, S::Error>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut this = self.project();
@@ -403,6 +477,7 @@ where
                     auth,
                     pending,
                     config,
+                    reject,
                 } => {
                     let result = ready!(auth.as_mut().poll(cx));
                     let (mut request, mut service) = pending

@@ -125,7 +125,7 @@ pub use grpc::GrpcMode;
 pub use jwks::FetchError;
 pub use layer::{Anonymous, DevBypass, JwksAuth, JwksAuthLayer, ResponseFuture};
 pub use policy::IdTokenChecks;
-pub use response::{DefaultRejection, RejectionHandler};
+pub use response::{BodyFromBytes, DefaultRejection, EmptyBody, RejectionBody, RejectionHandler};
 pub use token::{CF_ACCESS_HEADER, CF_AUTHORIZATION_COOKIE, MAX_COOKIES, TokenSource};
 pub use user::{User, VerifiedToken};
 pub use verifier::JwksVerifier;

@@ -60,6 +60,38 @@ where
     }
 }
 
+/// How a refusal's bytes become `B`, the protected service's response body type: the type
+/// parameter of [`JwksAuthLayer`](crate::JwksAuthLayer) and [`JwksAuth`](crate::JwksAuth).
+/// A compile-time choice, so the layer's response type stays the inner service's.
+pub trait RejectionBody<B> {
+    /// The body of a refusal whose content is `bytes` (empty for gRPC refusals).
+    fn body(bytes: Bytes) -> B;
+}
+
+/// The default [`RejectionBody`]: the body is `B::from(bytes)`, for every `B: From<Bytes>`
+/// (axum's `Body`, `http_body_util::Full<Bytes>`, `Bytes`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct BodyFromBytes;
+
+impl<B: From<Bytes>> RejectionBody<B> for BodyFromBytes {
+    fn body(bytes: Bytes) -> B {
+        B::from(bytes)
+    }
+}
+
+/// A [`RejectionBody`] for body types that cannot be built from bytes but have an empty
+/// `Default`, as tonic's: refusals have no body, and their status and headers (the challenge,
+/// or `grpc-status` and `grpc-message`) say everything. Chosen by
+/// [`JwksAuthLayer::grpc_server`](crate::JwksAuthLayer::grpc_server).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct EmptyBody;
+
+impl<B: Default> RejectionBody<B> for EmptyBody {
+    fn body(_bytes: Bytes) -> B {
+        B::default()
+    }
+}
+
 /// The default rejection: a status per [`AuthErrorKind`], an RFC 6750 `WWW-Authenticate`
 /// challenge, `Retry-After` on 503, and a `{"detail": "..."}` JSON body.
 ///
