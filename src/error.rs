@@ -122,6 +122,8 @@ reasons! {
     MalformedCookie => InvalidToken, "malformed_cookie", "malformed cookie header";
     /// The token cookie comes after more than `MAX_COOKIES` other cookies.
     TooManyCookies => InvalidToken, "too_many_cookies", "too many cookies";
+    /// A `Sec-WebSocket-Protocol` token entry that is empty, not a token, or not decodable.
+    MalformedWebSocketProtocol => InvalidToken, "malformed_websocket_protocol", "malformed token in sec-websocket-protocol";
     /// Longer than the configured token size cap.
     TokenTooLarge => InvalidToken, "token_too_large", "token too large";
     /// Not three non-empty base64url segments.

@@ -4,7 +4,10 @@
 //! promise, no behaviour of its own. Each function is a thin wrapper that calls exactly the
 //! code a request runs, with the crate's default limits.
 
+use std::borrow::Cow;
+
 use http::HeaderMap;
+use http::request::Parts;
 use serde_json::{Map, Value};
 
 use crate::error::AuthError;
@@ -16,15 +19,24 @@ pub const DEFAULT_MAX_TOKEN_BYTES: usize = 16 * 1024;
 /// Longest `kid` accepted in a token header or a JWK.
 pub const MAX_KID_LEN: usize = crate::jwt::MAX_KID_LEN;
 
-/// The token the layer would take from `headers` (see `token::extract`).
+/// The token the layer would take from a request head (see `token::extract`), borrowed from
+/// it unless decoded (Kubernetes WebSocket entries) or owned by a custom source.
 ///
 /// # Errors
 /// As the layer: ambiguous or malformed carriers are invalid tokens.
-pub fn extract_token<'h>(
-    headers: &'h HeaderMap,
+pub fn extract_token<'p>(
+    parts: &'p Parts,
     sources: &[TokenSource],
-) -> Result<Option<&'h str>, AuthError> {
-    crate::token::extract(headers, sources).map(|found| found.map(|f| f.token))
+) -> Result<Option<Cow<'p, str>>, AuthError> {
+    crate::token::extract(parts, sources).map(|found| found.map(|f| f.token))
+}
+
+/// A request head with these headers (a `GET /`), for [`extract_token`].
+#[must_use]
+pub fn parts_with(headers: HeaderMap) -> Parts {
+    let (mut parts, ()) = http::Request::new(()).into_parts();
+    parts.headers = headers;
+    parts
 }
 
 /// What [`parse_compact`] found in a token: its checked header and its three segments.

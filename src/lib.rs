@@ -126,6 +126,9 @@ pub use jwks::FetchError;
 pub use layer::{Anonymous, DevBypass, JwksAuth, JwksAuthLayer, ResponseFuture};
 pub use policy::IdTokenChecks;
 pub use response::{BodyFromBytes, DefaultRejection, EmptyBody, RejectionBody, RejectionHandler};
-pub use token::{CF_ACCESS_HEADER, CF_AUTHORIZATION_COOKIE, MAX_COOKIES, TokenSource};
+pub use token::{
+    CF_ACCESS_HEADER, CF_AUTHORIZATION_COOKIE, CustomSource, ExtractToken, MAX_COOKIES,
+    TokenSource, WebSocketProtocol,
+};
 pub use user::{User, VerifiedToken};
 pub use verifier::JwksVerifier;

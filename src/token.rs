@@ -1,8 +1,18 @@
 //! Where a request's token is taken from.
 
+mod custom;
+mod websocket;
+
+use std::borrow::Cow;
+
+use http::request::Parts;
 use http::{HeaderMap, HeaderName, HeaderValue, header};
 
+pub use custom::{CustomSource, ExtractToken};
+pub use websocket::WebSocketProtocol;
+
 use crate::error::{AuthError, AuthReason};
+use crate::user::VerifiedToken;
 
 /// The header Cloudflare Access puts the application token in.
 pub const CF_ACCESS_HEADER: &str = "cf-access-jwt-assertion";
@@ -13,8 +23,11 @@ pub const CF_AUTHORIZATION_COOKIE: &str = "CF_Authorization";
 /// others is refused rather than read (the `Cookie` header size is capped by the HTTP server).
 pub const MAX_COOKIES: usize = 100;
 
-/// One place a token may arrive in. Query strings are never read (tokens in URLs leak into
-/// logs and referrers).
+/// One place a token may arrive in. Query strings are never read by the built-in sources
+/// (tokens in URLs leak into logs and referrers).
+///
+/// The built-in sources are read without allocating or dynamic dispatch; only a
+/// [`Custom`](Self::Custom) one is called through a pointer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum TokenSource {
@@ -27,6 +40,11 @@ pub enum TokenSource {
     /// refused. Read the CSRF warning on
     /// [`cf_authorization_cookie`](Self::cf_authorization_cookie) before using one.
     Cookie(String),
+    /// An entry of `Sec-WebSocket-Protocol`, on WebSocket upgrade requests only; see
+    /// [`WebSocketProtocol`] for the conventions and the subprotocol the server must select.
+    WebSocketProtocol(WebSocketProtocol),
+    /// A source of your own (see [`ExtractToken`]).
+    Custom(CustomSource),
 }
 
 impl TokenSource {
@@ -51,6 +69,42 @@ impl TokenSource {
         Self::Cookie(CF_AUTHORIZATION_COOKIE.to_owned())
     }
 
+    /// A source of your own, as a closure over the request head; see [`ExtractToken`] for the
+    /// rule it must follow (`Ok(None)` only when no credential is there).
+    ///
+    /// ```
+    /// use std::borrow::Cow;
+    /// use jwks_auth::{AuthError, AuthReason, TokenSource};
+    ///
+    /// // `X-Api-Token: Token <jwt>`
+    /// let source = TokenSource::custom(|parts| {
+    ///     let Some(value) = parts.headers.get("x-api-token") else {
+    ///         return Ok(None);
+    ///     };
+    ///     let text = value
+    ///         .to_str()
+    ///         .map_err(|_| AuthError::new(AuthReason::MalformedHeader))?;
+    ///     match text.strip_prefix("Token ") {
+    ///         Some(token) => Ok(Some(Cow::Borrowed(token))),
+    ///         None => Err(AuthError::new(AuthReason::MalformedBearerToken)),
+    ///     }
+    /// });
+    /// # let _ = source;
+    /// ```
+    pub fn custom<F>(source: F) -> Self
+    where
+        F: for<'p> Fn(&'p Parts) -> Result<Option<Cow<'p, str>>, AuthError> + Send + Sync + 'static,
+    {
+        Self::Custom(CustomSource::new(source))
+    }
+
+    /// The token in `Sec-WebSocket-Protocol` by Kubernetes' convention,
+    /// `base64url.bearer.authorization.k8s.io.<base64url(token)>`, on upgrade requests only.
+    #[must_use]
+    pub fn kubernetes_websocket() -> Self {
+        Self::WebSocketProtocol(WebSocketProtocol::kubernetes())
+    }
+
     /// The default order: `Authorization: Bearer`, then `Cf-Access-Jwt-Assertion`. The first
     /// source that holds a token decides; later ones are not consulted. Cookies are not read
     /// unless configured (see [`cf_authorization_cookie`](Self::cf_authorization_cookie)).
@@ -64,37 +118,59 @@ impl TokenSource {
 /// slice of.
 ///
 /// "Absent" means exactly: no header of that name (or an empty value), an `Authorization`
-/// header with another well-formed scheme (`Basic ...`), or no cookie of that name (or an
-/// empty value). Anything present but unusable is an error, never "absent", so that an
+/// header with another well-formed scheme (`Basic ...`), no cookie of that name (or an
+/// empty value), no `Sec-WebSocket-Protocol` entry with the prefix or a request that is not a
+/// WebSocket upgrade, or a custom source's `Ok(None)` (or empty token). Anything present but
+/// unusable is an error, never "absent", so that an
 /// [`optional`](crate::JwksAuthLayer::optional) layer cannot let it through anonymous.
 ///
 /// # Errors
 /// An invalid-token error for an ambiguous or malformed carrier: two `Authorization` headers
 /// or two token cookies, `Bearer` without a token or with a TAB or other whitespace, a bare
 /// JWT without a scheme, a header value that is not visible ASCII, a `Cookie` header holding
-/// the token cookie with non-ASCII bytes, or the token cookie beyond [`MAX_COOKIES`].
-/// A token and the header value it was found in.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Found<'h> {
-    pub(crate) token: &'h str,
-    pub(crate) carrier: &'h HeaderValue,
-}
-
-pub(crate) fn extract<'h>(
-    headers: &'h HeaderMap,
+/// the token cookie with non-ASCII bytes, the token cookie beyond [`MAX_COOKIES`], two
+/// WebSocket token entries or a malformed one, or a custom source's error.
+pub(crate) fn extract<'p>(
+    parts: &'p Parts,
     sources: &[TokenSource],
-) -> Result<Option<Found<'h>>, AuthError> {
+) -> Result<Option<Found<'p>>, AuthError> {
+    let headers = &parts.headers;
     for source in sources {
         let found = match source {
             TokenSource::AuthorizationBearer => bearer(headers)?,
             TokenSource::Header(name) => single_header(headers, name)?,
             TokenSource::Cookie(name) => cookie(headers, name)?,
+            TokenSource::WebSocketProtocol(protocol) => websocket::extract(headers, protocol)?,
+            TokenSource::Custom(custom) => custom.extract(parts)?.and_then(|token| {
+                (!token.is_empty()).then_some(Found {
+                    token,
+                    carrier: None,
+                })
+            }),
         };
         if found.is_some() {
             return Ok(found);
         }
     }
     Ok(None)
+}
+
+/// A token, and the header value it is a slice of when it is one.
+#[derive(Debug, Clone)]
+pub(crate) struct Found<'h> {
+    pub(crate) token: Cow<'h, str>,
+    pub(crate) carrier: Option<&'h HeaderValue>,
+}
+
+impl Found<'_> {
+    /// The token for the request extensions: sharing its header's bytes when it is a slice of
+    /// one, copied otherwise (decoded or custom tokens).
+    pub(crate) fn verified_token(&self) -> VerifiedToken {
+        // `VerifiedToken::new` copies a token that is not a slice of the carrier it is given,
+        // which a non-empty token never is of an empty one.
+        static NO_CARRIER: HeaderValue = HeaderValue::from_static("");
+        VerifiedToken::new(self.carrier.unwrap_or(&NO_CARRIER), &self.token)
+    }
 }
 
 /// The one value of header `name`, if any; two values are ambiguous.
@@ -126,7 +202,10 @@ fn single_header<'h>(
     if token.is_empty() {
         return Ok(None);
     }
-    Ok(Some(Found { token, carrier }))
+    Ok(Some(Found {
+        token: Cow::Borrowed(token),
+        carrier: Some(carrier),
+    }))
 }
 
 /// `Authorization: Bearer <token>` (RFC 6750 section 2.1: the scheme, matched
@@ -166,7 +245,10 @@ fn bearer(headers: &HeaderMap) -> Result<Option<Found<'_>>, AuthError> {
     if token.is_empty() || token.contains(|c: char| c.is_ascii_whitespace()) {
         return malformed();
     }
-    Ok(Some(Found { token, carrier }))
+    Ok(Some(Found {
+        token: Cow::Borrowed(token),
+        carrier: Some(carrier),
+    }))
 }
 
 /// An auth-scheme character (RFC 9110 `tchar`), minus the dot (see [`bearer`]).
@@ -218,8 +300,8 @@ fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Result<Option<Found<'h>>, A
                 .and_then(|v| v.strip_suffix('"'))
                 .unwrap_or(value);
             found = Some(Found {
-                token,
-                carrier: header,
+                token: Cow::Borrowed(token),
+                carrier: Some(header),
             });
         }
     }
@@ -250,11 +332,10 @@ mod tests {
         h
     }
 
-    fn token_of<'h>(
-        h: &'h HeaderMap,
-        sources: &[TokenSource],
-    ) -> Result<Option<&'h str>, AuthError> {
-        super::extract(h, sources).map(|found| found.map(|f| f.token))
+    fn token_of(h: &HeaderMap, sources: &[TokenSource]) -> Result<Option<String>, AuthError> {
+        let (mut parts, ()) = http::Request::new(()).into_parts();
+        parts.headers = h.clone();
+        super::extract(&parts, sources).map(|found| found.map(|f| f.token.into_owned()))
     }
 
     /// Every built-in source, in the default order then the cookie.
@@ -265,7 +346,7 @@ mod tests {
     }
 
     fn get(pairs: &[(&str, &str)]) -> Result<Option<String>, AuthError> {
-        token_of(&headers(pairs), &all_sources()).map(|t| t.map(str::to_owned))
+        token_of(&headers(pairs), &all_sources())
     }
 
     fn reason(pairs: &[(&str, &str)]) -> AuthReason {
@@ -436,7 +517,10 @@ mod tests {
             "the cookie is not a default source"
         );
         let h = headers(&all);
-        assert_eq!(token_of(&h, &cookie_first), Ok(Some("from.cookie.x")));
+        assert_eq!(
+            token_of(&h, &cookie_first),
+            Ok(Some("from.cookie.x".into()))
+        );
     }
 
     #[test]
@@ -456,8 +540,8 @@ mod tests {
             TokenSource::Cookie("session".into()),
         ];
         let h = headers(&[("x-token", "h.h.h"), ("cookie", "session=c.c.c")]);
-        assert_eq!(token_of(&h, &sources), Ok(Some("h.h.h")));
+        assert_eq!(token_of(&h, &sources), Ok(Some("h.h.h".into())));
         let h = headers(&[("cookie", "session=c.c.c")]);
-        assert_eq!(token_of(&h, &sources), Ok(Some("c.c.c")));
+        assert_eq!(token_of(&h, &sources), Ok(Some("c.c.c".into())));
     }
 }
