@@ -17,7 +17,7 @@ use tower_service::Service;
 use crate::error::AuthError;
 use crate::grpc::GrpcMode;
 use crate::response::{
-    BodyFromBytes, DefaultRejection, EmptyBody, RejectionBody, RejectionHandler, SharedRejection,
+    BodyFromBytes, DefaultRejection, RejectionBody, RejectionHandler, SharedRejection,
     rejection_response_for,
 };
 use crate::token::{self, TokenSource};
@@ -36,7 +36,7 @@ use crate::verify::Attempt;
 ///
 /// The type parameter says how a refusal's body is built for the protected service's response
 /// body type: by default [`BodyFromBytes`] (axum's `Body`, `Full<Bytes>`, any `From<Bytes>`);
-/// [`grpc_server`](Self::grpc_server) switches to [`EmptyBody`] for tonic.
+/// [`grpc_server`](Self::grpc_server) switches to [`EmptyBody`](crate::EmptyBody) for tonic.
 ///
 /// ```no_run
 /// use axum::{Router, routing::get};
@@ -56,7 +56,7 @@ use crate::verify::Attempt;
 #[must_use]
 pub struct JwksAuthLayer<B = BodyFromBytes> {
     pub(crate) config: Arc<LayerConfig>,
-    body: PhantomData<fn() -> B>,
+    pub(crate) body: PhantomData<fn() -> B>,
 }
 
 impl<B> Clone for JwksAuthLayer<B> {
@@ -101,7 +101,7 @@ impl JwksAuthLayer {
 impl<B> JwksAuthLayer<B> {
     /// Configuration is copied on write: a layer configured after being cloned never changes
     /// the clones.
-    fn config_mut(&mut self) -> &mut LayerConfig {
+    pub(crate) fn config_mut(&mut self) -> &mut LayerConfig {
         Arc::make_mut(&mut self.config)
     }
 
@@ -132,58 +132,6 @@ impl<B> JwksAuthLayer<B> {
         config.extensions.insert(handler.clone());
         config.rejection = handler;
         self
-    }
-
-    /// When refusals are gRPC statuses (HTTP 200, `grpc-status` 16 / 7 / 14, `grpc-message`)
-    /// rather than HTTP errors. Default [`GrpcMode::Auto`]: for requests whose `content-type`
-    /// is `application/grpc*`. The mode also reaches per-route refusals behind the layer,
-    /// through the request extensions.
-    pub fn grpc_mode(mut self, mode: GrpcMode) -> Self {
-        let config = self.config_mut();
-        config.grpc = mode;
-        // Only a non-default mode rides along in the extensions (no per-request insert
-        // otherwise); its absence means `Auto` to whoever reads it.
-        if mode == GrpcMode::Auto {
-            config.extensions.remove::<GrpcMode>();
-        } else {
-            config.extensions.insert(mode);
-        }
-        self
-    }
-
-    /// For a gRPC server such as tonic's: every refusal is a gRPC status
-    /// ([`GrpcMode::Always`]), and refusals have an empty body ([`EmptyBody`]), which fits
-    /// response body types that cannot be built from bytes but have an empty `Default`, as
-    /// tonic's `tonic::body::Body`.
-    ///
-    /// ```no_run
-    /// # async fn serve(
-    /// #     verifier: jwks_auth::JwksVerifier,
-    /// #     greeter: tonic::service::Routes,
-    /// # ) -> Result<(), tonic::transport::Error> {
-    /// use jwks_auth::JwksAuthLayer;
-    ///
-    /// tonic::transport::Server::builder()
-    ///     .layer(JwksAuthLayer::new(verifier).grpc_server())
-    ///     .add_routes(greeter)
-    ///     .serve("127.0.0.1:50051".parse().expect("address"))
-    ///     .await
-    /// # }
-    /// ```
-    ///
-    /// In a handler, the caller is `request.extensions().get::<jwks_auth::User>()` (tonic
-    /// keeps the HTTP request's extensions in `tonic::Request::extensions`).
-    pub fn grpc_server(self) -> JwksAuthLayer<EmptyBody> {
-        self.grpc_mode(GrpcMode::Always).rejection_body()
-    }
-
-    /// Chooses how refusal bodies are built for the protected service's response body type
-    /// (see [`RejectionBody`]); [`grpc_server`](Self::grpc_server) picks [`EmptyBody`].
-    pub fn rejection_body<N>(self) -> JwksAuthLayer<N> {
-        JwksAuthLayer {
-            config: self.config,
-            body: PhantomData,
-        }
     }
 
     /// Skips verification entirely and gives every request this user.
@@ -253,9 +201,10 @@ impl<B> fmt::Debug for JwksAuthLayer<B> {
 /// The middleware built by [`JwksAuthLayer`].
 ///
 /// Its error type is the inner service's: refusals are responses, never errors. `B` builds
-/// the refusal's body in the inner service's response body type: by default from [`Bytes`], so
+/// the refusal's body in the inner service's response body type: by default from
+/// [`Bytes`](bytes::Bytes), so
 /// that type must implement `From<Bytes>` (axum's `Body` and `http_body_util::Full<Bytes>`
-/// do); with [`EmptyBody`] it must implement `Default` (tonic's does).
+/// do); with [`EmptyBody`](crate::EmptyBody) it must implement `Default` (tonic's does).
 pub struct JwksAuth<S, B = BodyFromBytes> {
     inner: S,
     config: Arc<LayerConfig>,
