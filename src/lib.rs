@@ -86,6 +86,7 @@ mod fetch;
 #[doc(hidden)]
 pub mod fuzzing;
 mod grpc;
+mod grpc_options;
 // The issuer side: key stores, rotating signer, JWKS publishing (feature `issuer`), and the
 // Shared encoding helpers (hex, base64url, ETag, PEM) for the publishing side: the issuer and the mock.
 #[cfg(feature = "issuer")]

@@ -12,7 +12,7 @@ use serde_json::{Map, Value, json};
 use super::IssuerError;
 use super::der;
 use super::kind::KeyKind;
-use super::signing::RawSigner;
+use super::raw_signer::RawSigner;
 use crate::algorithms::Algorithm;
 
 /// The public half of an asymmetric key, as its JWK members (`kty`, `n`/`e`, `crv`/`x`/`y`).

@@ -78,9 +78,10 @@ mod mirror;
 #[cfg(feature = "axum")]
 mod publish;
 mod published;
+pub(crate) mod raw_signer;
 mod signer;
 mod signer_builder;
-pub(crate) mod signing;
+mod signing;
 mod source;
 mod store;
 

@@ -95,7 +95,7 @@ pub(crate) struct KeyCache {
     clock: SharedClock,
     current: ArcSwapOption<Snapshot>,
     next_generation: AtomicU64,
-    flights: Arc<Flights>,
+    flights: Arc<Flights<Snapshot>>,
     /// Unknown kids are refused at once before this instant.
     cooldown_until: AtomicI64,
     /// No fetch is started before this instant (failure backoff).
@@ -244,14 +244,14 @@ impl KeyCache {
 
     /// A flight: fetch, parse, install, land. Runs as its own task (or inline without a tokio
     /// runtime); `wanted` is the unknown kid that started it, if any.
-    async fn fly(self: Arc<Self>, departure: Departure, wanted: Option<Box<str>>) {
+    async fn fly(self: Arc<Self>, departure: Departure<Snapshot>, wanted: Option<Box<str>>) {
         let outcome = self.fetch_and_install(wanted.as_deref()).await;
         departure.land(outcome);
     }
 
     /// Boards the flight in the air, or starts one (spawned, so that it outlives its waiters).
     /// Returns the ticket and whether the flight was already in the air.
-    async fn board(self: &Arc<Self>, wanted: Option<&str>) -> (Ticket, bool) {
+    async fn board(self: &Arc<Self>, wanted: Option<&str>) -> (Ticket<Snapshot>, bool) {
         match self.flights.board() {
             Boarding::Joined(ticket) => (ticket, true),
             Boarding::Started(ticket, departure) => {

@@ -13,49 +13,59 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use tokio::sync::watch;
 
-use super::cache::Snapshot;
 use super::source::FetchError;
 
-/// What a flight brings back: the installed snapshot, or why the fetch failed.
-pub(crate) type Outcome = Result<Arc<Snapshot>, FetchError>;
+/// What a flight brings back: what it installed (for the key cache, the new snapshot), or why
+/// the fetch failed. Generic so that this module knows nothing of what is fetched.
+pub(crate) type Outcome<T> = Result<Arc<T>, FetchError>;
 
 /// The flight slot of one cache.
-#[derive(Debug, Default)]
-pub(crate) struct Flights {
+#[derive(Debug)]
+pub(crate) struct Flights<T> {
     /// The flight in the air: its id and where its outcome will appear. Locked only to board
     /// or free, never across an await, and never by a request that has its key.
-    slot: Mutex<Option<(u64, watch::Receiver<Option<Outcome>>)>>,
+    slot: Mutex<Option<(u64, watch::Receiver<Option<Outcome<T>>>)>>,
     /// Mirrors `slot.is_some()`, so the background refresh check takes no lock.
     flying: AtomicBool,
     next_id: AtomicU64,
 }
 
+impl<T> Default for Flights<T> {
+    fn default() -> Self {
+        Self {
+            slot: Mutex::new(None),
+            flying: AtomicBool::new(false),
+            next_id: AtomicU64::new(0),
+        }
+    }
+}
+
 /// How a caller got onto a flight.
-pub(crate) enum Boarding {
+pub(crate) enum Boarding<T> {
     /// A flight was already in the air: its fetch may predate the caller.
-    Joined(Ticket),
+    Joined(Ticket<T>),
     /// The caller started a new flight and must run it ([`Departure`]) to completion.
-    Started(Ticket, Departure),
+    Started(Ticket<T>, Departure<T>),
 }
 
 /// A seat on a flight: waits for its outcome.
-pub(crate) struct Ticket(watch::Receiver<Option<Outcome>>);
+pub(crate) struct Ticket<T>(watch::Receiver<Option<Outcome<T>>>);
 
 /// The running flight's hold on the slot; frees it when landed or dropped.
-pub(crate) struct Departure {
-    flights: Arc<Flights>,
+pub(crate) struct Departure<T> {
+    flights: Arc<Flights<T>>,
     id: u64,
-    outcome: watch::Sender<Option<Outcome>>,
+    outcome: watch::Sender<Option<Outcome<T>>>,
 }
 
-impl Flights {
+impl<T> Flights<T> {
     /// Whether a flight is in the air (lock-free).
     pub(crate) fn is_flying(&self) -> bool {
         self.flying.load(Ordering::Acquire)
     }
 
     /// Joins the flight in the air, or starts one.
-    pub(crate) fn board(self: &Arc<Self>) -> Boarding {
+    pub(crate) fn board(self: &Arc<Self>) -> Boarding<T> {
         let mut slot = self.slot.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some((_, outcome)) = slot.as_ref() {
             return Boarding::Joined(Ticket(outcome.clone()));
@@ -83,16 +93,16 @@ impl Flights {
     }
 }
 
-impl Departure {
+impl<T> Departure<T> {
     /// Publishes the outcome. The slot is freed first, so that a waiter whose kid is missing
     /// from the result can start the next flight at once.
-    pub(crate) fn land(self, outcome: Outcome) {
+    pub(crate) fn land(self, outcome: Outcome<T>) {
         self.flights.free(self.id);
         self.outcome.send_replace(Some(outcome));
     }
 }
 
-impl Drop for Departure {
+impl<T> Drop for Departure<T> {
     fn drop(&mut self) {
         // Landed: a no-op. Dropped mid-fetch (task cancelled, runtime shut down, panic): frees
         // the slot, and dropping the sender wakes the waiters with no outcome.
@@ -100,10 +110,13 @@ impl Drop for Departure {
     }
 }
 
-impl Ticket {
+impl<T> Ticket<T> {
     /// The flight's outcome, waiting until `deadline` at most (`None`: no limit). `None` when
     /// the deadline passed first or the flight was dropped before landing.
-    pub(crate) async fn outcome(self, deadline: Option<tokio::time::Instant>) -> Option<Outcome> {
+    pub(crate) async fn outcome(
+        self,
+        deadline: Option<tokio::time::Instant>,
+    ) -> Option<Outcome<T>> {
         let mut receiver = self.0;
         let arrived = async move {
             receiver

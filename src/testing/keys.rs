@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use crate::algorithms::Algorithm;
 use serde_json::Value;
 
-use crate::issuer::signing::RawSigner;
+use crate::issuer::raw_signer::RawSigner;
 use crate::issuer::{KeyKind, KeyMaterial as IssuerKey};
 
 /// The pool slot that no mock ever publishes.

@@ -9,7 +9,7 @@ use serde_json::{Map, Value, json};
 
 use super::Shared;
 use crate::algorithms::Algorithm;
-use crate::issuer::signing::RawSigner;
+use crate::issuer::raw_signer::RawSigner;
 
 /// The default `sub` claim of minted tokens.
 pub(crate) const DEFAULT_SUBJECT: &str = "user-1";
