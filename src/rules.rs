@@ -246,14 +246,22 @@ mod tests {
         )
         .unwrap();
         let iss = format!("https://login.microsoftonline.com/{TID}/v2.0");
-        assert!(rule.check(&claims(json!({ "iss": iss, "tid": TID }))).is_ok());
+        assert!(
+            rule.check(&claims(json!({ "iss": iss, "tid": TID })))
+                .is_ok()
+        );
         // Another tenant's tid under this issuer, or this tid under another tenant's issuer.
         let other = "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0";
         assert_eq!(
             rule.check(&claims(json!({ "iss": iss, "tid": other }))),
             Err(AuthError::new(AuthReason::IssuerMismatch))
         );
-        for tid in [json!("common"), json!(null), json!(7), json!(format!("{TID}x"))] {
+        for tid in [
+            json!("common"),
+            json!(null),
+            json!(7),
+            json!(format!("{TID}x")),
+        ] {
             assert_eq!(
                 rule.check(&claims(json!({ "iss": iss, "tid": tid }))),
                 Err(AuthError::new(AuthReason::InvalidTenantId))
@@ -293,7 +301,11 @@ mod tests {
     fn claim_rule_wants_one_of_the_strings() {
         let rule = ClaimRule::one_of("azp", ["web"], AuthReason::AuthorizedPartyMismatch);
         assert!(rule.check(&claims(json!({ "azp": "web" }))).is_ok());
-        for bad in [json!({ "azp": "other" }), json!({ "azp": ["web"] }), json!({})] {
+        for bad in [
+            json!({ "azp": "other" }),
+            json!({ "azp": ["web"] }),
+            json!({}),
+        ] {
             assert_eq!(
                 rule.check(&claims(bad)),
                 Err(AuthError::new(AuthReason::AuthorizedPartyMismatch))

@@ -154,8 +154,7 @@ impl CognitoBuilder {
             verifier.claim_rule(token_use("id"))
         } else {
             verifier.claim_rule(token_use("access")).claim_rule(
-                ClaimRule::one_of("client_id", clients, AuthReason::ClientMismatch)
-                    .naming_client(),
+                ClaimRule::one_of("client_id", clients, AuthReason::ClientMismatch).naming_client(),
             )
         };
         Ok(Cognito {
@@ -275,7 +274,10 @@ mod tests {
         }
         assert!(parse_pool("eu-west-1_AbC123", "eu-west-1").is_ok());
         let other = parse_pool("us-east-1_AbC123", "eu-west-1").unwrap_err();
-        assert!(other.to_string().contains("belongs to region `us-east-1`"), "{other}");
+        assert!(
+            other.to_string().contains("belongs to region `us-east-1`"),
+            "{other}"
+        );
         for bad in ["AbC123", "eu-west-1_", "eu-west-1_a/b"] {
             assert!(parse_pool(bad, "eu-west-1").is_err(), "{bad}");
         }
@@ -287,7 +289,10 @@ mod tests {
         let err = Cognito::new("eu-west-1", "eu-west-1_AbC", none).unwrap_err();
         assert!(err.to_string().contains("App clients"), "{err}");
         let err = Cognito::new("eu-west-1", "eu-west-1_AbC", ["a b"]).unwrap_err();
-        assert!(err.to_string().contains("not a Cognito app client id"), "{err}");
+        assert!(
+            err.to_string().contains("not a Cognito app client id"),
+            "{err}"
+        );
         let built = Cognito::new("eu-west-1", "eu-west-1_AbC", ["client1"]).unwrap();
         assert_eq!(
             built.jwks_url(),

@@ -299,14 +299,20 @@ mod tests {
     #[test]
     fn configuration_errors_say_what_to_fix() {
         let domain = EntraId::new("contoso.onmicrosoft.com", API).unwrap_err();
-        assert!(domain.to_string().contains("Directory (tenant) ID"), "{domain}");
+        assert!(
+            domain.to_string().contains("Directory (tenant) ID"),
+            "{domain}"
+        );
         let common = EntraId::new("common", API).unwrap_err();
         assert!(common.to_string().contains("multi_tenant"), "{common}");
         let allow = EntraId::builder(TID, API)
             .allow_tenants([TID])
             .build()
             .unwrap_err();
-        assert!(allow.to_string().contains("only for EntraId::multi_tenant"), "{allow}");
+        assert!(
+            allow.to_string().contains("only for EntraId::multi_tenant"),
+            "{allow}"
+        );
         let bad_tenant = EntraId::multi_tenant(API)
             .allow_tenants(["contoso.com"])
             .build()

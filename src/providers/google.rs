@@ -179,7 +179,12 @@ mod tests {
 
     #[test]
     fn configuration_errors_say_what_to_fix() {
-        assert!(Google::new("").unwrap_err().to_string().contains("Credentials"));
+        assert!(
+            Google::new("")
+                .unwrap_err()
+                .to_string()
+                .contains("Credentials")
+        );
         let none: [&str; 0] = [];
         assert!(Google::builder("c").hosted_domains(none).build().is_err());
         let email = Google::builder("c")

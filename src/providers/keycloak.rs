@@ -216,8 +216,12 @@ mod tests {
             .build()
             .unwrap_err();
         assert!(none.to_string().contains(".authorized_party("), "{none}");
-        let whole = Keycloak::new("https://sso.example.com/realms/acme", "acme", "web").unwrap_err();
-        assert!(whole.to_string().contains("already holds /realms/"), "{whole}");
+        let whole =
+            Keycloak::new("https://sso.example.com/realms/acme", "acme", "web").unwrap_err();
+        assert!(
+            whole.to_string().contains("already holds /realms/"),
+            "{whole}"
+        );
         assert!(Keycloak::new("https://sso.example.com", "a/b", "web").is_err());
         assert!(Keycloak::new("http://sso.example.com", "acme", "web").is_err());
         let old = Keycloak::new("https://sso.example.com/auth/", "acme", "web").unwrap();

@@ -49,10 +49,10 @@ use serde_json::{Value, json};
 use tokio::sync::watch;
 
 pub use cloudflare::CF_AUD;
+use keys::KeyMaterial;
 pub use providers::{
     GOOGLE_ISSUER, MOCK_CALLER_APP, cognito_issuer, entra_v1_issuer, entra_v2_issuer,
 };
-use keys::KeyMaterial;
 pub use token::TokenBuilder;
 
 /// Every algorithm the mock publishes a key for, one key each.

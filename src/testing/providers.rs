@@ -310,10 +310,7 @@ async fn okta_keys(State(shared): State<Arc<Shared>>) -> Response {
     shared.keys_response(Format::Plain, "")
 }
 
-async fn okta_discovery(
-    State(shared): State<Arc<Shared>>,
-    Path(server): Path<String>,
-) -> Response {
+async fn okta_discovery(State(shared): State<Arc<Shared>>, Path(server): Path<String>) -> Response {
     let issuer = format!("{}/okta/oauth2/{server}", shared.url());
     let doc = json!({
         "issuer": issuer,

@@ -148,7 +148,10 @@ async fn cf_identity(
 /// Applies the configured fault. Returns the response to send instead of the
 /// normal one, or `None` to answer normally (possibly after a delay).
 /// `document` builds the endpoint's normal document, for faults that reuse it.
-pub(super) async fn apply_fault(shared: &Shared, document: fn(&Shared) -> Value) -> Option<Response> {
+pub(super) async fn apply_fault(
+    shared: &Shared,
+    document: fn(&Shared) -> Value,
+) -> Option<Response> {
     let fault = shared.config().fault.clone();
     apply_given_fault(shared, fault, document).await
 }
