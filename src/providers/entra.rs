@@ -4,7 +4,7 @@
 
 use std::fmt;
 
-use jsonwebtoken::Algorithm;
+use crate::Algorithm;
 
 use super::{non_empty, parse_base_url, preset_handle};
 use crate::builder::JwksVerifierBuilder;

@@ -32,6 +32,7 @@
 
 mod cloudflare;
 mod keys;
+mod provider_tokens;
 mod providers;
 mod server;
 #[cfg(test)]
