@@ -172,6 +172,18 @@ reasons! {
     AudienceMismatch => InvalidToken, "audience_mismatch", "audience mismatch";
     /// A required claim is absent.
     MissingRequiredClaim => InvalidToken, "missing_required_claim", "missing required claim";
+    /// `tid` is absent or not a GUID where the issuer is a tenant template (Entra ID
+    /// multi-tenant), so `iss` cannot be checked.
+    InvalidTenantId => InvalidToken, "invalid_tenant_id", "missing or malformed tenant id (tid)";
+    /// `tid` is not in the tenant allow-list of a multi-tenant verifier.
+    TenantNotAllowed => InvalidToken, "tenant_not_allowed", "tenant not allowed";
+    /// `azp` is absent or not a configured authorized party (OpenID Connect Core 3.1.3.7).
+    AuthorizedPartyMismatch => InvalidToken, "authorized_party_mismatch", "authorized party (azp) mismatch";
+    /// The token is of another kind than the one accepted (Cognito `token_use`, Keycloak
+    /// body `typ`): an ID token sent to an API, or the reverse.
+    TokenUseMismatch => InvalidToken, "token_use_mismatch", "wrong kind of token (token_use or typ)";
+    /// The client the token was issued to (Cognito `client_id`) is not a configured one.
+    ClientMismatch => InvalidToken, "client_mismatch", "token issued to another client";
     /// RFC 9068 profile on and the header `typ` is not `at+jwt`.
     NotAccessToken => InvalidToken, "not_access_token", "not an access token (typ must be at+jwt)";
     /// ID token `nonce` differs from the expected one.
@@ -184,6 +196,9 @@ reasons! {
     ClaimsMismatch => InvalidToken, "claims_mismatch", "token claims do not have the expected shape";
     /// Cloudflare Access's identity endpoint refused a token this crate verified.
     IdentityRejected => InvalidToken, "identity_rejected", "the identity endpoint refused the token";
+    /// A Google ID token whose hosted domain (`hd`) is absent or not an allowed one (403: a
+    /// valid token of a user outside the allowed Workspace domains).
+    HostedDomainNotAllowed => Forbidden, "hosted_domain_not_allowed", "hosted domain (hd) not allowed";
     /// A required scope is not granted (403 `insufficient_scope`).
     InsufficientScope => Forbidden, "insufficient_scope", "insufficient scope";
     /// No usable key set (never fetched, or stale past `max_stale`).

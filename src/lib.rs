@@ -62,6 +62,13 @@
 //! | `issuer` | no | the issuer side (`jwks_auth::issuer`: key stores, rotating signer, JWKS publishing), with either backend (it generates keys with aws-lc-rs); not compiled otherwise |
 //! | `testing` | no | [`testing::MockIdp`], an in-process identity provider for your tests (turns on `issuer`) |
 //!
+//! # Identity provider presets
+//!
+//! [`providers`] holds presets for Cognito, Entra ID (single and multi-tenant), Google and
+//! Keycloak: the identifiers you know, the token shapes each provider really sends. On the
+//! generic builder, [`JwksVerifierBuilder::issuers`] accepts several exact issuers on one key
+//! set and [`JwksVerifierBuilder::authorized_party`] checks `azp`.
+//!
 //! # Cloudflare Access
 //!
 //! [`cloudflare::CloudflareAccess`] is the preset for applications behind Cloudflare Access:
@@ -99,7 +106,9 @@ mod jwt;
 mod layer;
 mod oidc;
 mod policy;
+pub mod providers;
 mod response;
+mod rules;
 mod token;
 mod token_cache;
 mod user;

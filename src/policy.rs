@@ -10,6 +10,7 @@ use serde_json::{Map, Value};
 use crate::claims::{self, NumericDate, Rounding};
 use crate::error::{AuthError, AuthReason};
 use crate::jwt::Compact;
+use crate::rules::{ClaimRule, IssuerRule};
 use crate::user::User;
 
 /// A custom authorization check: `Err(description)` refuses the request with 403.
@@ -21,8 +22,10 @@ pub(crate) const ACCESS_TOKEN_CLAIMS: [&str; 7] =
 
 #[derive(Clone, Default)]
 pub(crate) struct Policy {
-    pub(crate) issuer: Option<String>,
+    pub(crate) issuer: Option<IssuerRule>,
     pub(crate) audiences: Vec<String>,
+    /// Fixed claim checks after the audience (`azp`, presets' `token_use`, `client_id`, ...).
+    pub(crate) claim_rules: Vec<ClaimRule>,
     pub(crate) leeway: Duration,
     pub(crate) required_claims: Vec<String>,
     pub(crate) max_token_len: usize,
@@ -60,14 +63,14 @@ impl Policy {
         let nbf = claims::numeric_date(claims, "nbf", Rounding::Up)?;
         claims::numeric_date(claims, "iat", Rounding::Down)?;
         self.check_times(exp, nbf, now)?;
-        if let Some(expected) = &self.issuer {
-            match claims.get("iss") {
-                Some(Value::String(iss)) if iss == expected => {}
-                _ => return Err(AuthError::new(AuthReason::IssuerMismatch)),
-            }
+        if let Some(rule) = &self.issuer {
+            rule.check(claims)?;
         }
         if !self.audiences.is_empty() && !audience_matches(claims.get("aud"), &self.audiences) {
             return Err(AuthError::new(AuthReason::AudienceMismatch));
+        }
+        for rule in &self.claim_rules {
+            rule.check(claims)?;
         }
         let profile_claims = if self.access_token_profile {
             &ACCESS_TOKEN_CLAIMS[..]
@@ -225,6 +228,7 @@ impl fmt::Debug for Policy {
         f.debug_struct("Policy")
             .field("issuer", &self.issuer)
             .field("audiences", &self.audiences)
+            .field("claim_rules", &self.claim_rules)
             .field("leeway", &self.leeway)
             .field("required_claims", &self.required_claims)
             .field("access_token_profile", &self.access_token_profile)

@@ -64,11 +64,13 @@ impl JwksVerifier {
             let Kind::One(one) = &*verifier.inner else {
                 return Err(ConfigError::new("multi_issuer: verifiers cannot be nested"));
             };
-            let Some(issuer) = one.policy.issuer.clone() else {
+            let Some(issuer) = one.policy.issuer.as_ref().and_then(|r| r.single()) else {
                 return Err(ConfigError::new(
-                    "multi_issuer: every verifier needs an .issuer(..) to route by",
+                    "multi_issuer: every verifier needs one .issuer(..) to route by (a \
+                     verifier with several issuers or a tenant template accepts them alone)",
                 ));
             };
+            let issuer = issuer.to_owned();
             if routes.iter().any(|(known, _)| *known == issuer) {
                 return Err(ConfigError::new(format!(
                     "multi_issuer: issuer `{issuer}` is configured twice"
@@ -186,7 +188,12 @@ impl JwksVerifier {
     #[must_use]
     pub fn tenant(&self, issuer: &str) -> Option<&Self> {
         match &*self.inner {
-            Kind::One(one) => (one.policy.issuer.as_deref() == Some(issuer)).then_some(self),
+            Kind::One(one) => one
+                .policy
+                .issuer
+                .as_ref()
+                .is_some_and(|rule| rule.lists(issuer))
+                .then_some(self),
             Kind::Many(routes) => routes.iter().find(|(i, _)| i == issuer).map(|(_, v)| v),
         }
     }

@@ -16,6 +16,7 @@ use crate::jwks::keyset::{KeyPolicy, VerifyKey};
 use crate::jwks::source::{JwksUrl, KeySource, StaticJwks};
 use crate::oidc::{OidcDiscovery, discovery_url};
 use crate::policy::Policy;
+use crate::rules::{ClaimRule, IssuerRule};
 use crate::token_cache::TokenCache;
 use crate::verifier::JwksVerifier;
 use crate::verify::IssuerVerifier;
@@ -31,6 +32,11 @@ impl JwksVerifierBuilder {
     /// A [`ConfigError`] naming the setting to fix.
     pub fn build(mut self) -> Result<JwksVerifier, ConfigError> {
         crate::crypto::install_provider();
+        if !self.authorized_parties.is_empty() {
+            let azp = std::mem::take(&mut self.authorized_parties);
+            let rule = ClaimRule::one_of("azp", azp, crate::AuthReason::AuthorizedPartyMismatch);
+            self.claim_rules.insert(0, rule.naming_client());
+        }
         self.check()?;
         if self.any_issuer {
             tracing::warn!("jwks-auth: issuer check disabled (any_issuer)");
@@ -77,6 +83,7 @@ impl JwksVerifierBuilder {
             policy: Policy {
                 issuer: self.issuer,
                 audiences: self.audiences,
+                claim_rules: self.claim_rules,
                 leeway: self.leeway,
                 required_claims: self.required_claims,
                 max_token_len: self.max_token_bytes,
@@ -142,14 +149,27 @@ impl JwksVerifierBuilder {
                     "no issuer: call .issuer(\"https://your-idp\") (or, knowingly, .any_issuer())",
                 ));
             }
-            Some(iss) if iss.is_empty() => {
-                return Err(ConfigError::new("issuer is empty"));
-            }
-            _ => {}
+            Some(rule) => rule.validate()?,
+            None => {}
         }
-        if self.audiences.is_empty() && !self.any_audience {
+        if let (Some(rule @ IssuerRule::Exact(list)), Some(SourceConfig::Oidc(discovered))) =
+            (&self.issuer, &self.source)
+            && list.len() > 1
+            && !rule.lists(discovered)
+        {
+            return Err(ConfigError::new(format!(
+                "issuers: add the discovery issuer `{discovered}` to the list (discovery \
+                 requires it, so its tokens would be refused otherwise)"
+            )));
+        }
+        for rule in &self.claim_rules {
+            rule.validate()?;
+        }
+        let names_client = self.claim_rules.iter().any(|r| r.names_client);
+        if self.audiences.is_empty() && !names_client && !self.any_audience {
             return Err(ConfigError::new(
-                "no audience: call .audience(\"your-api\") (or, knowingly, .any_audience())",
+                "no audience: call .audience(\"your-api\") or .authorized_party(\"your-client\") \
+                 (or, knowingly, .any_audience())",
             ));
         }
         if self.audiences.iter().any(String::is_empty) {

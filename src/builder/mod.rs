@@ -11,6 +11,7 @@ use crate::clock::{Clock, SharedClock};
 use crate::jwks::cache::CacheConfig;
 use crate::jwks::source::KeySource;
 use crate::policy::ClaimsCheck;
+use crate::rules::{ClaimRule, IssuerRule};
 use crate::user::User;
 use crate::verifier::JwksVerifier;
 
@@ -46,13 +47,15 @@ enum SourceConfig {
 /// | [`token_cache_capacity`](Self::token_cache_capacity) | 10,000 |
 /// | tokens without `kid` | refused ([`allow_missing_kid`](Self::allow_missing_kid)) |
 /// | kid matching | exact ([`versioned_kids`](Self::versioned_kids) for `base` -> newest `base.N`) |
-/// | issuer / audience | required ([`any_issuer`](Self::any_issuer), [`any_audience`](Self::any_audience) to opt out) |
+/// | issuer / audience | required ([`any_issuer`](Self::any_issuer), [`any_audience`](Self::any_audience) to opt out; [`authorized_party`](Self::authorized_party) may stand in for the audience) |
 #[must_use]
 pub struct JwksVerifierBuilder {
     source: Option<SourceConfig>,
-    issuer: Option<String>,
+    issuer: Option<IssuerRule>,
     any_issuer: bool,
     audiences: Vec<String>,
+    authorized_parties: Vec<String>,
+    claim_rules: Vec<ClaimRule>,
     any_audience: bool,
     algorithms: Algorithms,
     leeway: Duration,
@@ -82,6 +85,8 @@ impl Default for JwksVerifierBuilder {
             issuer: None,
             any_issuer: false,
             audiences: Vec::new(),
+            authorized_parties: Vec::new(),
+            claim_rules: Vec::new(),
             any_audience: false,
             algorithms: Algorithms::ASYMMETRIC,
             leeway: Duration::from_secs(30),
@@ -140,7 +145,10 @@ impl JwksVerifierBuilder {
     /// A discovery failure is not fatal at start: it is retried on use (503 until it works).
     pub fn oidc_issuer(mut self, issuer: impl Into<String>) -> Self {
         let issuer = issuer.into();
-        self.issuer = Some(issuer.clone());
+        // An issuer list given before (`.issuers([..])`) that names this issuer is kept.
+        if !matches!(&self.issuer, Some(rule) if rule.lists(&issuer)) {
+            self.issuer = Some(IssuerRule::exact(issuer.clone()));
+        }
         self.source = Some(SourceConfig::Oidc(issuer));
         self
     }
@@ -164,9 +172,64 @@ impl JwksVerifierBuilder {
     }
 
     /// The exact `iss` every token must carry (no normalisation: a trailing slash or another
-    /// case is another issuer).
+    /// case is another issuer). Replaces any issuer set before.
     pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
-        self.issuer = Some(issuer.into());
+        self.issuer = Some(IssuerRule::exact(issuer));
+        self
+    }
+
+    /// Several exact issuers sharing this verifier's one key set and one key cache: a token
+    /// passes when its `iss` equals any of them, byte for byte. Replaces any issuer set
+    /// before. For one provider that spells its issuer several ways (Google's
+    /// `https://accounts.google.com` and `accounts.google.com`; Entra ID's v2
+    /// `https://login.microsoftonline.com/{tid}/v2.0` and v1 `https://sts.windows.net/{tid}/`).
+    /// With [`oidc_issuer`](Self::oidc_issuer), list the discovered issuer too (in either
+    /// order: `oidc_issuer` keeps a list that names its issuer).
+    ///
+    /// Issuers with different key sets are different verifiers: see
+    /// [`JwksVerifier::multi_issuer`].
+    ///
+    /// ```
+    /// # use jwks_auth::JwksVerifier;
+    /// let google = JwksVerifier::builder()
+    ///     .jwks_url("https://www.googleapis.com/oauth2/v3/certs")
+    ///     .issuers(["https://accounts.google.com", "accounts.google.com"])
+    ///     .audience("1234567890-abc.apps.googleusercontent.com")
+    ///     .build()?;
+    /// # Ok::<(), jwks_auth::ConfigError>(())
+    /// ```
+    pub fn issuers<I, S>(mut self, issuers: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.issuer = Some(IssuerRule::Exact(
+            issuers.into_iter().map(Into::into).collect(),
+        ));
+        self
+    }
+
+    /// The issuer rule a preset sets (an Entra ID tenant template).
+    pub(crate) fn issuer_rule(mut self, rule: IssuerRule) -> Self {
+        self.issuer = Some(rule);
+        self
+    }
+
+    /// An accepted authorized party: the token's `azp` claim (the client it was issued to,
+    /// OpenID Connect Core section 3.1.3.7) must be present and equal one of them; call again
+    /// to accept several. Refused with 401 `invalid_token` otherwise.
+    ///
+    /// It may stand in for [`audience`](Self::audience) (Keycloak access tokens carry the
+    /// client in `azp` and `aud: "account"` unless an audience mapper is set up), or come on
+    /// top of it (both must then pass).
+    pub fn authorized_party(mut self, azp: impl Into<String>) -> Self {
+        self.authorized_parties.push(azp.into());
+        self
+    }
+
+    /// A fixed claim check a preset adds (`token_use`, `client_id`, `typ`, `hd`).
+    pub(crate) fn claim_rule(mut self, rule: ClaimRule) -> Self {
+        self.claim_rules.push(rule);
         self
     }
 

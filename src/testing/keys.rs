@@ -41,6 +41,11 @@ impl KeyMaterial {
             .expect("pooled keys are generated for their algorithm")
     }
 
+    /// The RSA public key as a SubjectPublicKeyInfo DER (providers' `x5c` stand-in).
+    pub(crate) fn rsa_public_der(&self) -> Option<Vec<u8>> {
+        self.key.rsa_spki_der()
+    }
+
     /// The RSA public key as a PEM `PUBLIC KEY` (SubjectPublicKeyInfo) document.
     pub(crate) fn rsa_public_pem(&self) -> Option<String> {
         self.key

@@ -22,11 +22,18 @@
 //! `/cdn-cgi/access/get-identity`, with [`MockIdp::cf_token`] and
 //! [`MockIdp::cf_service_token`] presets (see [`MockIdp::cf_certs_url`]).
 //!
+//! It also plays Cognito, Entra ID, Google, Keycloak, Auth0 and Okta: their key sets and
+//! discovery documents on their own paths, with their quirks, and tokens in their exact
+//! shapes ([`MockIdp::cognito_access_token`], [`MockIdp::entra_token`], ...; see
+//! [`MockIdp::cognito_url`] for the paths).
+//!
 //! Key material is generated once per process and shared between mocks, so
 //! starting a mock after the first one is cheap.
 
 mod cloudflare;
 mod keys;
+mod provider_tokens;
+mod providers;
 mod server;
 #[cfg(test)]
 mod tests;
@@ -44,6 +51,9 @@ use tokio::sync::watch;
 
 pub use cloudflare::CF_AUD;
 use keys::KeyMaterial;
+pub use providers::{
+    GOOGLE_ISSUER, MOCK_CALLER_APP, cognito_issuer, entra_v1_issuer, entra_v2_issuer,
+};
 pub use token::TokenBuilder;
 
 /// Every algorithm the mock publishes a key for, one key each.
@@ -135,6 +145,8 @@ pub(crate) struct Shared {
     discovery_fetches: AtomicUsize,
     certs_fetches: AtomicUsize,
     identity_fetches: AtomicUsize,
+    /// Requests on the providers' paths (Cognito, Entra ID, Google, Keycloak, Auth0, Okta).
+    providers: providers::Counters,
     /// Counter behind the `identity_nonce` of Cloudflare tokens.
     cf_nonces: AtomicUsize,
     /// Becomes `true` (or its sender is dropped) when the mock shuts down.
@@ -278,6 +290,7 @@ impl MockIdp {
             discovery_fetches: AtomicUsize::new(0),
             certs_fetches: AtomicUsize::new(0),
             identity_fetches: AtomicUsize::new(0),
+            providers: providers::Counters::default(),
             cf_nonces: AtomicUsize::new(0),
             shutdown: shutdown_rx,
         });

@@ -49,6 +49,7 @@ fn router(shared: Arc<Shared>) -> Router {
         .route(DISCOVERY_PATH, get(discovery))
         .route(CF_CERTS_PATH, get(cf_certs))
         .route(CF_IDENTITY_PATH, get(cf_identity))
+        .merge(super::providers::routes())
         .with_state(shared)
 }
 
@@ -147,7 +148,10 @@ async fn cf_identity(
 /// Applies the configured fault. Returns the response to send instead of the
 /// normal one, or `None` to answer normally (possibly after a delay).
 /// `document` builds the endpoint's normal document, for faults that reuse it.
-async fn apply_fault(shared: &Shared, document: fn(&Shared) -> Value) -> Option<Response> {
+pub(super) async fn apply_fault(
+    shared: &Shared,
+    document: fn(&Shared) -> Value,
+) -> Option<Response> {
     let fault = shared.config().fault.clone();
     apply_given_fault(shared, fault, document).await
 }
@@ -230,7 +234,7 @@ async fn apply_given_fault(
     }
 }
 
-fn json_response(status: StatusCode, body: String) -> Response {
+pub(super) fn json_response(status: StatusCode, body: String) -> Response {
     let mut response = Response::new(Body::from(body));
     *response.status_mut() = status;
     set_json_content_type(&mut response);

@@ -70,6 +70,8 @@ pub struct TokenBuilder {
     header: Map<String, Value>,
     claims: Map<String, Value>,
     hmac_secret: Option<Vec<u8>>,
+    /// Leave `typ` out of the header (Cognito, Okta).
+    no_typ: bool,
 }
 
 impl fmt::Debug for TokenBuilder {
@@ -106,6 +108,7 @@ impl TokenBuilder {
             header: Map::new(),
             claims,
             hmac_secret: None,
+            no_typ: false,
         }
     }
 
@@ -128,6 +131,13 @@ impl TokenBuilder {
     /// Leaves `kid` out of the header.
     pub fn no_kid(mut self) -> Self {
         self.kid = KidChoice::Omit;
+        self
+    }
+
+    /// Leaves `typ` out of the header (as Cognito's and Okta's tokens do). A `typ` given with
+    /// [`header`](Self::header) still goes in.
+    pub fn no_typ(mut self) -> Self {
+        self.no_typ = true;
         self
     }
 
@@ -199,7 +209,9 @@ impl TokenBuilder {
 
         let mut header = Map::new();
         header.insert("alg".into(), json!(self.alg));
-        header.insert("typ".into(), json!("JWT"));
+        if !self.no_typ {
+            header.insert("typ".into(), json!("JWT"));
+        }
         let kid = match self.kid {
             KidChoice::Current => signing_kid,
             KidChoice::Custom(kid) => Some(kid),
