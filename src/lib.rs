@@ -72,6 +72,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod algorithms;
+pub mod authz;
 mod builder;
 mod challenge;
 mod claims;
@@ -113,6 +114,7 @@ pub mod testing;
 pub struct ReadmeDoctests;
 
 pub use algorithms::Algorithms;
+pub use authz::Require;
 pub use builder::JwksVerifierBuilder;
 pub use challenge::BearerChallenge;
 pub use clock::{Clock, ManualClock, SystemClock};

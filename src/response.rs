@@ -47,7 +47,7 @@ where
 /// |---|---|---|
 /// | missing token | 401 | `Bearer` (with `realm` if set) |
 /// | invalid token | 401 | `Bearer error="invalid_token", error_description="..."` |
-/// | forbidden | 403 | `Bearer error="insufficient_scope", error_description="..."` |
+/// | forbidden | 403 | `Bearer error="insufficient_scope", error_description="..."`, with `scope="..."` first for a scope refusal |
 /// | keys unavailable | 503 | none; `Retry-After` instead |
 #[derive(Clone, Debug, Default)]
 pub struct DefaultRejection {
@@ -72,7 +72,8 @@ impl DefaultRejection {
     }
 
     /// Replaces every description with a generic one ("unauthorized", "forbidden", ...), in
-    /// the body and in `error_description`.
+    /// the body and in `error_description`, and leaves out the challenge's `scope` (the
+    /// scopes a route requires).
     #[must_use]
     pub fn hide_details(mut self) -> Self {
         self.hide_details = true;
@@ -116,6 +117,9 @@ impl DefaultRejection {
             error.description()
         };
         let mut challenge = BearerChallenge::for_error(error).description(description);
+        if let Some(scope) = error.required_scope().filter(|_| !self.hide_details) {
+            challenge = challenge.scope(scope);
+        }
         if let Some(realm) = &self.realm {
             challenge = challenge.realm(realm);
         }

@@ -8,6 +8,9 @@ use http::HeaderValue;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
+use crate::authz::{RoleSource, Roles, Scopes};
+use crate::error::AuthError;
+
 /// The authenticated caller: the verified claims with convenient accessors.
 ///
 /// Cloning is cheap (one `Arc`). The layer puts a `User` into the request extensions; read it
@@ -106,6 +109,25 @@ impl User {
     #[must_use]
     pub fn issuer(&self) -> Option<&str> {
         self.str_claim("iss")
+    }
+
+    /// The scopes the token grants: `scope` (space-separated) and `scp` (a string or an
+    /// array), as [`Scopes`]. A view over the verified claims: no parsing, no allocation.
+    #[must_use]
+    pub fn scopes(&self) -> Scopes<'_> {
+        Scopes::of(self.claims())
+    }
+
+    /// The user's roles (or groups, or permissions) from `source`, e.g.
+    /// [`keycloak_realm`](crate::authz::keycloak_realm) or
+    /// [`cognito_groups`](crate::authz::cognito_groups). Borrowed from the verified claims.
+    ///
+    /// # Errors
+    /// [`AuthReason::GroupsOverage`](crate::AuthReason::GroupsOverage) when the source is
+    /// [`entra_groups`](crate::authz::entra_groups) and Entra left the groups out of the
+    /// token: the membership is unknown, not empty.
+    pub fn roles(&self, source: &RoleSource) -> Result<Roles<'_>, AuthError> {
+        source.roles(self)
     }
 
     /// Whether this user was set by the dev-user bypass rather than a verified token.
