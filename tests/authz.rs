@@ -24,6 +24,16 @@ requirement!(OrdersWrite = Require::scope("orders:write"));
 
 const SCOPE_WRITE: &str = r#"Bearer scope="orders:write", error="insufficient_scope", error_description="insufficient scope""#;
 
+/// (method, path, token, status, challenge, body)
+type Case<'a> = (
+    &'a str,
+    &'a str,
+    Option<&'a str>,
+    u16,
+    Option<&'a str>,
+    String,
+);
+
 fn forbidden(description: &str) -> String {
     format!(r#"Bearer error="insufficient_scope", error_description="{description}""#)
 }
@@ -112,8 +122,7 @@ async fn one_layer_many_routes_each_answers_its_own_requirement_with_one_jwks_fe
     let missing_role = forbidden("missing required role");
     let wrong_claim = forbidden("required claim value missing");
 
-    // (method, path, token, status, challenge, body)
-    let cases: Vec<(&str, &str, Option<&str>, u16, Option<&str>, String)> = vec![
+    let cases: Vec<Case<'_>> = vec![
         ("GET", "/public", None, 200, None, "anonymous".into()),
         ("GET", "/public", Some(&reader), 200, None, "reader".into()),
         (
