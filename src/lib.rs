@@ -62,6 +62,14 @@
 //! | `issuer` | no | the issuer side (`jwks_auth::issuer`: key stores, rotating signer, JWKS publishing), with either backend (it generates keys with aws-lc-rs); not compiled otherwise |
 //! | `testing` | no | [`testing::MockIdp`], an in-process identity provider for your tests (turns on `issuer`) |
 //!
+//! # Authorization
+//!
+//! [`authz`]: what a route requires of the verified [`User`], per route with `route_layer`
+//! ([`Require::scope`], [`Require::role`] with a provider's [`RoleSource`](authz::RoleSource),
+//! [`Require::claim`], `any_of` / `all_of`), as an extractor
+//! ([`authz::Authorized`]), or verifier-wide ([`JwksVerifierBuilder::require`]). One
+//! authentication layer, one key cache, as many requirements as routes.
+//!
 //! # Cloudflare Access
 //!
 //! [`cloudflare::CloudflareAccess`] is the preset for applications behind Cloudflare Access:

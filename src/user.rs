@@ -2,13 +2,13 @@
 //! verified from.
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use http::HeaderValue;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
-use crate::authz::{RoleSource, Roles, Scopes};
+use crate::authz::{RoleSource, Roles, Scopes, parse_scopes};
 use crate::error::AuthError;
 
 /// The authenticated caller: the verified claims with convenient accessors.
@@ -32,6 +32,9 @@ struct Inner {
     /// Always a JSON object.
     claims: Value,
     dev_bypass: bool,
+    /// The granted scopes, split on first use: the verified-token cache hands out this same
+    /// `User` for every request bearing the token, so route requirements split it once.
+    scopes: OnceLock<Box<[Box<str>]>>,
 }
 
 static EMPTY: std::sync::LazyLock<Map<String, Value>> = std::sync::LazyLock::new(Map::new);
@@ -52,7 +55,11 @@ impl User {
             Value::Object(Map::new())
         };
         Self {
-            inner: Arc::new(Inner { claims, dev_bypass }),
+            inner: Arc::new(Inner {
+                claims,
+                dev_bypass,
+                scopes: OnceLock::new(),
+            }),
         }
     }
 
@@ -112,10 +119,15 @@ impl User {
     }
 
     /// The scopes the token grants: `scope` (space-separated) and `scp` (a string or an
-    /// array), as [`Scopes`]. A view over the verified claims: no parsing, no allocation.
+    /// array), as [`Scopes`]. Split on the first call and kept (the verified-token cache
+    /// shares one `User` per token), so checks on later requests neither parse nor allocate.
     #[must_use]
     pub fn scopes(&self) -> Scopes<'_> {
-        Scopes::of(self.claims())
+        Scopes::new(
+            self.inner
+                .scopes
+                .get_or_init(|| parse_scopes(self.claims())),
+        )
     }
 
     /// The user's roles (or groups, or permissions) from `source`, e.g.

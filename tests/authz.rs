@@ -772,3 +772,21 @@ async fn cloudflare_access_policies_per_route_behind_one_access_layer() {
         .expect_err("not an email");
     assert!(bad.to_string().contains("allow_emails"), "{bad}");
 }
+
+#[test]
+fn readme_authorization_example_is_the_runnable_example() {
+    let example = include_str!("../examples/authorization.rs");
+    let readme = include_str!("../README.md");
+    let begin = "// README: Authorization (begin)\n";
+    let end = "// README: Authorization (end)\n";
+    let start = example.find(begin).expect("begin marker") + begin.len();
+    let stop = example.find(end).expect("end marker");
+    let block = &example[start..stop];
+    assert!(block.contains(".route_layer(Require::scope(\"orders:read\"))"));
+    let section = &readme[readme.find("## Authorization").expect("README section")..];
+    assert!(
+        section.contains(&format!("```rust,no_run\n{block}")),
+        "README's Authorization example differs from examples/authorization.rs: copy the block \
+         between the markers"
+    );
+}

@@ -61,7 +61,7 @@ mod service;
 #[cfg(feature = "axum")]
 pub use extract::{Authorized, Requirement};
 pub use require::Require;
-pub(crate) use roles::ClaimPath;
+pub(crate) use roles::{ClaimPath, parse_scopes};
 pub use roles::{RoleSource, Roles, Scopes};
 pub use service::{Authorize, ResponseFuture};
 

@@ -256,7 +256,10 @@ impl<'a> Roles<'a> {
 
 /// The scopes a token grants: `scope` (space-separated, RFC 8693 / RFC 9068; Cognito,
 /// Keycloak, Auth0) and `scp` (a space-separated string as Entra sends it, or an array as Okta
-/// and Hydra send it), together. Borrowed from the verified claims ([`User::scopes`]).
+/// and Hydra send it), together ([`User::scopes`]).
+///
+/// Split once per verified token, on first use, and kept with the [`User`]: a token answered
+/// from the verified-token cache is never split again.
 ///
 /// ```
 /// use jwks_auth::User;
@@ -267,44 +270,53 @@ impl<'a> Roles<'a> {
 /// ```
 #[derive(Debug, Clone, Copy)]
 pub struct Scopes<'a> {
-    scope: Option<&'a str>,
-    scp: Option<&'a Value>,
+    granted: &'a [Box<str>],
 }
 
 impl<'a> Scopes<'a> {
-    pub(crate) fn of(claims: &'a Map<String, Value>) -> Self {
-        Self {
-            scope: claims.get("scope").and_then(Value::as_str),
-            scp: claims.get("scp"),
-        }
+    pub(crate) fn new(granted: &'a [Box<str>]) -> Self {
+        Self { granted }
     }
 
     /// Whether `scope` is granted (exact, case-sensitive: RFC 6749 section 3.3).
     #[must_use]
     pub fn contains(&self, scope: &str) -> bool {
-        self.iter().any(|granted| granted == scope)
+        self.granted.iter().any(|granted| **granted == *scope)
     }
 
     /// Every granted scope, `scope` first, then `scp`.
     pub fn iter(&self) -> impl Iterator<Item = &'a str> + 'a {
-        let words = |s: &'a str| s.split(' ').filter(|w| !w.is_empty());
-        let (scp_words, scp_list): (Option<&'a str>, &'a [Value]) = match self.scp {
-            Some(Value::String(s)) => (Some(s), &[]),
-            Some(Value::Array(list)) => (None, list),
-            _ => (None, &[]),
-        };
-        self.scope
-            .into_iter()
-            .flat_map(words)
-            .chain(scp_words.into_iter().flat_map(words))
-            .chain(scp_list.iter().filter_map(Value::as_str))
+        self.granted.iter().map(|s| &**s)
     }
 
     /// Whether no scope is granted.
     #[must_use]
     pub fn is_empty(&self) -> bool {
-        self.iter().next().is_none()
+        self.granted.is_empty()
     }
+}
+
+/// The granted scopes, split (see [`Scopes`]).
+pub(crate) fn parse_scopes(claims: &Map<String, Value>) -> Box<[Box<str>]> {
+    let words = |s: &str| {
+        s.split(' ')
+            .filter(|w| !w.is_empty())
+            .map(Box::from)
+            .collect::<Vec<_>>()
+    };
+    let mut granted = claims
+        .get("scope")
+        .and_then(Value::as_str)
+        .map(words)
+        .unwrap_or_default();
+    match claims.get("scp") {
+        Some(Value::String(s)) => granted.extend(words(s)),
+        Some(Value::Array(list)) => {
+            granted.extend(list.iter().filter_map(Value::as_str).map(Box::from));
+        }
+        _ => {}
+    }
+    granted.into_boxed_slice()
 }
 
 #[cfg(test)]
@@ -346,13 +358,13 @@ mod tests {
 
     #[test]
     fn scopes_split_strings_and_read_arrays() {
-        let c = claims(json!({"scope": " a  b ", "scp": ["c", 7, "d"]}));
-        let s = Scopes::of(&c);
+        let parsed = parse_scopes(&claims(json!({"scope": " a  b ", "scp": ["c", 7, "d"]})));
+        let s = Scopes::new(&parsed);
         assert_eq!(s.iter().collect::<Vec<_>>(), ["a", "b", "c", "d"]);
         assert!(s.contains("d") && !s.contains("A") && !s.contains(""));
-        let c = claims(json!({"scp": "x y", "scope": 3}));
-        assert_eq!(Scopes::of(&c).iter().collect::<Vec<_>>(), ["x", "y"]);
-        assert!(Scopes::of(&claims(json!({}))).is_empty());
+        let parsed = parse_scopes(&claims(json!({"scp": "x y", "scope": 3})));
+        assert_eq!(Scopes::new(&parsed).iter().collect::<Vec<_>>(), ["x", "y"]);
+        assert!(parse_scopes(&claims(json!({}))).is_empty());
     }
 
     #[test]
