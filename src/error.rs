@@ -5,6 +5,7 @@
 //! enum, never on the text.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// A configuration mistake, reported by a builder's `build()` (never at request time).
@@ -199,8 +200,22 @@ reasons! {
     /// A Google ID token whose hosted domain (`hd`) is absent or not an allowed one (403: a
     /// valid token of a user outside the allowed Workspace domains).
     HostedDomainNotAllowed => Forbidden, "hosted_domain_not_allowed", "hosted domain (hd) not allowed";
-    /// A required scope is not granted (403 `insufficient_scope`).
+    /// A required scope is not granted (403 `insufficient_scope`; the challenge's `scope`
+    /// names the required scopes, see [`AuthError::required_scope`]).
     InsufficientScope => Forbidden, "insufficient_scope", "insufficient scope";
+    /// A route's role requirement is not met ([`Require::role`](crate::Require::role)). The
+    /// description never names the user's roles.
+    MissingRole => Forbidden, "missing_role", "missing required role";
+    /// Microsoft Entra ID left `groups` out of the token (over 200 groups: `_claim_names` /
+    /// `_claim_sources`, or `hasgroups`), so a group requirement cannot be decided from the
+    /// token ([`entra_groups`](crate::authz::entra_groups)). Read the membership from
+    /// Microsoft Graph, or use app roles.
+    GroupsOverage => Forbidden, "groups_overage", "group membership not in token (groups overage)";
+    /// A route's claim requirement is not met ([`Require::claim`](crate::Require::claim)).
+    ClaimNotAllowed => Forbidden, "claim_not_allowed", "required claim value missing";
+    /// A requirement predicate refused ([`Require::predicate`](crate::Require::predicate)), or
+    /// an empty [`Require::all_of`](crate::Require::all_of) / [`any_of`](crate::Require::any_of).
+    RequirementNotMet => Forbidden, "requirement_not_met", "access denied";
     /// No usable key set (never fetched, or stale past `max_stale`).
     KeysUnavailable => KeysUnavailable, "keys_unavailable", "signing keys unavailable";
 }
@@ -220,6 +235,8 @@ impl fmt::Display for AuthReason {
 pub struct AuthError {
     reason: AuthReason,
     retry_after: Option<Duration>,
+    /// For a scope refusal: the scopes required (space-separated).
+    scope: Option<Arc<str>>,
 }
 
 impl AuthError {
@@ -229,6 +246,15 @@ impl AuthError {
         Self {
             reason,
             retry_after: None,
+            scope: None,
+        }
+    }
+
+    /// A scope refusal naming the required scopes (space-separated).
+    pub(crate) fn insufficient_scope(scope: Arc<str>) -> Self {
+        Self {
+            scope: Some(scope),
+            ..Self::new(AuthReason::InsufficientScope)
         }
     }
 
@@ -243,8 +269,8 @@ impl AuthError {
 
     pub(crate) fn unavailable(retry_after: Duration) -> Self {
         Self {
-            reason: AuthReason::KeysUnavailable,
             retry_after: Some(retry_after),
+            ..Self::new(AuthReason::KeysUnavailable)
         }
     }
 
@@ -270,6 +296,14 @@ impl AuthError {
     #[must_use]
     pub fn retry_after(&self) -> Option<Duration> {
         self.retry_after
+    }
+
+    /// For an [`InsufficientScope`](AuthReason::InsufficientScope) refusal: the scopes the
+    /// requirement needs, space-separated (the challenge's `scope`, RFC 6750 section 3).
+    /// Names only what was required, never what the token granted.
+    #[must_use]
+    pub fn required_scope(&self) -> Option<&str> {
+        self.scope.as_deref()
     }
 
     /// The HTTP status for this error.

@@ -52,7 +52,11 @@ impl AuthRejection {
         }
     }
 
-    fn refused(parts: &Parts, error: AuthError, source: Option<serde_json::Error>) -> Self {
+    pub(crate) fn refused(
+        parts: &Parts,
+        error: AuthError,
+        source: Option<serde_json::Error>,
+    ) -> Self {
         Self {
             problem: Problem::Refused(error, source),
             handler: parts.extensions.get::<SharedRejection>().cloned(),
@@ -122,7 +126,7 @@ impl IntoResponse for AuthRejection {
     }
 }
 
-fn user_or_none(parts: &Parts) -> Result<Option<User>, AuthRejection> {
+pub(crate) fn user_or_none(parts: &Parts) -> Result<Option<User>, AuthRejection> {
     match parts.extensions.get::<User>() {
         Some(user) => Ok(Some(user.clone())),
         None if parts.extensions.get::<Anonymous>().is_some() => Ok(None),

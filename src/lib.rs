@@ -69,6 +69,14 @@
 //! generic builder, [`JwksVerifierBuilder::issuers`] accepts several exact issuers on one key
 //! set and [`JwksVerifierBuilder::authorized_party`] checks `azp`.
 //!
+//! # Authorization
+//!
+//! [`authz`]: what a route requires of the verified [`User`], per route with `route_layer`
+//! ([`Require::scope`], [`Require::role`] with a provider's [`RoleSource`](authz::RoleSource),
+//! [`Require::claim`], `any_of` / `all_of`), as an extractor
+//! ([`authz::Authorized`]), or verifier-wide ([`JwksVerifierBuilder::require`]). One
+//! authentication layer, one key cache, as many requirements as routes.
+//!
 //! # Cloudflare Access
 //!
 //! [`cloudflare::CloudflareAccess`] is the preset for applications behind Cloudflare Access:
@@ -79,6 +87,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod algorithms;
+pub mod authz;
 mod builder;
 mod challenge;
 mod claims;
@@ -124,6 +133,7 @@ pub mod testing;
 pub struct ReadmeDoctests;
 
 pub use algorithms::{Algorithm, Algorithms, ParseAlgorithmError};
+pub use authz::Require;
 pub use builder::JwksVerifierBuilder;
 pub use challenge::BearerChallenge;
 pub use clock::{Clock, ManualClock, SystemClock};

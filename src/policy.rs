@@ -2,19 +2,16 @@
 //! must be allowed to do (403 when it is not).
 
 use std::fmt;
-use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{Map, Value};
 
+use crate::authz::Require;
 use crate::claims::{self, NumericDate, Rounding};
 use crate::error::{AuthError, AuthReason};
 use crate::jwt::Compact;
 use crate::rules::{ClaimRule, IssuerRule};
 use crate::user::User;
-
-/// A custom authorization check: `Err(description)` refuses the request with 403.
-pub(crate) type ClaimsCheck = Arc<dyn Fn(&User) -> Result<(), &'static str> + Send + Sync>;
 
 /// Claims RFC 9068 requires in a JWT access token.
 pub(crate) const ACCESS_TOKEN_CLAIMS: [&str; 7] =
@@ -32,8 +29,9 @@ pub(crate) struct Policy {
     pub(crate) allow_missing_kid: bool,
     /// RFC 9068: the header `typ` must be `at+jwt`.
     pub(crate) access_token_profile: bool,
-    pub(crate) scopes: Vec<String>,
-    pub(crate) checks: Vec<ClaimsCheck>,
+    /// What every valid token must also grant (`require_scope`, `claims_check`, `require`),
+    /// as one `all_of`; `None` when nothing is required.
+    pub(crate) requirement: Option<Require>,
 }
 
 impl Policy {
@@ -109,18 +107,13 @@ impl Policy {
         Ok(())
     }
 
-    /// Scopes and custom checks on a verified token (403 when refused).
+    /// The verifier-wide requirements on a verified token (403 when refused): the same
+    /// [`Require`] a route uses.
     pub(crate) fn authorize(&self, user: &User) -> Result<(), AuthError> {
-        if !self.scopes.is_empty() {
-            let granted = granted_scopes(user);
-            if !self.scopes.iter().all(|s| granted.iter().any(|g| g == s)) {
-                return Err(AuthError::new(AuthReason::InsufficientScope));
-            }
+        match &self.requirement {
+            Some(requirement) => requirement.authorize(user),
+            None => Ok(()),
         }
-        for check in &self.checks {
-            check(user).map_err(AuthError::forbidden)?;
-        }
-        Ok(())
     }
 }
 
@@ -137,20 +130,6 @@ fn is_application_media_type(typ: &str, subtype: &str) -> bool {
             top.eq_ignore_ascii_case("application") && sub.eq_ignore_ascii_case(subtype)
         }
     }
-}
-
-/// Scopes from `scope` (space-separated, RFC 8693/9068) or `scp` (string or array, as Entra
-/// ID and Okta send).
-fn granted_scopes(user: &User) -> Vec<&str> {
-    let mut granted = Vec::new();
-    for name in ["scope", "scp"] {
-        match user.claim(name) {
-            Some(Value::String(s)) => granted.extend(s.split(' ').filter(|s| !s.is_empty())),
-            Some(Value::Array(list)) => granted.extend(list.iter().filter_map(Value::as_str)),
-            _ => {}
-        }
-    }
-    granted
 }
 
 /// `aud` is a string or a non-empty array of strings; one of them must be expected.
@@ -232,8 +211,7 @@ impl fmt::Debug for Policy {
             .field("leeway", &self.leeway)
             .field("required_claims", &self.required_claims)
             .field("access_token_profile", &self.access_token_profile)
-            .field("scopes", &self.scopes)
-            .field("checks", &self.checks.len())
+            .field("requirement", &self.requirement)
             .finish_non_exhaustive()
     }
 }
@@ -337,7 +315,7 @@ mod tests {
     #[test]
     fn scopes_read_scope_and_scp() {
         let p = Policy {
-            scopes: vec!["read".into(), "write".into()],
+            requirement: Some(Require::scopes(["read", "write"])),
             ..Policy::default()
         };
         assert!(
@@ -348,9 +326,17 @@ mod tests {
             p.authorize(&User::from_claims(json!({"scp": ["write", "read"]})))
                 .is_ok()
         );
-        let refused = p.authorize(&User::from_claims(json!({"scope": "read"})));
-        assert_eq!(refused, Err(AuthError::new(AuthReason::InsufficientScope)));
+        let refused = p
+            .authorize(&User::from_claims(json!({"scope": "read"})))
+            .expect_err("write missing");
+        assert_eq!(refused.reason(), AuthReason::InsufficientScope);
+        assert_eq!(refused.required_scope(), Some("read write"));
         assert!(p.authorize(&User::from_claims(json!({}))).is_err());
+        assert!(
+            Policy::default()
+                .authorize(&User::from_claims(json!({})))
+                .is_ok()
+        );
     }
 
     #[test]

@@ -99,7 +99,7 @@ impl<B: Default> RejectionBody<B> for EmptyBody {
 /// |---|---|---|
 /// | missing token | 401 | `Bearer` (with `realm` if set) |
 /// | invalid token | 401 | `Bearer error="invalid_token", error_description="..."` |
-/// | forbidden | 403 | `Bearer error="insufficient_scope", error_description="..."` |
+/// | forbidden | 403 | `Bearer error="insufficient_scope", error_description="..."`, with `scope="..."` first for a scope refusal |
 /// | keys unavailable | 503 | none; `Retry-After` instead |
 #[derive(Clone, Debug, Default)]
 pub struct DefaultRejection {
@@ -124,7 +124,8 @@ impl DefaultRejection {
     }
 
     /// Replaces every description with a generic one ("unauthorized", "forbidden", ...), in
-    /// the body and in `error_description`.
+    /// the body and in `error_description`, and leaves out the challenge's `scope` (the
+    /// scopes a route requires).
     #[must_use]
     pub fn hide_details(mut self) -> Self {
         self.hide_details = true;
@@ -168,6 +169,9 @@ impl DefaultRejection {
             error.description()
         };
         let mut challenge = BearerChallenge::for_error(error).description(description);
+        if let Some(scope) = error.required_scope().filter(|_| !self.hide_details) {
+            challenge = challenge.scope(scope);
+        }
         if let Some(realm) = &self.realm {
             challenge = challenge.realm(realm);
         }

@@ -2,7 +2,7 @@
 //! verified from.
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use http::HeaderValue;
 use serde::de::DeserializeOwned;
@@ -29,6 +29,9 @@ struct Inner {
     /// Always a JSON object.
     claims: Value,
     dev_bypass: bool,
+    /// The granted scopes, split on first use: the verified-token cache hands out this same
+    /// `User` for every request bearing the token, so route requirements split it once.
+    scopes: OnceLock<Box<[Box<str>]>>,
 }
 
 static EMPTY: std::sync::LazyLock<Map<String, Value>> = std::sync::LazyLock::new(Map::new);
@@ -49,7 +52,11 @@ impl User {
             Value::Object(Map::new())
         };
         Self {
-            inner: Arc::new(Inner { claims, dev_bypass }),
+            inner: Arc::new(Inner {
+                claims,
+                dev_bypass,
+                scopes: OnceLock::new(),
+            }),
         }
     }
 
@@ -106,6 +113,11 @@ impl User {
     #[must_use]
     pub fn issuer(&self) -> Option<&str> {
         self.str_claim("iss")
+    }
+
+    /// The granted scopes, split once per verified user (see [`User::scopes`]).
+    pub(crate) fn scope_cache(&self) -> &OnceLock<Box<[Box<str>]>> {
+        &self.inner.scopes
     }
 
     /// Whether this user was set by the dev-user bypass rather than a verified token.

@@ -32,7 +32,9 @@ async fn missing_scope_is_403_insufficient_scope() {
     assert_eq!(refused.status, StatusCode::FORBIDDEN);
     assert_eq!(
         refused.challenge(),
-        Some(r#"Bearer error="insufficient_scope", error_description="insufficient scope""#)
+        Some(
+            r#"Bearer scope="orders:read", error="insufficient_scope", error_description="insufficient scope""#
+        )
     );
     assert_eq!(refused.body, r#"{"detail":"insufficient scope"}"#);
 }

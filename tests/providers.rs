@@ -691,9 +691,18 @@ async fn okta_custom_authorization_server_with_scp_array_and_cid() {
         .okta_token("default", "api://default", "0oa1mockclient")
         .claim("scp", json!(["openid"]))
         .sign();
-    assert_refused(
-        &send_token(&app, &no_scope).await,
-        AuthReason::InsufficientScope,
+    // A scope refusal names the required scope (RFC 6750 section 3.1).
+    let reply = send_token(&app, &no_scope).await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN, "body: {}", reply.body);
+    assert_eq!(
+        reply.challenge(),
+        Some(
+            r#"Bearer scope="orders.read", error="insufficient_scope", error_description="insufficient scope""#
+        )
+    );
+    assert_eq!(
+        reply.body,
+        json!({ "detail": AuthReason::InsufficientScope.description() }).to_string()
     );
     // An org authorization server token (issuer without /oauth2/..): not for your API.
     let org = idp

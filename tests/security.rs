@@ -2679,7 +2679,7 @@ async fn rejection_responses_match_their_snapshots() {
     assert_eq!(reply.status, StatusCode::FORBIDDEN);
     assert_eq!(
         reply.headers["www-authenticate"],
-        r#"Bearer error="insufficient_scope", error_description="insufficient scope""#
+        r#"Bearer scope="admin", error="insufficient_scope", error_description="insufficient scope""#
     );
     assert_eq!(reply.body, r#"{"detail":"insufficient scope"}"#);
     let hidden = app(JwksAuthLayer::new(scoped).rejection(DefaultRejection::new().hide_details()));

@@ -8,6 +8,7 @@ use crate::algorithms::Algorithm;
 
 use super::{JwksVerifierBuilder, SourceConfig};
 use crate::algorithms::Algorithms;
+use crate::authz::Require;
 use crate::error::ConfigError;
 use crate::fetch::{HttpFetcher, check_url, default_client};
 use crate::jwks::KeySet;
@@ -89,8 +90,8 @@ impl JwksVerifierBuilder {
                 max_token_len: self.max_token_bytes,
                 allow_missing_kid: self.allow_missing_kid,
                 access_token_profile: self.access_token_profile,
-                scopes: self.scopes,
-                checks: self.checks,
+                requirement: (!self.requirements.is_empty())
+                    .then(|| Require::all_of(self.requirements)),
             },
             clock: self.clock,
             token_cache,

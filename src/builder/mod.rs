@@ -7,10 +7,10 @@ use std::time::Duration;
 use bytes::Bytes;
 
 use crate::algorithms::Algorithms;
+use crate::authz::Require;
 use crate::clock::{Clock, SharedClock};
 use crate::jwks::cache::CacheConfig;
 use crate::jwks::source::KeySource;
-use crate::policy::ClaimsCheck;
 use crate::rules::{ClaimRule, IssuerRule};
 use crate::user::User;
 use crate::verifier::JwksVerifier;
@@ -64,8 +64,7 @@ pub struct JwksVerifierBuilder {
     versioned_kids: bool,
     allow_http: bool,
     access_token_profile: bool,
-    scopes: Vec<String>,
-    checks: Vec<ClaimsCheck>,
+    requirements: Vec<Require>,
     hmac_secrets: Vec<(Option<String>, Vec<u8>)>,
     discovery_ttl: Duration,
     cache: CacheConfig,
@@ -95,8 +94,7 @@ impl Default for JwksVerifierBuilder {
             versioned_kids: false,
             allow_http: false,
             access_token_profile: false,
-            scopes: Vec::new(),
-            checks: Vec::new(),
+            requirements: Vec::new(),
             hmac_secrets: Vec::new(),
             discovery_ttl: Duration::from_secs(24 * 3600),
             cache: CacheConfig {
@@ -286,14 +284,30 @@ impl JwksVerifierBuilder {
     }
 
     /// A scope every token must grant (in `scope`, space-separated, or `scp`); call again to
-    /// require several. A valid token without it is refused with 403 `insufficient_scope`.
+    /// require several. A valid token without it is refused with 403 `insufficient_scope`,
+    /// the challenge's `scope` naming every scope required. The same as
+    /// `.require(Require::scope(scope))`.
     pub fn require_scope(mut self, scope: impl Into<String>) -> Self {
-        self.scopes.push(scope.into());
+        self.requirements.push(Require::scope(scope));
+        self
+    }
+
+    /// A requirement every verified token must meet (403 otherwise), the same [`Require`] a
+    /// route can use per route; call again to require several (all must hold, in order).
+    ///
+    /// ```
+    /// # use jwks_auth::{JwksVerifier, Require};
+    /// let staff = Require::claim("/org", "acme");
+    /// let builder = JwksVerifier::builder().require(staff.clone()); // and per route: .route_layer(staff)
+    /// ```
+    pub fn require(mut self, requirement: Require) -> Self {
+        self.requirements.push(requirement);
         self
     }
 
     /// A custom check on every verified token: `Err(description)` refuses it with 403
     /// `insufficient_scope` (the description goes into the response, so keep it generic).
+    /// The same as `.require(Require::check(check))`.
     ///
     /// ```
     /// # use jwks_auth::JwksVerifier;
@@ -309,7 +323,7 @@ impl JwksVerifierBuilder {
         mut self,
         check: impl Fn(&User) -> Result<(), &'static str> + Send + Sync + 'static,
     ) -> Self {
-        self.checks.push(Arc::new(check));
+        self.requirements.push(Require::check(check));
         self
     }
 

@@ -245,8 +245,8 @@ impl CloudflareAccessBuilder {
             .issuer(issuer.clone())
             .audience(aud.clone())
             .algorithms(Algorithm::RS256);
-        for check in policy.checks() {
-            verifier = verifier.claims_check(check);
+        for requirement in policy.requirements() {
+            verifier = verifier.require(requirement);
         }
         let verifier = verifier.build()?;
         let identity = IdentityClient::new(

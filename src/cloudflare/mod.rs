@@ -110,6 +110,7 @@ pub use extract::IdentityRejection;
 pub use identity::{
     DevicePostureCheck, DeviceSession, Extras, Geo, Identity, IdentityProvider, MtlsAuth,
 };
+pub use policy::AccessPolicy;
 
 /// The body `detail` when a request carries no token (as the Starlette `CfaAuthMiddleware`).
 pub const MISSING_TOKEN_DETAIL: &str = "Invalid CFA Token";

@@ -19,12 +19,15 @@ use super::source::FetchError;
 /// the fetch failed. Generic so that this module knows nothing of what is fetched.
 pub(crate) type Outcome<T> = Result<Arc<T>, FetchError>;
 
+/// Where a flight's outcome appears (`None` until it lands).
+type Arrival<T> = watch::Receiver<Option<Outcome<T>>>;
+
 /// The flight slot of one cache.
 #[derive(Debug)]
 pub(crate) struct Flights<T> {
     /// The flight in the air: its id and where its outcome will appear. Locked only to board
     /// or free, never across an await, and never by a request that has its key.
-    slot: Mutex<Option<(u64, watch::Receiver<Option<Outcome<T>>>)>>,
+    slot: Mutex<Option<(u64, Arrival<T>)>>,
     /// Mirrors `slot.is_some()`, so the background refresh check takes no lock.
     flying: AtomicBool,
     next_id: AtomicU64,
@@ -49,7 +52,7 @@ pub(crate) enum Boarding<T> {
 }
 
 /// A seat on a flight: waits for its outcome.
-pub(crate) struct Ticket<T>(watch::Receiver<Option<Outcome<T>>>);
+pub(crate) struct Ticket<T>(Arrival<T>);
 
 /// The running flight's hold on the slot; frees it when landed or dropped.
 pub(crate) struct Departure<T> {

@@ -294,7 +294,7 @@ impl MockIdp {
             cf_nonces: AtomicUsize::new(0),
             shutdown: shutdown_rx,
         });
-        server::spawn(listener, Arc::clone(&shared));
+        server::spawn(listener, Arc::clone(&shared), providers::routes());
         Self {
             inner: Arc::new(Handle { shared, shutdown }),
         }

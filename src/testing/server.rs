@@ -25,10 +25,15 @@ use tokio::sync::watch;
 use super::cloudflare::{CF_CERTS_PATH, CF_IDENTITY_PATH};
 use super::{DISCOVERY_PATH, Fault, JWKS_PATH, Shared};
 
-/// Serves the mock's routes on `listener` until the mock shuts down.
-pub(crate) fn spawn(listener: tokio::net::TcpListener, shared: Arc<Shared>) {
+/// Serves the mock's routes, and `more` (the provider-shaped endpoints), on `listener` until
+/// the mock shuts down.
+pub(crate) fn spawn(
+    listener: tokio::net::TcpListener,
+    shared: Arc<Shared>,
+    more: Router<Arc<Shared>>,
+) {
     let mut shutdown = shared.shutdown.clone();
-    let app = router(shared);
+    let app = router(shared, more);
     tokio::spawn(async move {
         let stopped = async move {
             // Err means every sender is gone: the last handle was dropped.
@@ -43,13 +48,13 @@ pub(crate) fn spawn(listener: tokio::net::TcpListener, shared: Arc<Shared>) {
     });
 }
 
-fn router(shared: Arc<Shared>) -> Router {
+fn router(shared: Arc<Shared>, more: Router<Arc<Shared>>) -> Router {
     Router::new()
         .route(JWKS_PATH, get(jwks))
         .route(DISCOVERY_PATH, get(discovery))
         .route(CF_CERTS_PATH, get(cf_certs))
         .route(CF_IDENTITY_PATH, get(cf_identity))
-        .merge(super::providers::routes())
+        .merge(more)
         .with_state(shared)
 }
 
