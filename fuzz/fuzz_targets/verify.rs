@@ -40,7 +40,10 @@ fn verifier(issuer: &str) -> JwksVerifier {
 fn world() -> &'static World {
     static WORLD: OnceLock<World> = OnceLock::new();
     WORLD.get_or_init(|| {
+        // The key cache bounds a request's wait for a fetch with a Tokio timer: like any
+        // user's runtime, this one needs the time driver.
         let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
             .build()
             .expect("runtime");
         let single = verifier(ISSUER);
