@@ -41,19 +41,52 @@ pub(crate) fn check_document(
         ))
     })?;
     if doc.issuer != expected_issuer {
+        let message = match near_miss(expected_issuer, &doc.issuer) {
+            // Say exactly what to fix when the two differ only in spelling.
+            Some(how) => format!(
+                "configured issuer {expected_issuer} differs from the announced {} by {how}: \
+                 configure exactly {} (issuers must match exactly, RFC 8414 section 3.3)",
+                doc.issuer, doc.issuer
+            ),
+            None => format!(
+                "discovery document announces issuer `{}`, but `{expected_issuer}` is \
+                 configured (they must match exactly)",
+                doc.issuer
+            ),
+        };
         tracing::error!(
             configured = expected_issuer,
             announced = doc.issuer,
-            "OIDC discovery issuer mismatch: refusing the provider's keys"
+            "OIDC discovery issuer mismatch: refusing the provider's keys: {message}"
         );
-        return Err(FetchError::permanent(format!(
-            "discovery document announces issuer `{}`, but `{expected_issuer}` is configured \
-             (they must match exactly)",
-            doc.issuer
-        )));
+        return Err(FetchError::permanent(message));
     }
     check_url(&doc.jwks_uri, allow_http, "discovered jwks_uri")
         .map_err(|e| FetchError::permanent(e.to_string()))
+}
+
+/// How two issuers that are not equal differ, when the difference is only one of spelling a
+/// person makes (and the fix is to copy the announced one): a trailing slash, letter case, or
+/// `localhost` against a loopback address.
+fn near_miss(configured: &str, announced: &str) -> Option<&'static str> {
+    let trimmed = |s: &str| s.trim_end_matches('/').to_owned();
+    if trimmed(configured) == trimmed(announced) {
+        return Some("a trailing slash");
+    }
+    if configured.eq_ignore_ascii_case(announced) {
+        return Some("letter case");
+    }
+    let loopback = |s: &str| {
+        ["localhost", "127.0.0.1", "[::1]"]
+            .iter()
+            .fold(s.to_ascii_lowercase(), |s, host| {
+                s.replace(host, "loopback")
+            })
+    };
+    if loopback(configured).trim_end_matches('/') == loopback(announced).trim_end_matches('/') {
+        return Some("the loopback host name (localhost vs 127.0.0.1 or [::1])");
+    }
+    None
 }
 
 /// The discovery URL for an issuer: `<issuer>/.well-known/openid-configuration`.
@@ -144,8 +177,38 @@ mod tests {
         let doc = br#"{"issuer":"https://idp.example/","jwks_uri":"https://idp.example/keys"}"#;
         let err = check_document(doc, "https://idp.example", false).expect_err("trailing slash");
         assert!(err.to_string().contains("must match exactly"), "{err}");
+        assert!(
+            err.to_string().starts_with(
+                "configured issuer https://idp.example differs from the announced \
+                 https://idp.example/ by a trailing slash"
+            ),
+            "{err}"
+        );
         let url = check_document(doc, "https://idp.example/", false).expect("exact");
         assert_eq!(url.as_str(), "https://idp.example/keys");
+    }
+
+    #[test]
+    fn near_misses_name_the_difference() {
+        assert_eq!(
+            near_miss("https://x.auth0.com", "https://x.auth0.com/"),
+            Some("a trailing slash")
+        );
+        assert_eq!(
+            near_miss(
+                "https://IDP.example/realms/A",
+                "https://idp.example/realms/a"
+            ),
+            Some("letter case")
+        );
+        assert_eq!(
+            near_miss(
+                "http://localhost:8080/realms/a",
+                "http://127.0.0.1:8080/realms/a"
+            ),
+            Some("the loopback host name (localhost vs 127.0.0.1 or [::1])")
+        );
+        assert_eq!(near_miss("https://a.example", "https://b.example"), None);
     }
 
     #[test]

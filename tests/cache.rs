@@ -351,6 +351,58 @@ async fn oidc_discovery_finds_the_keys_and_refuses_another_issuer() {
     assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE);
 }
 
+/// Issue 14 point 3: an issuer that differs from the announced one only in spelling gets an
+/// error that says exactly what to fix, to the operator (`refresh()`, `status().last_error`,
+/// the log); the client still gets 503. (Letter case is covered by the unit test: the mock's
+/// host is an IP address.)
+#[tokio::test]
+async fn discovery_near_misses_say_what_to_fix() {
+    let idp = MockIdp::start().await;
+    let announced = idp.issuer(); // http://127.0.0.1:<port>
+    let port = announced.rsplit(':').next().expect("port").to_owned();
+    for (configured, how) in [
+        (format!("{announced}/"), "a trailing slash"),
+        (
+            format!("http://localhost:{port}"),
+            "the loopback host name (localhost vs 127.0.0.1 or [::1])",
+        ),
+    ] {
+        let verifier = JwksVerifier::builder()
+            .oidc_issuer(configured.as_str())
+            .audience(idp.audience())
+            .build()
+            .expect("config");
+        let err = verifier
+            .refresh()
+            .await
+            .expect_err(&format!("near miss: {configured}"));
+        let expected = format!(
+            "configured issuer {configured} differs from the announced {announced} by {how}"
+        );
+        assert!(err.to_string().starts_with(&expected), "{err}");
+        let status = verifier.status();
+        assert!(
+            status
+                .last_error
+                .as_deref()
+                .is_some_and(|e| e.starts_with(&expected)),
+            "{status:?}"
+        );
+        let reply = send_token(
+            &app(JwksAuthLayer::new(verifier)),
+            &idp.mint(Algorithm::RS256),
+        )
+        .await;
+        assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE);
+        assert!(reply.headers.contains_key("retry-after"));
+    }
+    assert_eq!(
+        idp.jwks_fetches(),
+        0,
+        "keys of a mismatched issuer are never fetched"
+    );
+}
+
 #[tokio::test]
 async fn discovery_refuses_plain_http_for_remote_hosts() {
     let err = JwksVerifier::builder()
