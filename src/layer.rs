@@ -295,6 +295,7 @@ where
         };
         match attempt {
             Attempt::Done(Ok(user)) => {
+                crate::metrics::accepted();
                 req.extensions_mut().insert(user);
                 req.extensions_mut().insert(verified);
                 ResponseFuture::inner(self.inner.call(req))
@@ -329,6 +330,7 @@ fn reject<B: RejectionBody<ResBody>, ResBody>(
     error: &AuthError,
 ) -> Response<ResBody> {
     tracing::debug!(reason = error.reason().code(), "jwks-auth: request refused");
+    crate::metrics::refused(error);
     rejection_response_for(headers, Some(&config.rejection), config.grpc, error).map(B::body)
 }
 
@@ -445,6 +447,7 @@ where
                         .expect("ResponseFuture polled after completion");
                     let next = match result {
                         Ok(user) => {
+                            crate::metrics::accepted();
                             request.extensions_mut().insert(user);
                             State::Inner {
                                 future: service.call(request),

@@ -103,6 +103,8 @@ mod fetch;
 pub mod fuzzing;
 mod grpc;
 mod grpc_options;
+#[cfg(feature = "axum")]
+pub mod health;
 // The issuer side: key stores, rotating signer, JWKS publishing (feature `issuer`), and the
 // Shared encoding helpers (hex, base64url, ETag, PEM) for the publishing side: the issuer and the mock.
 #[cfg(feature = "issuer")]
@@ -113,6 +115,7 @@ pub mod jwk;
 pub mod jwks;
 mod jwt;
 mod layer;
+pub mod metrics;
 mod oidc;
 mod policy;
 pub mod providers;

@@ -3,8 +3,9 @@
 //! Keyed by the SHA-256 of the whole token (the token itself is never stored), valued with the
 //! user and what must be re-checked on every hit: `exp`/`nbf` against the clock, and that the
 //! key which verified it is still in the current set. An entry never outlives the token's
-//! `exp` (plus leeway), and a token that failed is never cached. Memory is bounded by the
-//! capacity: about 200 bytes per entry plus the token's claims.
+//! `exp` (plus leeway), and a token that failed is never cached. Memory is bounded twice: by
+//! the entry capacity, and by [`DEFAULT_MAX_BYTES`] of estimated entry sizes (see
+//! [`CachedToken::weight`]), so that large tokens cannot multiply the footprint.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -23,6 +24,29 @@ pub(crate) struct CachedToken {
     pub(crate) fingerprint: [u8; 16],
     pub(crate) exp: NumericDate,
     pub(crate) nbf: Option<NumericDate>,
+    /// Estimated bytes this entry holds (see [`CachedToken::weight`]).
+    pub(crate) weight: u32,
+}
+
+/// The byte budget of the verified-token cache: 8 MiB of estimated entry sizes. With the
+/// default 10,000 entries that is ~840 bytes an entry on average; tokens with typical claims
+/// (a few hundred bytes of JSON) weigh 1-2 KiB, so about 4,000-8,000 of them stay cached,
+/// and a process holding 20,000 distinct tokens keeps the cache's share of memory under
+/// ~10 MiB (the budget, plus moka's own bookkeeping).
+pub(crate) const DEFAULT_MAX_BYTES: u64 = 8 << 20;
+
+/// Fixed cost of one entry: the digest key, the `Arc`, this struct, moka's node and the
+/// `User`'s map header; measured sizes rounded up.
+const ENTRY_OVERHEAD: usize = 256;
+
+impl CachedToken {
+    /// Estimated bytes an entry for claims of `payload_len` bytes of JSON holds: the fixed
+    /// overhead, plus three times the JSON (a `serde_json::Value` map spends its text again
+    /// in separately allocated keys and strings, plus node headers and allocator slack).
+    pub(crate) fn weight(payload_len: usize) -> u32 {
+        u32::try_from(ENTRY_OVERHEAD.saturating_add(payload_len.saturating_mul(3)))
+            .unwrap_or(u32::MAX)
+    }
 }
 
 pub(crate) type TokenKey = [u8; 32];
@@ -59,9 +83,25 @@ impl moka::Expiry<TokenKey, Arc<CachedToken>> for UntilExp {
 
 impl TokenCache {
     pub(crate) fn new(capacity: u64, clock: SharedClock, leeway: Duration) -> Self {
+        Self::with_max_bytes(capacity, DEFAULT_MAX_BYTES, clock, leeway)
+    }
+
+    /// Bounded by entries and bytes at once with one moka weigher: the capacity is the byte
+    /// budget, and each entry weighs at least `max_bytes / capacity`, so that no more than
+    /// `capacity` entries ever fit, however small.
+    pub(crate) fn with_max_bytes(
+        capacity: u64,
+        max_bytes: u64,
+        clock: SharedClock,
+        leeway: Duration,
+    ) -> Self {
+        let capacity = capacity.max(1);
+        let max_bytes = max_bytes.max(capacity);
+        let floor = u32::try_from(max_bytes.div_ceil(capacity)).unwrap_or(u32::MAX);
         Self {
             entries: moka::sync::Cache::builder()
-                .max_capacity(capacity)
+                .max_capacity(max_bytes)
+                .weigher(move |_: &TokenKey, v: &Arc<CachedToken>| v.weight.max(floor))
                 .expire_after(UntilExp { clock, leeway })
                 .build(),
         }
@@ -88,6 +128,12 @@ impl TokenCache {
         self.entries.run_pending_tasks();
         self.entries.entry_count()
     }
+
+    #[cfg(test)]
+    fn bytes(&self) -> u64 {
+        self.entries.run_pending_tasks();
+        self.entries.weighted_size()
+    }
 }
 
 #[cfg(test)]
@@ -102,7 +148,45 @@ mod tests {
             fingerprint: [0; 16],
             exp: NumericDate::from_secs(exp),
             nbf: None,
+            weight: CachedToken::weight(20),
         }
+    }
+
+    fn weighing(exp: i64, payload_len: usize) -> CachedToken {
+        CachedToken {
+            weight: CachedToken::weight(payload_len),
+            ..entry(exp)
+        }
+    }
+
+    #[test]
+    fn memory_is_bounded_by_bytes_at_the_edge() {
+        let clock = SharedClock(Arc::new(ManualClock::at_unix(1_000)));
+        // 100 entries allowed, 10,000 bytes: an entry weighs at least 100.
+        let cache = TokenCache::with_max_bytes(100, 10_000, clock, Duration::ZERO);
+        let big = CachedToken::weight(1_000); // 3,256 bytes: three fit, a fourth does not
+        assert_eq!(big, 3_256);
+        for i in 0..50 {
+            cache.insert(cache.key(&format!("big-{i}")), weighing(10_000, 1_000));
+        }
+        assert!(cache.bytes() <= 10_000, "{} bytes", cache.bytes());
+        assert!(cache.len() <= 3, "{} entries of {big} bytes", cache.len());
+        // An entry heavier than the whole budget is never kept.
+        let cache = TokenCache::with_max_bytes(100, 10_000, SharedClock::default(), Duration::ZERO);
+        let key = cache.key("huge");
+        cache.insert(key, weighing(i64::MAX / 2, 4_000));
+        assert_eq!(cache.len(), 0, "12,256 bytes > the 10,000-byte budget");
+    }
+
+    #[test]
+    fn small_entries_are_still_bounded_by_count() {
+        let clock = SharedClock(Arc::new(ManualClock::at_unix(1_000)));
+        let cache = TokenCache::with_max_bytes(10, 1 << 20, clock, Duration::ZERO);
+        for i in 0..1_000 {
+            cache.insert(cache.key(&format!("small-{i}")), weighing(10_000, 1));
+        }
+        assert!(cache.len() <= 10, "{} entries", cache.len());
+        assert!(cache.bytes() <= 1 << 20);
     }
 
     #[test]

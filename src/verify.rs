@@ -10,6 +10,8 @@ use std::fmt;
 use std::sync::Arc;
 
 use serde_json::Value;
+use tracing::Instrument;
+use tracing::field::Empty;
 
 use crate::algorithms::{Algorithm, Algorithms};
 use crate::claims::{self, NumericDate};
@@ -76,20 +78,43 @@ impl Pending {
 }
 
 impl IssuerVerifier {
-    /// The synchronous path: everything that can be decided without awaiting.
+    /// The synchronous path: everything that can be decided without awaiting. No span here (a
+    /// span costs more than a cached verification): one `debug` event, built only when a
+    /// subscriber wants it.
     pub(crate) fn verify_now(&self, token: &str) -> Attempt {
+        let attempt = self.attempt_now(token);
+        if let Attempt::Done(result) = &attempt
+            && tracing::enabled!(tracing::Level::DEBUG)
+        {
+            let (outcome, reason) = outcome(result);
+            tracing::debug!(
+                issuer = self.policy.issuer.as_deref(),
+                outcome,
+                reason,
+                "jwks-auth: verified without waiting"
+            );
+        }
+        attempt
+    }
+
+    fn attempt_now(&self, token: &str) -> Attempt {
         if token.len() > self.policy.max_token_len {
             // Before hashing it for the token cache: an oversized token costs nothing.
             return Attempt::Done(Err(AuthError::new(AuthReason::TokenTooLarge)));
         }
         let now = self.clock.now();
         let cache_key = self.token_cache.as_ref().map(|c| c.key(token));
-        if let (Some(cache), Some(key)) = (&self.token_cache, &cache_key)
-            && let Some(hit) = cache.get(key)
-        {
-            match self.reuse(&hit, now) {
-                Some(result) => return Attempt::Done(result.and_then(|u| self.authorize(u))),
-                None => cache.remove(key),
+        if let (Some(cache), Some(key)) = (&self.token_cache, &cache_key) {
+            let reused = cache.get(key).and_then(|hit| {
+                let reused = self.reuse(&hit, now);
+                if reused.is_none() {
+                    cache.remove(key);
+                }
+                reused
+            });
+            crate::metrics::token_cache(reused.is_some());
+            if let Some(result) = reused {
+                return Attempt::Done(result.and_then(|u| self.authorize(u)));
             }
         }
         let mut header_buf = Vec::new();
@@ -129,12 +154,34 @@ impl IssuerVerifier {
         }
     }
 
-    /// The slow path: refresh (single-flight) and try once more against the new set.
+    /// The slow path: refresh (single-flight) and try once more against the new set, in a
+    /// `debug` span that the key-set fetch it waits for (if it started it) nests under.
     pub(crate) async fn verify_after_refresh(
         &self,
         token: &str,
         pending: Pending,
     ) -> Result<User, AuthError> {
+        let span = tracing::debug_span!(
+            "jwks_auth.verify",
+            issuer = self.policy.issuer.as_deref(),
+            kid = pending.kid.as_deref(),
+            alg = pending.alg.as_str(),
+            outcome = Empty,
+            reason = Empty,
+        );
+        let result = self
+            .refresh_and_verify(token, pending)
+            .instrument(span.clone())
+            .await;
+        if !span.is_disabled() {
+            let (outcome, reason) = outcome(&result);
+            span.record("outcome", outcome);
+            span.record("reason", reason);
+        }
+        result
+    }
+
+    async fn refresh_and_verify(&self, token: &str, pending: Pending) -> Result<User, AuthError> {
         let (observed, trigger) = match self.keys.load_full_generation() {
             None => (0, Trigger::NoKeys),
             Some((generation, true)) => (generation, Trigger::NoKeys),
@@ -237,8 +284,21 @@ impl IssuerVerifier {
             fingerprint: key.fingerprint,
             exp,
             nbf,
+            // Base64url: 4 characters for 3 bytes of JSON.
+            weight: CachedToken::weight(compact.payload.len() / 4 * 3),
         };
         Ok((user, cached))
+    }
+}
+
+/// The `outcome` and `reason` of a verification, as the metrics name them.
+fn outcome(result: &Result<User, AuthError>) -> (&'static str, &'static str) {
+    match result {
+        Ok(_) => ("accepted", "none"),
+        Err(e) if e.kind() == crate::error::AuthErrorKind::KeysUnavailable => {
+            ("unavailable", e.reason().code())
+        }
+        Err(e) => ("refused", e.reason().code()),
     }
 }
 

@@ -138,11 +138,11 @@ impl IdentityClient {
         let ttl = lifetime(exp, self.clock.now(), self.max_ttl);
         if ttl.is_zero() {
             // The token is about to expire (or is inside the leeway): never cache past it.
-            return self.fetch(token).await.map(Arc::new);
+            return crate::metrics::identity_fetched(self.fetch(token).await).map(Arc::new);
         }
         self.cache
             .try_get_with(CacheKey::new(user, token), async {
-                self.fetch(token).await.map(|identity| Cached {
+                crate::metrics::identity_fetched(self.fetch(token).await).map(|identity| Cached {
                     identity: Arc::new(identity),
                     ttl,
                 })

@@ -8,6 +8,8 @@ use std::time::{Duration, SystemTime};
 use bytes::{Bytes, BytesMut};
 use http::{HeaderMap, StatusCode, header};
 use reqwest::Url;
+use tracing::Instrument;
+use tracing::field::Empty;
 
 use super::document::{FetchError, Fetched, Validators};
 use super::encoding::{ACCEPT_ENCODING, decode};
@@ -77,10 +79,23 @@ impl HttpFetcher {
         previous: Option<&Validators>,
         clock: &SharedClock,
     ) -> Result<Fetched, FetchError> {
+        let span = tracing::debug_span!(
+            "jwks_auth.fetch",
+            %url,
+            status = Empty,
+            bytes = Empty,
+            duration_ms = Empty,
+            etag_reused = Empty,
+        );
+        let started = std::time::Instant::now();
         let answer = self
             .get_retrying(url, previous, &HeaderMap::new())
-            .await
-            .map_err(|failure| failure.error)?;
+            .instrument(span.clone())
+            .await;
+        if !span.is_disabled() {
+            record_fetch(&span, &answer, started.elapsed());
+        }
+        let answer = answer.map_err(|failure| failure.error)?;
         // Wall time: it stands in for a missing `Date`, compared with the `Expires` date.
         let now = SystemTime::UNIX_EPOCH
             + Duration::from_millis(u64::try_from(clock.now().as_millis()).unwrap_or(0));
@@ -229,6 +244,32 @@ impl HttpFetcher {
         let body = decode(&headers, body.freeze(), self.max_body)
             .map_err(|why| FetchError::permanent(format!("GET {url}: {why}")))?;
         Ok(Answer::Document { body, headers })
+    }
+}
+
+/// The fetch span's outcome fields. `etag_reused`: the server answered 304 to our
+/// validators, so the cached set is kept without a download.
+fn record_fetch(span: &tracing::Span, answer: &Result<Answer, GetFailure>, took: Duration) {
+    span.record(
+        "duration_ms",
+        u64::try_from(took.as_millis()).unwrap_or(u64::MAX),
+    );
+    match answer {
+        Ok(Answer::Document { body, .. }) => {
+            span.record("status", 200);
+            span.record("bytes", body.len());
+            span.record("etag_reused", false);
+        }
+        Ok(Answer::NotModified { .. }) => {
+            span.record("status", 304);
+            span.record("bytes", 0);
+            span.record("etag_reused", true);
+        }
+        Err(failure) => {
+            if let Some(status) = failure.status {
+                span.record("status", status.as_u16());
+            }
+        }
     }
 }
 

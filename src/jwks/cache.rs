@@ -20,8 +20,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use arc_swap::{ArcSwapOption, Guard};
+use tracing::Instrument;
 
-use super::flight::{Boarding, Departure, Flights, Ticket};
+use super::flight::{Boarding, Departure, Flights, Ticket, jitter_seed, refresh_ahead_point};
 use super::keyset::{KeyPolicy, KeySet};
 use super::kid::{self, VersionedKid};
 use super::source::{FetchError, Fetched, KeySource, Validators};
@@ -103,6 +104,8 @@ pub(crate) struct KeyCache {
     counters: Counters,
     // Only written when a fetch ends and read by `status()`; never touched by requests.
     last_error: Mutex<Option<String>>,
+    /// The `jwks` label of this cache's metrics (see `crate::metrics`).
+    label: Arc<str>,
 }
 
 impl std::fmt::Debug for KeyCache {
@@ -121,7 +124,9 @@ impl KeyCache {
         config: CacheConfig,
         clock: SharedClock,
     ) -> Self {
+        let label = crate::metrics::jwks_label(source.url());
         Self {
+            label,
             source,
             policy,
             config,
@@ -184,6 +189,7 @@ impl KeyCache {
             }
             Freshness::Stale => {
                 self.counters.stale_uses.fetch_add(1, Ordering::Relaxed);
+                crate::metrics::stale_use(&self.label);
                 self.refresh_in_background(now);
                 true
             }
@@ -211,6 +217,7 @@ impl KeyCache {
             self.counters
                 .cooldown_rejections
                 .fetch_add(1, Ordering::Relaxed);
+            crate::metrics::cooldown_refusal(&self.label);
         }
         cooling
     }
@@ -255,7 +262,10 @@ impl KeyCache {
         match self.flights.board() {
             Boarding::Joined(ticket) => (ticket, true),
             Boarding::Started(ticket, departure) => {
-                let flight = Arc::clone(self).fly(departure, wanted.map(Box::from));
+                // In the caller's span: the fetch's span nests under the verification it serves.
+                let flight = Arc::clone(self)
+                    .fly(departure, wanted.map(Box::from))
+                    .in_current_span();
                 match tokio::runtime::Handle::try_current() {
                     Ok(runtime) => drop(runtime.spawn(flight)),
                     Err(_) => flight.await,
@@ -366,7 +376,15 @@ impl KeyCache {
         let previous = self.current.load_full();
         self.counters.fetches.fetch_add(1, Ordering::Relaxed);
         let validators = previous.as_ref().map(|p| &p.validators);
-        let outcome = match self.source.fetch(validators).await {
+        let started = std::time::Instant::now();
+        let fetched = self.source.fetch(validators).await;
+        let result = match &fetched {
+            Ok(Fetched::Document { .. }) => "200",
+            Ok(Fetched::NotModified { .. }) => "304",
+            Err(_) => "error",
+        };
+        crate::metrics::key_fetch(&self.label, result, started.elapsed());
+        let outcome = match fetched {
             Ok(Fetched::Document {
                 body,
                 max_age,
@@ -393,8 +411,7 @@ impl KeyCache {
                     age.clamp(self.config.min_ttl, self.config.max_ttl)
                 });
                 let ttl_ms = millis(ttl);
-                #[allow(clippy::cast_possible_truncation, clippy::cast_precision_loss)]
-                let ahead = (ttl_ms as f64 * self.config.refresh_ahead) as i64;
+                let ahead = refresh_ahead_point(ttl_ms, self.config.refresh_ahead, jitter_seed());
                 if wanted.is_some_and(|kid| !self.names_key(&keys, kid)) {
                     let until = now.saturating_add(millis(self.config.unknown_kid_cooldown));
                     self.cooldown_until.fetch_max(until, Ordering::SeqCst);
@@ -412,6 +429,7 @@ impl KeyCache {
                 if let Ok(mut last) = self.last_error.lock() {
                     *last = None;
                 }
+                crate::metrics::key_set(&self.label, Some(Duration::ZERO), false);
                 tracing::debug!(
                     generation = snap.generation,
                     keys = snap.keys.len(),
@@ -443,17 +461,23 @@ impl KeyCache {
             .cooldown_until
             .load(Ordering::SeqCst)
             .saturating_sub(now);
+        let age = snap
+            .as_ref()
+            .map(|s| Duration::from_millis(u64::try_from(now - s.fetched_at).unwrap_or(0)));
+        crate::metrics::key_set(&self.label, age, freshness == Some(Freshness::Stale));
         CacheStatus {
             generation: snap.as_ref().map_or(0, |s| s.generation),
             kids: snap
                 .as_ref()
                 .map(|s| s.keys.kids().map(str::to_owned).collect())
                 .unwrap_or_default(),
+            usable: matches!(
+                freshness,
+                Some(Freshness::Fresh | Freshness::RefreshAhead | Freshness::Stale)
+            ),
             fresh: matches!(freshness, Some(Freshness::Fresh | Freshness::RefreshAhead)),
             stale: freshness == Some(Freshness::Stale),
-            age: snap
-                .as_ref()
-                .map(|s| Duration::from_millis(u64::try_from(now - s.fetched_at).unwrap_or(0))),
+            age,
             etag: snap.as_ref().and_then(|s| s.validators.etag.clone()),
             last_error: self.last_error.lock().ok().and_then(|l| l.clone()),
             cooldown_remaining: (cooldown > 0)

@@ -45,6 +45,12 @@ pub trait KeySource: Send + Sync + fmt::Debug + 'static {
     /// Fetches the current JWKS document. `previous` holds the validators of the last document,
     /// for a conditional request; answering [`Fetched::NotModified`] keeps the cached set.
     fn fetch<'a>(&'a self, previous: Option<&'a Validators>) -> FetchFuture<'a>;
+
+    /// The URL this source fetches from, if it has one: it names the source in metrics (the
+    /// `jwks` label, without query or fragment). `None` (the default): `custom`.
+    fn url(&self) -> Option<&url::Url> {
+        None
+    }
 }
 
 /// A JWKS served over HTTP(S) at a fixed URL.
@@ -64,6 +70,10 @@ impl JwksUrl {
 impl KeySource for JwksUrl {
     fn fetch<'a>(&'a self, previous: Option<&'a Validators>) -> FetchFuture<'a> {
         Box::pin(self.http.get(&self.url, previous, &self.clock))
+    }
+
+    fn url(&self) -> Option<&url::Url> {
+        Some(&self.url)
     }
 }
 

@@ -10,6 +10,9 @@ pub struct CacheStatus {
     pub generation: u64,
     /// Kids of the installed set.
     pub kids: Vec<String>,
+    /// Whether a key set can be served now: one was obtained and it is fresh or stale, not
+    /// past `max_stale` (for several issuers: every one's). What a readiness probe asks.
+    pub usable: bool,
     /// Whether the installed set is within its TTL.
     pub fresh: bool,
     /// Whether the installed set is past its TTL but still served (within `max_stale`).
@@ -39,6 +42,7 @@ impl CacheStatus {
     pub(crate) fn merge(&mut self, other: Self) {
         self.generation = self.generation.max(other.generation);
         self.kids.extend(other.kids);
+        self.usable &= other.usable;
         self.fresh &= other.fresh;
         self.stale |= other.stale;
         self.age = self.age.max(other.age);

@@ -1,0 +1,178 @@
+//! Metric names and labels, and the crate's recording helpers.
+//!
+//! With the `metrics` feature, the crate records through the [`metrics`](https://docs.rs/metrics)
+//! facade: install the exporter of your choice (for Prometheus,
+//! `metrics-exporter-prometheus`) and these series appear. Without the feature, the recording
+//! helpers are empty inline functions and compile to nothing; the names below stay available
+//! so that dashboards and tests can refer to them.
+//!
+//! Every label value is one of a fixed, documented set, or (for the `jwks` label) the URL the
+//! verifier was configured with: cardinality is bounded by the configuration, never by traffic.
+//! No label, and no value, ever contains token data, claims or secrets.
+//!
+//! | Name | Kind | Labels |
+//! |------|------|--------|
+//! | [`REQUESTS`] | counter | `outcome`: `accepted`, `refused`, `unavailable`; `reason`: [`AuthReason::code`](crate::AuthReason::code), or `none` when accepted |
+//! | [`TOKEN_CACHE`] | counter | `result`: `hit`, `miss` |
+//! | [`KEY_FETCHES`] | counter | `jwks`; `result`: `200`, `304`, `error` |
+//! | [`KEY_FETCH_DURATION`] | histogram (seconds) | `jwks`; `result` |
+//! | [`KEY_SET_AGE`] | gauge (seconds) | `jwks` |
+//! | [`KEY_SET_STALE`] | gauge (0 or 1) | `jwks` |
+//! | [`KEY_SET_STALE_USES`] | counter | `jwks` |
+//! | [`UNKNOWN_KID_COOLDOWN`] | counter | `jwks` |
+//! | [`IDENTITY_FETCHES`] | counter | `result`: `ok`, `refused`, `unavailable`, `error` |
+//!
+//! The `jwks` label is the key set's URL without query or fragment (`custom` for a
+//! [`KeySource`](crate::jwks::KeySource) that does not name itself). The key-set gauges are
+//! updated after every fetch and whenever `status()` is read (as the
+//! [`health`](crate::health) probes do), so a probe every few seconds keeps them current.
+
+/// Requests seen by the layer: `outcome` (`accepted`, `refused` for 401/403, `unavailable`
+/// for 503) and `reason` (the refusal's stable code; `none` when accepted).
+pub const REQUESTS: &str = "jwks_auth_requests_total";
+/// Verified-token cache lookups: `result` = `hit` (the cached verification was reused) or
+/// `miss` (the token is verified in full).
+pub const TOKEN_CACHE: &str = "jwks_auth_token_cache_total";
+/// Key-set fetches (a retried fetch counts once): `jwks`, `result` = `200` (a new document),
+/// `304` (not modified, the cached set kept) or `error` (failed; the previous set stays).
+pub const KEY_FETCHES: &str = "jwks_auth_key_fetches_total";
+/// Duration of each key-set fetch in seconds, retries included: `jwks`, `result`.
+pub const KEY_FETCH_DURATION: &str = "jwks_auth_key_fetch_duration_seconds";
+/// Age of the installed key set in seconds: `jwks`.
+pub const KEY_SET_AGE: &str = "jwks_auth_key_set_age_seconds";
+/// 1 while the installed key set is past its TTL but still served (within `max_stale`),
+/// else 0: `jwks`.
+pub const KEY_SET_STALE: &str = "jwks_auth_key_set_stale";
+/// Requests served from a key set past its TTL: `jwks`.
+pub const KEY_SET_STALE_USES: &str = "jwks_auth_key_set_stale_uses_total";
+/// Unknown-kid requests refused at once during the unknown-kid cooldown: `jwks`.
+pub const UNKNOWN_KID_COOLDOWN: &str = "jwks_auth_unknown_kid_cooldown_refusals_total";
+/// Cloudflare Access identity fetches: `result` = `ok`, `refused` (Access refused the
+/// token), `unavailable` (outage, timeout) or `error` (an unreadable answer).
+pub const IDENTITY_FETCHES: &str = "jwks_auth_identity_fetches_total";
+
+#[cfg(feature = "metrics")]
+mod record {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use crate::error::{AuthError, AuthErrorKind};
+
+    #[inline]
+    pub(crate) fn accepted() {
+        ::metrics::counter!(super::REQUESTS, "outcome" => "accepted", "reason" => "none")
+            .increment(1);
+    }
+
+    #[inline]
+    pub(crate) fn refused(error: &AuthError) {
+        let outcome = if error.kind() == AuthErrorKind::KeysUnavailable {
+            "unavailable"
+        } else {
+            "refused"
+        };
+        ::metrics::counter!(super::REQUESTS, "outcome" => outcome, "reason" => error.reason().code())
+            .increment(1);
+    }
+
+    #[inline]
+    pub(crate) fn token_cache(hit: bool) {
+        let result = if hit { "hit" } else { "miss" };
+        ::metrics::counter!(super::TOKEN_CACHE, "result" => result).increment(1);
+    }
+
+    pub(crate) fn key_fetch(jwks: &Arc<str>, result: &'static str, took: Duration) {
+        let labels = [
+            ::metrics::Label::new("jwks", Arc::clone(jwks)),
+            ::metrics::Label::from_static_parts("result", result),
+        ];
+        ::metrics::counter!(super::KEY_FETCHES, labels.iter()).increment(1);
+        ::metrics::histogram!(super::KEY_FETCH_DURATION, labels.iter()).record(took);
+    }
+
+    pub(crate) fn key_set(jwks: &Arc<str>, age: Option<Duration>, stale: bool) {
+        let labels = [::metrics::Label::new("jwks", Arc::clone(jwks))];
+        if let Some(age) = age {
+            ::metrics::gauge!(super::KEY_SET_AGE, labels.iter()).set(age);
+        }
+        ::metrics::gauge!(super::KEY_SET_STALE, labels.iter()).set(f64::from(u8::from(stale)));
+    }
+
+    pub(crate) fn stale_use(jwks: &Arc<str>) {
+        let labels = [::metrics::Label::new("jwks", Arc::clone(jwks))];
+        ::metrics::counter!(super::KEY_SET_STALE_USES, labels.iter()).increment(1);
+    }
+
+    pub(crate) fn cooldown_refusal(jwks: &Arc<str>) {
+        let labels = [::metrics::Label::new("jwks", Arc::clone(jwks))];
+        ::metrics::counter!(super::UNKNOWN_KID_COOLDOWN, labels.iter()).increment(1);
+    }
+
+    pub(crate) fn identity_fetch(result: &'static str) {
+        ::metrics::counter!(super::IDENTITY_FETCHES, "result" => result).increment(1);
+    }
+}
+
+// Without the feature: the same signatures, empty, so that every call site compiles to nothing.
+#[cfg(not(feature = "metrics"))]
+#[allow(clippy::inline_always)]
+mod record {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use crate::error::AuthError;
+
+    #[inline(always)]
+    pub(crate) fn accepted() {}
+    #[inline(always)]
+    pub(crate) fn refused(_: &AuthError) {}
+    #[inline(always)]
+    pub(crate) fn token_cache(_: bool) {}
+    #[inline(always)]
+    pub(crate) fn key_fetch(_: &Arc<str>, _: &'static str, _: Duration) {}
+    #[inline(always)]
+    pub(crate) fn key_set(_: &Arc<str>, _: Option<Duration>, _: bool) {}
+    #[inline(always)]
+    pub(crate) fn stale_use(_: &Arc<str>) {}
+    #[inline(always)]
+    pub(crate) fn cooldown_refusal(_: &Arc<str>) {}
+    #[inline(always)]
+    pub(crate) fn identity_fetch(_: &'static str) {}
+}
+
+pub(crate) use record::{
+    accepted, cooldown_refusal, identity_fetch, key_fetch, key_set, refused, stale_use, token_cache,
+};
+
+/// Counts a Cloudflare Access identity fetch by its result, and passes the result through.
+#[inline]
+pub(crate) fn identity_fetched<T>(
+    result: Result<T, crate::cloudflare::IdentityError>,
+) -> Result<T, crate::cloudflare::IdentityError> {
+    use crate::cloudflare::IdentityErrorKind;
+    identity_fetch(match &result {
+        Ok(_) => "ok",
+        Err(e) => match e.kind() {
+            IdentityErrorKind::Unavailable => "unavailable",
+            IdentityErrorKind::Rejected | IdentityErrorKind::InvalidToken => "refused",
+            _ => "error",
+        },
+    });
+    result
+}
+
+/// The `jwks` label of a key source: its URL without query or fragment (which could carry
+/// credentials), or `custom`.
+pub(crate) fn jwks_label(url: Option<&url::Url>) -> std::sync::Arc<str> {
+    match url {
+        Some(url) => {
+            let mut url = url.clone();
+            url.set_query(None);
+            url.set_fragment(None);
+            let _ = url.set_password(None);
+            let _ = url.set_username("");
+            url.as_str().into()
+        }
+        None => "custom".into(),
+    }
+}

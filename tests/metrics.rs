@@ -1,0 +1,352 @@
+//! The `metrics` feature against the mock IdP: exact counts for every outcome, key fetches by
+//! result, gauges, cooldown refusals, identity fetches, and no token material in any label.
+//!
+//! Each test installs its own `DebuggingRecorder` with `metrics::with_local_recorder` (the
+//! global recorder would mix the tests' counts) and runs on a current-thread runtime inside
+//! it, so that everything the test drives, spawned key-set fetches included, records there.
+#![cfg(feature = "metrics")]
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::future::Future;
+use std::time::Duration;
+
+use common::{app, builder, get_with, send, send_token};
+use http::StatusCode;
+use jwks_auth::metrics::{
+    IDENTITY_FETCHES, KEY_FETCH_DURATION, KEY_FETCHES, KEY_SET_AGE, KEY_SET_STALE, REQUESTS,
+    TOKEN_CACHE, UNKNOWN_KID_COOLDOWN,
+};
+use jwks_auth::testing::{Fault, MockIdp};
+use jwks_auth::{Algorithm, AuthReason, CloudflareAccess, JwksAuthLayer};
+use metrics_util::debugging::{DebugValue, DebuggingRecorder};
+
+/// What one test recorded: (name, sorted labels, value).
+struct Recorded(Vec<(String, Vec<(String, String)>, DebugValue)>);
+
+impl Recorded {
+    fn find(&self, name: &str, labels: &[(&str, &str)]) -> Option<&DebugValue> {
+        let mut want: Vec<(String, String)> = labels
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        want.sort();
+        self.0
+            .iter()
+            .find(|(n, l, _)| n == name && *l == want)
+            .map(|(_, _, v)| v)
+    }
+
+    /// A counter's value (0 when never incremented).
+    fn counter(&self, name: &str, labels: &[(&str, &str)]) -> u64 {
+        match self.find(name, labels) {
+            Some(DebugValue::Counter(n)) => *n,
+            None => 0,
+            Some(other) => panic!("{name} is not a counter: {other:?}"),
+        }
+    }
+
+    /// The sum of a counter over every label set.
+    fn total(&self, name: &str) -> u64 {
+        self.0
+            .iter()
+            .filter(|(n, _, _)| n == name)
+            .map(|(_, _, v)| match v {
+                DebugValue::Counter(n) => *n,
+                other => panic!("{name} is not a counter: {other:?}"),
+            })
+            .sum()
+    }
+
+    fn gauge(&self, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+        match self.find(name, labels)? {
+            DebugValue::Gauge(v) => Some(v.into_inner()),
+            other => panic!("{name} is not a gauge: {other:?}"),
+        }
+    }
+
+    fn histogram_len(&self, name: &str, labels: &[(&str, &str)]) -> usize {
+        match self.find(name, labels) {
+            Some(DebugValue::Histogram(v)) => v.len(),
+            None => 0,
+            Some(other) => panic!("{name} is not a histogram: {other:?}"),
+        }
+    }
+
+    fn label_values(&self) -> BTreeSet<String> {
+        self.0
+            .iter()
+            .flat_map(|(_, labels, _)| labels.iter().map(|(_, v)| v.clone()))
+            .collect()
+    }
+
+    /// Every label value is from the documented sets, or the given `jwks` URLs; none holds any
+    /// part of any token.
+    #[track_caller]
+    fn assert_no_token_material(&self, tokens: &[&str], jwks: &[&str]) {
+        const FIXED: &[&str] = &[
+            "accepted",
+            "refused",
+            "unavailable",
+            "none",
+            "hit",
+            "miss",
+            "200",
+            "304",
+            "error",
+            "ok",
+        ];
+        for value in self.label_values() {
+            for token in tokens {
+                for part in token.split('.').filter(|p| p.len() >= 4) {
+                    assert!(
+                        !value.contains(part),
+                        "label value {value:?} holds token data"
+                    );
+                }
+            }
+            assert!(
+                !value.contains("eyJ"),
+                "label value {value:?} looks like JOSE"
+            );
+            let documented = FIXED.contains(&value.as_str())
+                || jwks.contains(&value.as_str())
+                || is_reason_code(&value);
+            assert!(documented, "undocumented label value {value:?}");
+        }
+    }
+}
+
+fn is_reason_code(value: &str) -> bool {
+    !value.is_empty() && value.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
+}
+
+/// Runs `test` on a current-thread runtime with a fresh recorder installed for this thread.
+fn recorded<F: Future<Output = ()>>(test: impl FnOnce() -> F) -> Recorded {
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    metrics::with_local_recorder(&recorder, || runtime.block_on(test()));
+    drop(runtime);
+    Recorded(
+        snapshotter
+            .snapshot()
+            .into_vec()
+            .into_iter()
+            .map(|(key, _, _, value)| {
+                let (_, key) = key.into_parts();
+                let name = key.name().to_owned();
+                let mut labels: Vec<(String, String)> = key
+                    .labels()
+                    .map(|l| (l.key().to_owned(), l.value().to_owned()))
+                    .collect();
+                labels.sort();
+                (name, labels, value)
+            })
+            .collect(),
+    )
+}
+
+const ACCEPTED: (&str, &str) = ("outcome", "accepted");
+const REFUSED: (&str, &str) = ("outcome", "refused");
+const UNAVAILABLE: (&str, &str) = ("outcome", "unavailable");
+
+fn reason(r: AuthReason) -> (&'static str, &'static str) {
+    ("reason", r.code())
+}
+
+/// The `jwks` label of the mock: its key-set URL (it has no query).
+fn jwks(idp: &MockIdp) -> String {
+    idp.jwks_url()
+}
+
+#[test]
+fn every_request_outcome_is_counted_once_with_its_reason() {
+    let mut tokens = Vec::new();
+    let mut urls = Vec::new();
+    let got = recorded(|| async {
+        let idp = MockIdp::start().await;
+        urls.push(jwks(&idp));
+        let app = app(JwksAuthLayer::new(builder(&idp).build().expect("config")));
+        let good = idp.token().subject("alice").sign();
+        let expired = idp.token().expires_in(-3_600).sign();
+        let forged = {
+            let mut t = idp.mint(Algorithm::RS256);
+            t.truncate(t.len() - 4);
+            t.push_str("AAAA");
+            t
+        };
+        // accepted (a miss, then a hit), accepted again (hit)
+        send_token(&app, &good).await.assert_ok("alice");
+        send_token(&app, &good).await.assert_ok("alice");
+        send_token(&app, &good).await.assert_ok("alice");
+        // refused: no token, garbage, expired, forged signature
+        let missing = send(&app, get_with("/me", &[])).await;
+        missing.assert_refused(
+            StatusCode::UNAUTHORIZED,
+            r#"{"detail":"missing bearer token"}"#,
+            Some("Bearer"),
+        );
+        send_token(&app, "not-a-jwt").await.assert_invalid();
+        send_token(&app, &expired).await.assert_invalid();
+        send_token(&app, &forged).await.assert_invalid();
+        assert_eq!(idp.jwks_fetches(), 1, "one fetch served every request");
+        tokens.extend([good, expired, forged]);
+    });
+    assert_eq!(got.counter(REQUESTS, &[ACCEPTED, ("reason", "none")]), 3);
+    assert_eq!(
+        got.counter(REQUESTS, &[REFUSED, reason(AuthReason::MissingToken)]),
+        1
+    );
+    assert_eq!(
+        got.counter(REQUESTS, &[REFUSED, reason(AuthReason::MalformedToken)]),
+        1
+    );
+    assert_eq!(
+        got.counter(REQUESTS, &[REFUSED, reason(AuthReason::Expired)]),
+        1
+    );
+    assert_eq!(
+        got.counter(REQUESTS, &[REFUSED, reason(AuthReason::InvalidSignature)]),
+        1
+    );
+    assert_eq!(got.total(REQUESTS), 7, "each request counted exactly once");
+    assert_eq!(got.counter(TOKEN_CACHE, &[("result", "hit")]), 2);
+    // The first good token, the garbage, the expired and the forged one: none reused.
+    assert_eq!(got.counter(TOKEN_CACHE, &[("result", "miss")]), 4);
+    let tokens: Vec<&str> = tokens.iter().map(String::as_str).collect();
+    let urls: Vec<&str> = urls.iter().map(String::as_str).collect();
+    got.assert_no_token_material(&tokens, &urls);
+}
+
+#[test]
+fn unavailable_keys_count_as_unavailable_and_failed_fetches() {
+    let mut url = String::new();
+    let mut tokens = Vec::new();
+    let got = recorded(|| async {
+        let idp = MockIdp::start().await;
+        url = jwks(&idp);
+        idp.set_fault(Fault::Status(500));
+        let app = app(JwksAuthLayer::new(builder(&idp).build().expect("config")));
+        let token = idp.mint(Algorithm::ES256);
+        let reply = send_token(&app, &token).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "{}",
+            reply.body
+        );
+        assert!(reply.headers.contains_key("retry-after"));
+        assert_eq!(idp.jwks_fetches(), 1);
+        tokens.push(token);
+    });
+    let unavailable = [UNAVAILABLE, reason(AuthReason::KeysUnavailable)];
+    assert_eq!(got.counter(REQUESTS, &unavailable), 1);
+    assert_eq!(got.total(REQUESTS), 1);
+    let error = [("jwks", url.as_str()), ("result", "error")];
+    assert_eq!(got.counter(KEY_FETCHES, &error), 1);
+    assert_eq!(got.histogram_len(KEY_FETCH_DURATION, &error), 1);
+    assert_eq!(got.total(KEY_FETCHES), 1);
+    let tokens: Vec<&str> = tokens.iter().map(String::as_str).collect();
+    got.assert_no_token_material(&tokens, &[&url]);
+}
+
+#[test]
+fn key_fetches_are_counted_by_result_with_durations_and_gauges() {
+    let mut url = String::new();
+    let got = recorded(|| async {
+        let idp = MockIdp::start().await;
+        url = jwks(&idp);
+        idp.set_validators(true);
+        let verifier = builder(&idp).build().expect("config");
+        verifier.refresh().await.expect("200");
+        verifier.refresh().await.expect("304");
+        assert_eq!(idp.not_modified_answers(), 1);
+        idp.set_fault(Fault::Status(503));
+        verifier.refresh().await.expect_err("error");
+        let status = verifier.status();
+        assert!(status.usable && !status.stale);
+    });
+    let labels = |result| [("jwks", url.as_str()), ("result", result)];
+    for result in ["200", "304", "error"] {
+        assert_eq!(got.counter(KEY_FETCHES, &labels(result)), 1, "{result}");
+        assert_eq!(
+            got.histogram_len(KEY_FETCH_DURATION, &labels(result)),
+            1,
+            "{result}"
+        );
+    }
+    assert_eq!(got.total(KEY_FETCHES), 3);
+    assert_eq!(got.total(REQUESTS), 0, "no request went through a layer");
+    let jwks = [("jwks", url.as_str())];
+    let age = got.gauge(KEY_SET_AGE, &jwks).expect("age gauge");
+    assert!((0.0..60.0).contains(&age), "age {age}");
+    assert_eq!(got.gauge(KEY_SET_STALE, &jwks), Some(0.0));
+    got.assert_no_token_material(&[], &[&url]);
+}
+
+#[test]
+fn unknown_kid_cooldown_refusals_are_counted() {
+    let mut url = String::new();
+    let got = recorded(|| async {
+        let idp = MockIdp::start().await;
+        url = jwks(&idp);
+        let verifier = builder(&idp)
+            .unknown_kid_cooldown(Duration::from_secs(60))
+            .build()
+            .expect("config");
+        verifier.refresh().await.expect("warm");
+        let app = app(JwksAuthLayer::new(verifier));
+        let stranger = idp.token().kid("nobody-has-this-kid").sign();
+        // The first unknown kid fetches and starts the cooldown; the next two are refused at once.
+        for _ in 0..3 {
+            send_token(&app, &stranger).await.assert_invalid();
+        }
+        assert_eq!(
+            idp.jwks_fetches(),
+            2,
+            "the warm-up, and the first unknown kid's"
+        );
+    });
+    assert_eq!(
+        got.counter(UNKNOWN_KID_COOLDOWN, &[("jwks", url.as_str())]),
+        2
+    );
+    assert_eq!(
+        got.counter(REQUESTS, &[REFUSED, reason(AuthReason::UnknownKeyId)]),
+        3
+    );
+    // The warm-up's 200, then the unknown kid's conditional refetch: 304.
+    let fetches = |result| got.counter(KEY_FETCHES, &[("jwks", url.as_str()), ("result", result)]);
+    assert_eq!((fetches("200"), fetches("304")), (1, 1));
+}
+
+#[test]
+fn identity_fetches_are_counted_by_result() {
+    let got = recorded(|| async {
+        let idp = MockIdp::start().await;
+        let access = CloudflareAccess::builder("acme", idp.cf_aud())
+            .base_url(idp.url())
+            .issuer(idp.issuer())
+            .verifier(|b| b.http_retries(0).http_timeout(Duration::from_secs(2)))
+            .build()
+            .expect("config");
+        let token = idp.cf_token().sign();
+        access.get_identity(&token).await.expect("identity");
+        access.get_identity(&token).await.expect("cached: no fetch");
+        idp.set_identity_fault(Fault::Status(503));
+        let other = idp.cf_token().subject("bob").sign();
+        access.get_identity(&other).await.expect_err("outage");
+        assert_eq!(idp.identity_fetches(), 2);
+    });
+    assert_eq!(got.counter(IDENTITY_FETCHES, &[("result", "ok")]), 1);
+    assert_eq!(
+        got.counter(IDENTITY_FETCHES, &[("result", "unavailable")]),
+        1
+    );
+    assert_eq!(got.total(IDENTITY_FETCHES), 2);
+}
