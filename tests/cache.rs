@@ -857,7 +857,7 @@ async fn a_background_refresh_dropped_mid_fetch_does_not_stop_later_refreshes() 
         .expect("config");
     let token = idp.token().expires_in(100_000).sign();
     verifier.verify(&token).await.expect("warm");
-    clock.advance(Duration::from_secs(81));
+    clock.advance(Duration::from_secs(86)); // past refresh-ahead (75-85% of the 100 s TTL)
     // A second runtime serves a request; the background refresh it starts never finishes, and
     // that runtime shuts down mid-fetch, dropping the refresh task.
     std::thread::spawn({
@@ -901,7 +901,7 @@ async fn a_background_refresh_that_panics_does_not_stop_later_refreshes() {
         .expect("config");
     let token = idp.token().expires_in(100_000).sign();
     verifier.verify(&token).await.expect("warm");
-    clock.advance(Duration::from_secs(81));
+    clock.advance(Duration::from_secs(86)); // past refresh-ahead (75-85% of the 100 s TTL)
     verifier.verify(&token).await.expect("served from the set");
     eventually("the panicking refresh", || source.fetches() == 2).await;
     // The panic unwound the refresh task (tokio drops a task's future in the poll that
@@ -936,11 +936,11 @@ async fn age_is_subtracted_from_max_age_for_200_and_304() {
     .await;
     assert_eq!(idp.jwks_fetches(), 2);
     assert!(verifier.status().fresh);
-    // The 304 carried Age: 3000 too: 600 s again, so refresh ahead at 80% = 480 s.
-    clock.advance(Duration::from_secs(479));
+    // The 304 carried Age: 3000 too: 600 s again, so refresh ahead at 75-85% = 450-510 s.
+    clock.advance(Duration::from_secs(449));
     verifier.verify(&token).await.expect("fresh");
     assert_eq!(idp.jwks_fetches(), 2);
-    clock.advance(Duration::from_secs(2));
+    clock.advance(Duration::from_secs(62));
     verifier.verify(&token).await.expect("fresh");
     eventually("the refresh ahead", || idp.jwks_fetches() == 3).await;
 }
@@ -1173,7 +1173,7 @@ async fn a_new_kid_missing_from_a_fetch_already_in_flight_gets_one_more_fetch() 
     // A background refresh goes out; the endpoint answers 800 ms late with the document as it
     // was when the request arrived.
     idp.set_fault(Fault::Late(Duration::from_millis(800)));
-    clock.advance(Duration::from_secs(81));
+    clock.advance(Duration::from_secs(86)); // past refresh-ahead (75-85% of the 100 s TTL)
     assert_eq!(send_token(&app, &old).await.status, StatusCode::OK);
     eventually("the refresh to be in flight", || idp.jwks_fetches() == 2).await;
     // Meanwhile the IdP publishes key 2 and signs with it.
@@ -1195,7 +1195,7 @@ async fn a_new_kid_missing_from_a_fetch_already_in_flight_gets_one_more_fetch() 
     // Still bounded: a flood of random kids that joined the same kind of fetch makes one
     // more fetch at most, and then the cooldown holds.
     idp.set_fault(Fault::Late(Duration::from_millis(300)));
-    clock.advance(Duration::from_secs(81));
+    clock.advance(Duration::from_secs(86)); // past refresh-ahead (75-85% of the 100 s TTL)
     assert_eq!(send_token(&app, &old).await.status, StatusCode::OK);
     eventually("the next refresh to be in flight", || {
         idp.jwks_fetches() == 4

@@ -490,3 +490,7 @@ impl KeyCache {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "cache_tests.rs"]
+mod tests;
