@@ -61,6 +61,7 @@
 //! | `rust-crypto` | no | the pure-Rust RustCrypto backend; aws-lc-rs wins if both are on |
 //! | `issuer` | no | the issuer side (`jwks_auth::issuer`: key stores, rotating signer, JWKS publishing), with either backend (it generates keys with aws-lc-rs); not compiled otherwise |
 //! | `testing` | no | [`testing::MockIdp`], an in-process identity provider for your tests (turns on `issuer`) |
+//! | `metrics` | no | counters, gauges and histograms through the `metrics` facade (see [`metrics`] for names and labels); without it, recording compiles to nothing |
 //!
 //! # Identity provider presets
 //!
