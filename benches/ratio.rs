@@ -5,6 +5,7 @@
 //!
 //! ```text
 //! cargo bench --bench ratio
+//! cargo bench --bench ratio --features metrics   # with a Prometheus recorder installed
 //! ```
 
 mod common;
@@ -17,6 +18,12 @@ const ROUNDS: usize = 300;
 const BATCH: u32 = 16;
 
 fn main() {
+    // With the `metrics` feature, record into a real exporter, as a deployment would: the
+    // repeat path then pays for its two counters (requests, token cache).
+    #[cfg(feature = "metrics")]
+    let _prometheus = metrics_exporter_prometheus::PrometheusBuilder::new()
+        .install_recorder()
+        .expect("the only recorder");
     let s = setup();
     println!(
         "paired, interleaved: {ROUNDS} rounds of {BATCH} calls each; medians; aws-lc-rs backend\n"

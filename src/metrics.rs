@@ -25,7 +25,7 @@
 //! The `jwks` label is the key set's URL without query or fragment (`custom` for a
 //! [`KeySource`](crate::jwks::KeySource) that does not name itself). The key-set gauges are
 //! updated after every fetch and whenever `status()` is read (as the
-//! [`health`](crate::health) probes do), so a probe every few seconds keeps them current.
+//! `jwks_auth::health` probes do), so a probe every few seconds keeps them current.
 
 /// Requests seen by the layer: `outcome` (`accepted`, `refused` for 401/403, `unavailable`
 /// for 503) and `reason` (the refusal's stable code; `none` when accepted).

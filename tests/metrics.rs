@@ -22,12 +22,15 @@ use jwks_auth::testing::{Fault, MockIdp};
 use jwks_auth::{Algorithm, AuthReason, CloudflareAccess, JwksAuthLayer};
 use metrics_util::debugging::{DebugValue, DebuggingRecorder};
 
+/// Label pairs, sorted.
+type Labels = Vec<(String, String)>;
+
 /// What one test recorded: (name, sorted labels, value).
-struct Recorded(Vec<(String, Vec<(String, String)>, DebugValue)>);
+struct Recorded(Vec<(String, Labels, DebugValue)>);
 
 impl Recorded {
     fn find(&self, name: &str, labels: &[(&str, &str)]) -> Option<&DebugValue> {
-        let mut want: Vec<(String, String)> = labels
+        let mut want: Labels = labels
             .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect();
@@ -140,7 +143,7 @@ fn recorded<F: Future<Output = ()>>(test: impl FnOnce() -> F) -> Recorded {
             .map(|(key, _, _, value)| {
                 let (_, key) = key.into_parts();
                 let name = key.name().to_owned();
-                let mut labels: Vec<(String, String)> = key
+                let mut labels: Labels = key
                     .labels()
                     .map(|l| (l.key().to_owned(), l.value().to_owned()))
                     .collect();
