@@ -21,6 +21,7 @@ use crate::jwks::cache::{KeyCache, Trigger};
 use crate::jwks::keyset::{Candidates, KeySet, Selection, VerifyKey};
 use crate::jwt::{self, Compact};
 use crate::policy::Policy;
+use crate::rules::IssuerRule;
 use crate::token_cache::{CachedToken, TokenCache, TokenKey};
 use crate::user::User;
 
@@ -88,7 +89,7 @@ impl IssuerVerifier {
         {
             let (outcome, reason) = outcome(result);
             tracing::debug!(
-                issuer = self.policy.issuer.as_deref(),
+                issuer = self.policy.issuer.as_ref().and_then(IssuerRule::single),
                 outcome,
                 reason,
                 "jwks-auth: verified without waiting"
@@ -163,7 +164,7 @@ impl IssuerVerifier {
     ) -> Result<User, AuthError> {
         let span = tracing::debug_span!(
             "jwks_auth.verify",
-            issuer = self.policy.issuer.as_deref(),
+            issuer = self.policy.issuer.as_ref().and_then(IssuerRule::single),
             kid = pending.kid.as_deref(),
             alg = pending.alg.as_str(),
             outcome = Empty,

@@ -22,9 +22,10 @@ use std::time::Duration;
 use arc_swap::{ArcSwapOption, Guard};
 use tracing::Instrument;
 
-use super::flight::{Boarding, Departure, Flights, Ticket, jitter_seed, refresh_ahead_point};
+use super::flight::{Boarding, Departure, Flights, Ticket};
 use super::keyset::{KeyPolicy, KeySet};
 use super::kid::{self, VersionedKid};
+use super::schedule::{jitter_seed, refresh_ahead_point};
 use super::source::{FetchError, Fetched, KeySource, Validators};
 pub(crate) use super::status::CacheStatus;
 use crate::clock::{SharedClock, millis};

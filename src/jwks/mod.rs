@@ -8,6 +8,7 @@ pub(crate) mod cache;
 mod flight;
 pub(crate) mod keyset;
 pub(crate) mod kid;
+mod schedule;
 pub(crate) mod source;
 mod status;
 
