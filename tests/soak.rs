@@ -420,11 +420,12 @@ fn check(counts: &Counts, r: &Report) {
     );
     assert!(get(&counts.valid_accepted) > 0 && get(&counts.invalid_refused) > 0);
     // Fetches: after a failure none for BACKOFF; after a success the next comes from an
-    // unknown kid (at most one per COOLDOWN) or from refresh-ahead/staleness (0.8 TTL).
+    // unknown kid (at most one per COOLDOWN) or from refresh-ahead/staleness (at 75-85% of
+    // the TTL, jittered per fetch: 0.75 TTL at the soonest).
     let secs = r.secs;
     let bound = 2.0
         + secs / COOLDOWN.as_secs_f64()
-        + secs / (0.8 * TTL.as_secs_f64())
+        + secs / (0.75 * TTL.as_secs_f64())
         + secs / BACKOFF.as_secs_f64();
     assert!(
         (r.fetches as f64) <= bound,
