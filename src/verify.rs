@@ -165,16 +165,28 @@ impl IssuerVerifier {
         let span = tracing::debug_span!(
             "jwks_auth.verify",
             issuer = self.policy.issuer.as_ref().and_then(IssuerRule::single),
-            kid = pending.kid.as_deref(),
+            kid = Empty,
             alg = pending.alg.as_str(),
             outcome = Empty,
             reason = Empty,
         );
+        // The kid is the token's text until a key set names it: recorded only then, so that a
+        // forged header cannot write into the logs.
+        let kid = pending.kid.clone();
         let result = self
             .refresh_and_verify(token, pending)
             .instrument(span.clone())
             .await;
         if !span.is_disabled() {
+            let published = kid.as_deref().filter(|kid| {
+                self.keys
+                    .load()
+                    .as_ref()
+                    .is_some_and(|snap| snap.keys.kids().any(|k| k == *kid))
+            });
+            if let Some(kid) = published {
+                span.record("kid", kid);
+            }
             let (outcome, reason) = outcome(&result);
             span.record("outcome", outcome);
             span.record("reason", reason);
