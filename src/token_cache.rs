@@ -28,16 +28,17 @@ pub(crate) struct CachedToken {
     pub(crate) weight: u32,
 }
 
-/// The byte budget of the verified-token cache: 8 MiB of estimated entry sizes. With the
-/// default 10,000 entries that is ~840 bytes an entry on average; tokens with typical claims
-/// (a few hundred bytes of JSON) weigh 1-2 KiB, so about 4,000-8,000 of them stay cached,
-/// and a process holding 20,000 distinct tokens keeps the cache's share of memory under
-/// ~10 MiB (the budget, plus moka's own bookkeeping).
-pub(crate) const DEFAULT_MAX_BYTES: u64 = 8 << 20;
+/// The byte budget of the verified-token cache: 5 MiB of estimated entry sizes. Chosen so
+/// that a server that has seen 20,000 distinct ~800-byte RS256 tokens stays under 16 MiB
+/// resident (measured with `examples/token_memory.rs`: ~9.3 MiB without the cache). A token
+/// with ~250 bytes of claims weighs ~1.8 KiB, so ~2,900 such tokens stay cached; with the
+/// default 10,000 entries the entry cap binds only for tokens under ~520 bytes an entry.
+pub(crate) const DEFAULT_MAX_BYTES: u64 = 5 << 20;
 
-/// Fixed cost of one entry: the digest key, the `Arc`, this struct, moka's node and the
-/// `User`'s map header; measured sizes rounded up.
-const ENTRY_OVERHEAD: usize = 256;
+/// Fixed cost of one entry: the digest key, the `Arc`, this struct, moka's node, timer and
+/// deque entries, and the `User`'s map (a `BTreeMap` leaf is ~600 bytes however few claims);
+/// calibrated against resident memory, rounded up.
+const ENTRY_OVERHEAD: usize = 1024;
 
 impl CachedToken {
     /// Estimated bytes an entry for claims of `payload_len` bytes of JSON holds: the fixed
@@ -163,19 +164,21 @@ mod tests {
     fn memory_is_bounded_by_bytes_at_the_edge() {
         let clock = SharedClock(Arc::new(ManualClock::at_unix(1_000)));
         // 100 entries allowed, 10,000 bytes: an entry weighs at least 100.
-        let cache = TokenCache::with_max_bytes(100, 10_000, clock, Duration::ZERO);
-        let big = CachedToken::weight(1_000); // 3,256 bytes: three fit, a fourth does not
-        assert_eq!(big, 3_256);
+        let cache = TokenCache::with_max_bytes(100, 10_000, clock.clone(), Duration::ZERO);
+        let big = CachedToken::weight(1_000); // 4,024 bytes: two fit, a third does not
+        assert_eq!(big, 4_024);
         for i in 0..50 {
             cache.insert(cache.key(&format!("big-{i}")), weighing(10_000, 1_000));
         }
         assert!(cache.bytes() <= 10_000, "{} bytes", cache.bytes());
-        assert!(cache.len() <= 3, "{} entries of {big} bytes", cache.len());
-        // An entry heavier than the whole budget is never kept.
-        let cache = TokenCache::with_max_bytes(100, 10_000, SharedClock::default(), Duration::ZERO);
-        let key = cache.key("huge");
-        cache.insert(key, weighing(i64::MAX / 2, 4_000));
-        assert_eq!(cache.len(), 0, "12,256 bytes > the 10,000-byte budget");
+        assert!(cache.len() <= 2, "{} entries of {big} bytes", cache.len());
+        // The edge: an entry weighing exactly the budget is kept; one byte more is not.
+        let exact = TokenCache::with_max_bytes(1, 4_024, clock.clone(), Duration::ZERO);
+        exact.insert(exact.key("exact"), weighing(10_000, 1_000));
+        assert_eq!((exact.len(), exact.bytes()), (1, 4_024));
+        let over = TokenCache::with_max_bytes(1, 4_023, clock, Duration::ZERO);
+        over.insert(over.key("over"), weighing(10_000, 1_000));
+        assert_eq!(over.len(), 0, "4,024 bytes > the 4,023-byte budget");
     }
 
     #[test]
