@@ -166,6 +166,12 @@ impl KeySource for OidcDiscovery {
             result
         })
     }
+
+    /// The discovery URL: what names this source in metrics and in key-set errors (the
+    /// `jwks_uri` it leads to can change).
+    fn url(&self) -> Option<&Url> {
+        Some(&self.discovery_url)
+    }
 }
 
 #[cfg(test)]

@@ -1318,3 +1318,35 @@ async fn every_fetch_names_its_codings_decodes_deflate_and_refuses_others() {
         "{error}"
     );
 }
+
+/// Issue 12 point 16: every fetch error names its URL, including the errors about the document
+/// a fetch returned (garbage, or a set with no usable key), for a JWKS URL and for discovery.
+#[tokio::test]
+async fn key_set_errors_name_the_url() {
+    let idp = MockIdp::start().await;
+    idp.set_fault(Fault::Garbage);
+    let by_url = builder(&idp).build().expect("config");
+    let err = by_url.refresh().await.expect_err("garbage");
+    assert!(
+        err.to_string()
+            .starts_with(&format!("{}: ", idp.jwks_url())),
+        "{err}"
+    );
+    let status = by_url.status();
+    assert!(
+        status
+            .last_error
+            .as_deref()
+            .is_some_and(|e| e.contains(&idp.jwks_url())),
+        "{status:?}"
+    );
+    let discovered = JwksVerifier::builder()
+        .oidc_issuer(idp.issuer())
+        .audience(idp.audience())
+        .build()
+        .expect("config");
+    idp.set_fault(Fault::WithoutKids);
+    let err = discovered.refresh().await.expect_err("no usable key");
+    assert!(err.to_string().contains(&idp.issuer()), "{err}");
+    assert!(err.to_string().contains("none with a `kid`"), "{err}");
+}

@@ -77,6 +77,14 @@ impl FetchError {
     pub fn is_retryable(&self) -> bool {
         self.retryable
     }
+
+    /// The same failure with its message rewritten (e.g. to name where it happened).
+    pub(crate) fn map_message(self, f: impl FnOnce(String) -> String) -> Self {
+        Self {
+            message: f(self.message),
+            retryable: self.retryable,
+        }
+    }
 }
 
 impl fmt::Display for FetchError {

@@ -358,6 +358,15 @@ impl KeyCache {
 
     /// A parsed set no token could use under this configuration is a failed fetch: the last
     /// good set stays. (`KeySet::parse` already fails a set whose every key was skipped.)
+    /// `error`, naming the source's URL when it has one (a document error says where the
+    /// document came from, as fetch errors do).
+    fn named(&self, error: FetchError) -> FetchError {
+        match self.source.url() {
+            Some(url) => error.map_message(|m| format!("{url}: {m}")),
+            None => error,
+        }
+    }
+
     fn check_usable(&self, keys: KeySet) -> Result<KeySet, FetchError> {
         if self.config.require_kid && keys.kids().next().is_none() {
             return Err(FetchError::permanent(format!(
@@ -393,6 +402,7 @@ impl KeyCache {
             }) => KeySet::parse(&body, self.policy)
                 .map_err(|e| FetchError::permanent(e.to_string()))
                 .and_then(|keys| self.check_usable(keys))
+                .map_err(|e| self.named(e))
                 .map(|keys| (Arc::new(keys), max_age, validators)),
             Ok(Fetched::NotModified { max_age }) => match &previous {
                 Some(prev) => {

@@ -47,7 +47,8 @@ pub trait KeySource: Send + Sync + fmt::Debug + 'static {
     fn fetch<'a>(&'a self, previous: Option<&'a Validators>) -> FetchFuture<'a>;
 
     /// The URL this source fetches from, if it has one: it names the source in metrics (the
-    /// `jwks` label, without query or fragment). `None` (the default): `custom`.
+    /// `jwks` label, without query or fragment) and in the errors about the documents it
+    /// returns. `None` (the default): `custom`.
     fn url(&self) -> Option<&url::Url> {
         None
     }
