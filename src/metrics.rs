@@ -28,7 +28,10 @@
 //! `jwks_auth::health` probes do), so a probe every few seconds keeps them current.
 
 /// Requests seen by the layer: `outcome` (`accepted`, `refused` for 401/403, `unavailable`
-/// for 503) and `reason` (the refusal's stable code; `none` when accepted).
+/// for 503) and `reason` (the refusal's stable code; `none` when accepted). A per-route
+/// requirement ([`Require`](crate::Require)) that refuses an authenticated request adds a
+/// `refused` count with its reason (`insufficient_scope`, `missing_role`, ...): that request
+/// was `accepted` by the layer first, so it counts once under each.
 pub const REQUESTS: &str = "jwks_auth_requests_total";
 /// Verified-token cache lookups: `result` = `hit` (the cached verification was reused) or
 /// `miss` (the token is verified in full).
@@ -230,14 +233,7 @@ pub(crate) fn identity_fetched<T>(
 /// credentials), or `custom`.
 pub(crate) fn jwks_label(url: Option<&url::Url>) -> std::sync::Arc<str> {
     match url {
-        Some(url) => {
-            let mut url = url.clone();
-            url.set_query(None);
-            url.set_fragment(None);
-            let _ = url.set_password(None);
-            let _ = url.set_username("");
-            url.as_str().into()
-        }
+        Some(url) => crate::fetch::redacted(url).into(),
         None => "custom".into(),
     }
 }

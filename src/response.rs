@@ -260,7 +260,6 @@ pub(crate) fn rejection_response_for(
 /// per-route requirement, an extractor): answered with the layer's handler and [`GrpcMode`],
 /// which the layer leaves in the request extensions when they are not the defaults, so that
 /// every refusal of a request has one format, HTTP or gRPC.
-#[allow(dead_code)] // The seam for per-route layers; the layer itself has its config at hand.
 pub(crate) fn refusal_for_request(
     headers: &HeaderMap,
     extensions: &Extensions,

@@ -95,3 +95,34 @@ async fn no_verifier_is_never_ready() {
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(body["status"], "unavailable");
 }
+
+/// The probe answers anyone: a key-set URL's user, password or query (which may carry a
+/// credential) never reaches its JSON, nor the error text (found by a reviewer).
+#[tokio::test]
+async fn readiness_never_shows_url_credentials() {
+    let verifier = jwks_auth::JwksVerifier::builder()
+        .jwks_url("http://user:PASSWORDX@127.0.0.1:9/jwks.json?token=QSECRETQ#frag")
+        .issuer("https://idp.example")
+        .audience("api")
+        .http_retries(0)
+        .build()
+        .expect("config");
+    let app: Router = health::router([verifier.clone()]);
+    let reply = send(&app, get_with("/readyz", &[])).await;
+    assert_eq!(
+        reply.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        reply.body
+    );
+    for secret in ["PASSWORDX", "QSECRETQ", "user:", "frag"] {
+        assert!(!reply.body.contains(secret), "{secret} in {}", reply.body);
+    }
+    assert!(
+        reply.body.contains("http://127.0.0.1:9/jwks.json"),
+        "the URL is still named: {}",
+        reply.body
+    );
+    let error = verifier.refresh().await.expect_err("nothing listens");
+    assert!(!error.to_string().contains("QSECRETQ"), "{error}");
+}

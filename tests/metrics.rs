@@ -353,3 +353,58 @@ fn identity_fetches_are_counted_by_result() {
     );
     assert_eq!(got.total(IDENTITY_FETCHES), 2);
 }
+
+/// A per-route requirement's refusal is counted as refused with its reason (the request was
+/// accepted by the layer first: once under each), and answered in gRPC form for gRPC requests.
+#[test]
+fn per_route_requirement_refusals_are_counted() {
+    let mut tokens = Vec::new();
+    let mut urls = Vec::new();
+    let got = recorded(|| async {
+        let idp = MockIdp::start().await;
+        urls.push(jwks(&idp));
+        let app = axum::Router::new()
+            .route(
+                "/orders",
+                axum::routing::get(|| async { "orders" })
+                    .route_layer(jwks_auth::Require::scope("orders:write")),
+            )
+            .layer(JwksAuthLayer::new(builder(&idp).build().expect("config")));
+        let reader = idp
+            .token()
+            .claim("scope", serde_json::json!("orders:read"))
+            .sign();
+        let header = format!("Bearer {reader}");
+        let reply = send(&app, get_with("/orders", &[("authorization", &header)])).await;
+        assert_eq!(reply.status, StatusCode::FORBIDDEN);
+        assert_eq!(
+            reply.challenge(),
+            Some(
+                r#"Bearer scope="orders:write", error="insufficient_scope", error_description="insufficient scope""#
+            )
+        );
+        // The same refusal to a gRPC client: a gRPC status, not an HTTP 403.
+        let grpc = send(
+            &app,
+            get_with(
+                "/orders",
+                &[
+                    ("authorization", &header),
+                    ("content-type", "application/grpc"),
+                ],
+            ),
+        )
+        .await;
+        assert_eq!(grpc.status, StatusCode::OK);
+        assert_eq!(grpc.headers["grpc-status"], "7");
+        tokens.push(reader);
+    });
+    assert_eq!(got.counter(REQUESTS, &[ACCEPTED, ("reason", "none")]), 2);
+    assert_eq!(
+        got.counter(REQUESTS, &[REFUSED, reason(AuthReason::InsufficientScope)]),
+        2
+    );
+    let tokens: Vec<&str> = tokens.iter().map(String::as_str).collect();
+    let urls: Vec<&str> = urls.iter().map(String::as_str).collect();
+    got.assert_no_token_material(&tokens, &urls);
+}

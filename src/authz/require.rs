@@ -104,8 +104,20 @@ impl Require {
     ///
     /// Refused with 403 `insufficient_scope` and `scope="<scope>"` in the challenge (RFC
     /// 6750 section 3.1).
+    ///
+    /// A scope token has no spaces (RFC 6749 section 3.3), so a space-separated string is read
+    /// as the list it spells, as a `scope` claim is: `scope("a b")` is `scopes(["a", "b"])`.
     pub fn scope(scope: impl Into<String>) -> Self {
-        Self::new(Node::Scope(Arc::from(scope.into())))
+        let scope = scope.into();
+        if scope.contains(char::is_whitespace) {
+            return Self::scopes(
+                scope
+                    .split_whitespace()
+                    .map(str::to_owned)
+                    .collect::<Vec<_>>(),
+            );
+        }
+        Self::new(Node::Scope(Arc::from(scope)))
     }
 
     /// The token grants every one of `scopes` (the challenge lists them all).
@@ -319,6 +331,16 @@ mod tests {
         r.authorize(u)
             .err()
             .map(|e| (e.reason(), e.required_scope().map(str::to_owned)))
+    }
+
+    #[test]
+    fn a_space_separated_scope_is_the_list_it_spells() {
+        let r = Require::scope("a b");
+        assert!(r.authorize(&user(json!({"scope": "b a"}))).is_ok());
+        assert_eq!(
+            reason(&r, &user(json!({"scope": "a"}))),
+            Some((AuthReason::InsufficientScope, Some("a b".into())))
+        );
     }
 
     #[test]

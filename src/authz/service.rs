@@ -15,7 +15,7 @@ use tower_service::Service;
 use super::Require;
 use crate::error::AuthError;
 use crate::layer::Anonymous;
-use crate::response::{SharedRejection, rejection_response};
+use crate::response::refusal_for_request;
 use crate::user::User;
 
 /// The 500 body when a route has a requirement but no authentication layer in front of it.
@@ -89,7 +89,7 @@ where
     }
 
     fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
-        match refusal(&self.requirement, req.extensions()) {
+        match refusal(&self.requirement, req.headers(), req.extensions()) {
             None => ResponseFuture {
                 state: State::Inner {
                     future: self.inner.call(req),
@@ -104,8 +104,13 @@ where
     }
 }
 
-/// `None` when the request may go on; else the response refusing it.
-fn refusal(requirement: &Require, extensions: &http::Extensions) -> Option<Response<Bytes>> {
+/// `None` when the request may go on; else the response refusing it, in the layer's format
+/// (its rejection handler, and a gRPC status for a gRPC request).
+fn refusal(
+    requirement: &Require,
+    headers: &http::HeaderMap,
+    extensions: &http::Extensions,
+) -> Option<Response<Bytes>> {
     let error = match extensions.get::<User>() {
         Some(user) => requirement.authorize(user).err()?,
         None if extensions.get::<Anonymous>().is_some() => AuthError::missing(),
@@ -115,10 +120,8 @@ fn refusal(requirement: &Require, extensions: &http::Extensions) -> Option<Respo
         reason = error.reason().code(),
         "jwks-auth: requirement refused"
     );
-    Some(rejection_response(
-        extensions.get::<SharedRejection>(),
-        &error,
-    ))
+    crate::metrics::refused(&error);
+    Some(refusal_for_request(headers, extensions, &error))
 }
 
 fn layer_missing() -> Response<Bytes> {

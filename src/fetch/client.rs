@@ -14,6 +14,7 @@ use tracing::field::Empty;
 use super::document::{FetchError, Fetched, Validators};
 use super::encoding::{ACCEPT_ENCODING, decode};
 use super::freshness::max_age;
+use super::url::redacted;
 use crate::clock::SharedClock;
 
 /// The User-Agent sent with every fetch.
@@ -81,7 +82,7 @@ impl HttpFetcher {
     ) -> Result<Fetched, FetchError> {
         let span = tracing::debug_span!(
             "jwks_auth.fetch",
-            %url,
+            url = %redacted(url),
             status = Empty,
             bytes = Empty,
             duration_ms = Empty,
@@ -134,7 +135,7 @@ impl HttpFetcher {
             Answer::Document { body, .. } => Ok(body),
             Answer::NotModified { .. } => Err(GetFailure {
                 status: Some(StatusCode::NOT_MODIFIED),
-                error: FetchError::permanent(format!("GET {url}: unexpected 304")),
+                error: FetchError::permanent(format!("GET {}: unexpected 304", redacted(url))),
             }),
         }
     }
@@ -145,6 +146,7 @@ impl HttpFetcher {
         previous: Option<&Validators>,
         extra: &HeaderMap,
     ) -> Result<Answer, GetFailure> {
+        let url_shown = redacted(url);
         let mut attempt = 0;
         loop {
             let result =
@@ -152,13 +154,13 @@ impl HttpFetcher {
                 {
                     Ok(result) => result,
                     Err(_) => Err(GetFailure::from(FetchError::transient(format!(
-                        "GET {url}: no complete answer within {:?}",
+                        "GET {url_shown}: no complete answer within {:?}",
                         self.timeout
                     )))),
                 };
             match result {
                 Err(e) if e.error.is_retryable() && attempt < self.retries => {
-                    tracing::debug!(%url, error = %e.error, attempt, "retrying fetch");
+                    tracing::debug!(url = %url_shown, error = %e.error, attempt, "retrying fetch");
                     tokio::time::sleep(backoff(attempt)).await;
                     attempt += 1;
                 }
@@ -173,6 +175,7 @@ impl HttpFetcher {
         previous: Option<&Validators>,
         extra: &HeaderMap,
     ) -> Result<Answer, GetFailure> {
+        let url_shown = redacted(url);
         let mut request = self
             .client
             .get(url.clone())
@@ -190,15 +193,17 @@ impl HttpFetcher {
                 request = request.header(header::IF_MODIFIED_SINCE, date);
             }
         }
-        let mut response = request
-            .send()
-            .await
-            .map_err(|e| FetchError::transient(format!("GET {url}: {}", error_chain(&e))))?;
+        let mut response = request.send().await.map_err(|e| {
+            FetchError::transient(format!(
+                "GET {url_shown}: {}",
+                error_chain(&e.without_url())
+            ))
+        })?;
         if response.url().origin() != url.origin() {
             return Err(GetFailure {
                 status: Some(response.status()),
                 error: FetchError::permanent(format!(
-                    "GET {url}: redirected to another origin; refused"
+                    "GET {url_shown}: redirected to another origin; refused"
                 )),
             });
         }
@@ -209,7 +214,7 @@ impl HttpFetcher {
             });
         }
         if status != StatusCode::OK {
-            let message = format!("GET {url}: status {status}, expected 200");
+            let message = format!("GET {url_shown}: status {status}, expected 200");
             return Err(GetFailure {
                 status: Some(status),
                 error: if status.is_server_error() {
@@ -224,25 +229,28 @@ impl HttpFetcher {
             .is_some_and(|len| len > self.max_body as u64)
         {
             return Err(GetFailure::from(FetchError::permanent(format!(
-                "GET {url}: body larger than {} bytes",
+                "GET {url_shown}: body larger than {} bytes",
                 self.max_body
             ))));
         }
         let headers = response.headers().clone();
         let mut body = BytesMut::new();
         while let Some(chunk) = response.chunk().await.map_err(|e| {
-            FetchError::transient(format!("GET {url}: reading body: {}", error_chain(&e)))
+            FetchError::transient(format!(
+                "GET {url_shown}: reading body: {}",
+                error_chain(&e.without_url())
+            ))
         })? {
             if body.len() + chunk.len() > self.max_body {
                 return Err(GetFailure::from(FetchError::permanent(format!(
-                    "GET {url}: body larger than {} bytes",
+                    "GET {url_shown}: body larger than {} bytes",
                     self.max_body
                 ))));
             }
             body.extend_from_slice(&chunk);
         }
         let body = decode(&headers, body.freeze(), self.max_body)
-            .map_err(|why| FetchError::permanent(format!("GET {url}: {why}")))?;
+            .map_err(|why| FetchError::permanent(format!("GET {url_shown}: {why}")))?;
         Ok(Answer::Document { body, headers })
     }
 }

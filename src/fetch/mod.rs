@@ -16,4 +16,4 @@ mod url;
 
 pub(crate) use client::{GetFailure, HttpFetcher, default_client};
 pub use document::{FetchError, Fetched, Validators};
-pub(crate) use url::check_url;
+pub(crate) use url::{check_url, redacted};

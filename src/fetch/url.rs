@@ -2,6 +2,17 @@
 
 use crate::error::ConfigError;
 
+/// `url` as it may be shown in errors, logs, status JSON and metrics labels: without user
+/// name, password, query or fragment, any of which may carry a credential.
+pub(crate) fn redacted(url: &reqwest::Url) -> String {
+    let mut url = url.clone();
+    url.set_query(None);
+    url.set_fragment(None);
+    let _ = url.set_password(None);
+    let _ = url.set_username("");
+    url.into()
+}
+
 /// Parses a URL and refuses plain http except for loopback hosts (or when allowed).
 /// `setting` names the builder setting (or document member) the URL came from, for the error.
 pub(crate) fn check_url(
@@ -56,5 +67,17 @@ mod tests {
         assert!(check_url("http://idp.example/k", true, "s").is_ok());
         assert!(check_url("ftp://idp.example/k", true, "s").is_err());
         assert!(check_url("not a url", true, "s").is_err());
+    }
+}
+
+#[cfg(test)]
+mod redaction_tests {
+    use super::*;
+
+    #[test]
+    fn shown_urls_carry_no_credentials() {
+        let url =
+            reqwest::Url::parse("https://user:pw@idp.example/jwks.json?token=s#f").expect("url");
+        assert_eq!(redacted(&url), "https://idp.example/jwks.json");
     }
 }

@@ -362,7 +362,7 @@ impl KeyCache {
     /// document came from, as fetch errors do).
     fn named(&self, error: FetchError) -> FetchError {
         match self.source.url() {
-            Some(url) => error.map_message(|m| format!("{url}: {m}")),
+            Some(url) => error.map_message(|m| format!("{}: {m}", crate::fetch::redacted(url))),
             None => error,
         }
     }
