@@ -9,7 +9,7 @@ use crate::algorithms::Algorithm;
 
 use super::access::{CloudflareAccess, Inner};
 use super::client::IdentityClient;
-use super::policy::{Policies, PolicyOptions};
+use super::policy::{AccessPolicy, Policies};
 use super::team::{TEAM_DOMAIN_SUFFIX, parse_aud, parse_base_url, parse_team};
 use super::{CERTS_PATH, IDENTITY_PATH};
 use crate::builder::{JwksVerifierBuilder, check_url};
@@ -84,7 +84,8 @@ pub struct CloudflareAccessBuilder {
     aud: String,
     base_url: Option<String>,
     issuer: Option<String>,
-    policy: PolicyOptions,
+    /// The token policies: the same rules `AccessPolicy` gives one route.
+    policy: AccessPolicy,
     identity_cache_ttl: Duration,
     identity_cache_capacity: u64,
     verifier: JwksVerifierBuilder,
@@ -97,7 +98,7 @@ impl CloudflareAccessBuilder {
             aud,
             base_url: None,
             issuer: None,
-            policy: PolicyOptions::default(),
+            policy: AccessPolicy::new(),
             identity_cache_ttl: Duration::from_secs(5 * 60),
             identity_cache_capacity: 10_000,
             verifier: JwksVerifier::builder(),
@@ -122,7 +123,7 @@ impl CloudflareAccessBuilder {
     /// Accept only application tokens (`type` is `app`); the team-wide `org` token, or a token
     /// without `type`, is refused with 403.
     pub fn require_app_token(mut self) -> Self {
-        self.policy.require_app_token = true;
+        self.policy = self.policy.require_app_token();
         self
     }
 
@@ -130,7 +131,7 @@ impl CloudflareAccessBuilder {
     /// ([`CloudflareClaims::is_service_token`](super::CloudflareClaims::is_service_token)) with
     /// 403: people only.
     pub fn refuse_service_tokens(mut self) -> Self {
-        self.policy.refuse_service_tokens = true;
+        self.policy = self.policy.refuse_service_tokens();
         self
     }
 
@@ -145,9 +146,7 @@ impl CloudflareAccessBuilder {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        self.policy
-            .emails
-            .extend(emails.into_iter().map(Into::into));
+        self.policy = self.policy.allow_emails(emails);
         self
     }
 
@@ -160,9 +159,7 @@ impl CloudflareAccessBuilder {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        self.policy
-            .email_domains
-            .extend(domains.into_iter().map(Into::into));
+        self.policy = self.policy.allow_email_domains(domains);
         self
     }
 
@@ -174,9 +171,7 @@ impl CloudflareAccessBuilder {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        self.policy
-            .service_tokens
-            .extend(client_ids.into_iter().map(Into::into));
+        self.policy = self.policy.allow_service_tokens(client_ids);
         self
     }
 
@@ -219,7 +214,7 @@ impl CloudflareAccessBuilder {
             None => team_url.clone(),
         };
         let issuer = self.issuer.clone().unwrap_or(team_url);
-        let policy = Policies::new(&self.policy)?;
+        let policy = Policies::new(self.policy.options())?;
         let identity_url = check_url(&format!("{base_url}{IDENTITY_PATH}"), false, "base_url")?;
 
         // One HTTP client for keys and identities: build the default here if none was given,
@@ -269,8 +264,8 @@ impl CloudflareAccessBuilder {
     }
 
     #[cfg(test)]
-    pub(crate) fn policy_options(&self) -> &PolicyOptions {
-        &self.policy
+    pub(crate) fn policy_options(&self) -> &super::policy::PolicyOptions {
+        self.policy.options()
     }
 }
 

@@ -42,6 +42,11 @@ impl AccessPolicy {
         Self::default()
     }
 
+    /// The rules as set (the Cloudflare builder checks them into the preset's policies).
+    pub(crate) fn options(&self) -> &PolicyOptions {
+        &self.options
+    }
+
     /// Only application tokens (`type` is `app`), as
     /// [`CloudflareAccessBuilder::require_app_token`](super::CloudflareAccessBuilder::require_app_token).
     pub fn require_app_token(mut self) -> Self {
