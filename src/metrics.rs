@@ -17,7 +17,7 @@
 //! | [`KEY_FETCHES`] | counter | `jwks`; `result`: `200`, `304`, `error` |
 //! | [`KEY_FETCH_DURATION`] | histogram (seconds) | `jwks`; `result` |
 //! | [`KEY_SET_AGE`] | gauge (seconds) | `jwks` |
-//! | [`KEY_SET_STALE`] | gauge (0 or 1) | `jwks` |
+//! | [`KEY_SET_STALE`] | gauge (0 fresh, 1 stale, expired or never fetched) | `jwks` |
 //! | [`KEY_SET_STALE_USES`] | counter | `jwks` |
 //! | [`UNKNOWN_KID_COOLDOWN`] | counter | `jwks` |
 //! | [`IDENTITY_FETCHES`] | counter | `result`: `ok`, `refused`, `unavailable`, `error` |
@@ -43,8 +43,8 @@ pub const KEY_FETCHES: &str = "jwks_auth_key_fetches_total";
 pub const KEY_FETCH_DURATION: &str = "jwks_auth_key_fetch_duration_seconds";
 /// Age of the installed key set in seconds: `jwks`.
 pub const KEY_SET_AGE: &str = "jwks_auth_key_set_age_seconds";
-/// 1 while the installed key set is past its TTL but still served (within `max_stale`),
-/// else 0: `jwks`.
+/// 0 while the key set is fresh; 1 when it is not: past its TTL (still served within
+/// `max_stale`), past `max_stale`, or never fetched. `jwks`.
 pub const KEY_SET_STALE: &str = "jwks_auth_key_set_stale";
 /// Requests served from a key set past its TTL: `jwks`.
 pub const KEY_SET_STALE_USES: &str = "jwks_auth_key_set_stale_uses_total";

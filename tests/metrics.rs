@@ -234,7 +234,8 @@ fn unavailable_keys_count_as_unavailable_and_failed_fetches() {
         let idp = MockIdp::start().await;
         url = jwks(&idp);
         idp.set_fault(Fault::Status(500));
-        let app = app(JwksAuthLayer::new(builder(&idp).build().expect("config")));
+        let verifier = builder(&idp).build().expect("config");
+        let app = app(JwksAuthLayer::new(verifier.clone()));
         let token = idp.mint(Algorithm::ES256);
         let reply = send_token(&app, &token).await;
         assert_eq!(
@@ -245,8 +246,13 @@ fn unavailable_keys_count_as_unavailable_and_failed_fetches() {
         );
         assert!(reply.headers.contains_key("retry-after"));
         assert_eq!(idp.jwks_fetches(), 1);
+        // `status()` refreshes the gauges: a set never fetched is not fresh.
+        assert!(!verifier.status().usable);
         tokens.push(token);
     });
+    let jwks_label = [("jwks", url.as_str())];
+    assert_eq!(got.gauge(KEY_SET_STALE, &jwks_label), Some(1.0));
+    assert_eq!(got.gauge(KEY_SET_AGE, &jwks_label), None);
     let unavailable = [UNAVAILABLE, reason(AuthReason::KeysUnavailable)];
     assert_eq!(got.counter(REQUESTS, &unavailable), 1);
     assert_eq!(got.total(REQUESTS), 1);

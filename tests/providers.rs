@@ -268,6 +268,16 @@ async fn entra_v2_passes_and_v1_is_refused_until_accepted() {
         &send_token(&app, &other_api).await,
         AuthReason::AudienceMismatch,
     );
+    // Our tenant's issuer with another tenant's `tid` (a reviewer's case): the two tenant
+    // claims disagree, refused as the multi-tenant rule refuses it.
+    let mixed = idp
+        .entra_token(TID, API)
+        .claim("tid", json!(OTHER_TID))
+        .sign();
+    assert_refused(
+        &send_token(&app, &mixed).await,
+        AuthReason::TenantNotAllowed,
+    );
     assert_eq!(idp.provider_key_fetches(), 1);
 }
 

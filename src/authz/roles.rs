@@ -182,13 +182,19 @@ impl RoleSource {
 }
 
 /// Entra drops `groups` past 200 groups (6 in the implicit flow) and says so with
-/// `_claim_names: {"groups": ...}` (plus `_claim_sources`) or `hasgroups: true`.
+/// `_claim_names: {"groups": ...}` (plus `_claim_sources`) or `hasgroups: true` (also read
+/// when written as the string `"true"`: an unknown membership must never read as "none").
 fn groups_overage(claims: &Map<String, Value>) -> bool {
     let named = claims
         .get("_claim_names")
         .and_then(Value::as_object)
         .is_some_and(|names| names.contains_key("groups"));
-    named || claims.get("hasgroups") == Some(&Value::Bool(true))
+    let flagged = match claims.get("hasgroups") {
+        Some(Value::Bool(flag)) => *flag,
+        Some(Value::String(flag)) => flag.eq_ignore_ascii_case("true"),
+        _ => false,
+    };
+    named || flagged
 }
 
 impl fmt::Debug for RoleSource {

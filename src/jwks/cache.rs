@@ -475,7 +475,10 @@ impl KeyCache {
         let age = snap
             .as_ref()
             .map(|s| Duration::from_millis(u64::try_from(now - s.fetched_at).unwrap_or(0)));
-        crate::metrics::key_set(&self.label, age, freshness == Some(Freshness::Stale));
+        // Not fresh = stale, expired or never fetched: a dashboard must not read an absent
+        // key set as a healthy one.
+        let fresh = matches!(freshness, Some(Freshness::Fresh | Freshness::RefreshAhead));
+        crate::metrics::key_set(&self.label, age, !fresh);
         CacheStatus {
             generation: snap.as_ref().map_or(0, |s| s.generation),
             kids: snap

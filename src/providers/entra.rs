@@ -8,8 +8,8 @@ use crate::Algorithm;
 
 use super::{non_empty, parse_base_url, preset_handle};
 use crate::builder::JwksVerifierBuilder;
-use crate::error::ConfigError;
-use crate::rules::{IssuerRule, TENANT_PLACEHOLDER, is_guid};
+use crate::error::{AuthReason, ConfigError};
+use crate::rules::{ClaimRule, IssuerRule, TENANT_PLACEHOLDER, is_guid};
 use crate::verifier::JwksVerifier;
 
 const LOGIN_HOST: &str = "https://login.microsoftonline.com";
@@ -178,7 +178,7 @@ impl EntraIdBuilder {
             Some(url) => parse_base_url(url)?,
             None => LOGIN_HOST.to_owned(),
         };
-        let (keys_tenant, issuers, rule) = match self.tenancy {
+        let (keys_tenant, issuers, rule, tenant_rule) = match self.tenancy {
             Tenancy::Single(_) if self.allowed.is_some() => {
                 return Err(ConfigError::new(
                     "allow_tenants: only for EntraId::multi_tenant(..); a single-tenant API \
@@ -192,7 +192,11 @@ impl EntraIdBuilder {
                     issuers.push(v1_issuer(&tid));
                 }
                 let rule = IssuerRule::Exact(issuers.clone());
-                (tid, issuers, rule)
+                // The exact `iss` already names the tenant; `tid` must agree (a token whose
+                // two tenant claims disagree is refused, as the multi-tenant rule does).
+                let tenant_rule =
+                    ClaimRule::one_of("tid", [tid.clone()], AuthReason::TenantNotAllowed);
+                (tid, issuers, rule, Some(tenant_rule))
             }
             Tenancy::Multi => {
                 let mut issuers = vec![v2_issuer(TENANT_PLACEHOLDER)];
@@ -205,7 +209,7 @@ impl EntraIdBuilder {
                         .collect::<Vec<_>>()
                 });
                 let rule = IssuerRule::tenant_template(&issuers, allowed)?;
-                (COMMON.to_owned(), issuers, rule)
+                (COMMON.to_owned(), issuers, rule, None)
             }
         };
         let jwks_url = format!("{base}/{keys_tenant}/discovery/v2.0/keys");
@@ -215,6 +219,10 @@ impl EntraIdBuilder {
             .jwks_url(jwks_url.clone())
             .issuer_rule(rule)
             .algorithms(Algorithm::RS256);
+        let verifier = match tenant_rule {
+            Some(tenant_rule) => verifier.claim_rule(tenant_rule),
+            None => verifier,
+        };
         Ok(EntraId {
             verifier: verifier.build()?,
             jwks_url,
