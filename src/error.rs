@@ -218,6 +218,13 @@ reasons! {
     RequirementNotMet => Forbidden, "requirement_not_met", "access denied";
     /// No usable key set (never fetched, or stale past `max_stale`).
     KeysUnavailable => KeysUnavailable, "keys_unavailable", "signing keys unavailable";
+    /// The introspection endpoint (RFC 7662) says the token is not active: unknown, revoked
+    /// or expired.
+    InactiveToken => InvalidToken, "inactive_token", "token is not active";
+    /// The introspection endpoint could not be asked, refused this server's client
+    /// credentials, or gave an answer that is not an RFC 7662 response (503 with
+    /// `Retry-After`: the client did nothing wrong).
+    IntrospectionUnavailable => KeysUnavailable, "introspection_unavailable", "token introspection unavailable";
 }
 
 impl fmt::Display for AuthReason {
@@ -271,6 +278,14 @@ impl AuthError {
         Self {
             retry_after: Some(retry_after),
             ..Self::new(AuthReason::KeysUnavailable)
+        }
+    }
+
+    /// 503: the introspection endpoint could not give an answer.
+    pub(crate) fn introspection_unavailable(retry_after: Duration) -> Self {
+        Self {
+            retry_after: Some(retry_after),
+            ..Self::new(AuthReason::IntrospectionUnavailable)
         }
     }
 

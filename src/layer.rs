@@ -23,7 +23,7 @@ use crate::response::{
 use crate::token::{self, TokenSource};
 use crate::user::User;
 use crate::verifier::JwksVerifier;
-use crate::verify::Attempt;
+use crate::verifier::Attempt;
 
 /// A Tower layer that authenticates every request with a JWT.
 ///

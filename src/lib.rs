@@ -112,6 +112,7 @@ pub mod health;
 mod encoding;
 #[cfg(feature = "issuer")]
 pub mod issuer;
+pub mod introspection;
 pub mod jwk;
 pub mod jwks;
 mod jwt;

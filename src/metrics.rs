@@ -21,6 +21,7 @@
 //! | [`KEY_SET_STALE_USES`] | counter | `jwks` |
 //! | [`UNKNOWN_KID_COOLDOWN`] | counter | `jwks` |
 //! | [`IDENTITY_FETCHES`] | counter | `result`: `ok`, `refused`, `unavailable`, `error` |
+//! | [`INTROSPECTIONS`] | counter | `result`: `active`, `inactive`, `refused`, `error` |
 //!
 //! The `jwks` label is the key set's URL without query or fragment (`custom` for a
 //! [`KeySource`](crate::jwks::KeySource) that does not name itself). The key-set gauges are
@@ -53,6 +54,10 @@ pub const UNKNOWN_KID_COOLDOWN: &str = "jwks_auth_unknown_kid_cooldown_refusals_
 /// Cloudflare Access identity fetches: `result` = `ok`, `refused` (Access refused the
 /// token), `unavailable` (outage, timeout) or `error` (an unreadable answer).
 pub const IDENTITY_FETCHES: &str = "jwks_auth_identity_fetches_total";
+/// Calls to the token introspection endpoint (cache hits are not calls): `result` = `active`,
+/// `inactive`, `refused` (active, but its claims fail the verifier's checks) or `error` (no
+/// usable answer: outage, refused client credentials, malformed answer).
+pub const INTROSPECTIONS: &str = "jwks_auth_introspections_total";
 
 #[cfg(feature = "metrics")]
 mod record {
@@ -179,6 +184,10 @@ mod record {
     pub(crate) fn identity_fetch(result: &'static str) {
         ::metrics::counter!(super::IDENTITY_FETCHES, "result" => result).increment(1);
     }
+
+    pub(crate) fn introspection(result: &'static str) {
+        ::metrics::counter!(super::INTROSPECTIONS, "result" => result).increment(1);
+    }
 }
 
 // Without the feature: the same signatures, empty, so that every call site compiles to nothing.
@@ -206,10 +215,13 @@ mod record {
     pub(crate) fn cooldown_refusal(_: &Arc<str>) {}
     #[inline(always)]
     pub(crate) fn identity_fetch(_: &'static str) {}
+    #[inline(always)]
+    pub(crate) fn introspection(_: &'static str) {}
 }
 
 pub(crate) use record::{
-    accepted, cooldown_refusal, identity_fetch, key_fetch, key_set, refused, stale_use, token_cache,
+    accepted, cooldown_refusal, identity_fetch, introspection, key_fetch, key_set, refused, stale_use,
+    token_cache,
 };
 
 /// Counts a Cloudflare Access identity fetch by its result, and passes the result through.

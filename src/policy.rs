@@ -61,6 +61,29 @@ impl Policy {
         let nbf = claims::numeric_date(claims, "nbf", Rounding::Up)?;
         claims::numeric_date(claims, "iat", Rounding::Down)?;
         self.check_times(exp, nbf, now)?;
+        self.check_identity(claims, self.access_token_profile)?;
+        Ok((exp, nbf))
+    }
+
+    /// The claims of an active introspection answer (RFC 7662 section 2.2), checked like a
+    /// JWT's: `exp` (optional there), `nbf`, `iat`, `iss`, `aud`, the claim rules and required
+    /// claims. Not the RFC 9068 profile's claims: that profile is about JWTs.
+    pub(crate) fn check_introspected(
+        &self,
+        claims: &Map<String, Value>,
+        now: NumericDate,
+    ) -> Result<(Option<NumericDate>, Option<NumericDate>), AuthError> {
+        let exp = claims::numeric_date(claims, "exp", Rounding::Down)?;
+        let nbf = claims::numeric_date(claims, "nbf", Rounding::Up)?;
+        claims::numeric_date(claims, "iat", Rounding::Down)?;
+        self.check_times(exp.unwrap_or(NumericDate::from_millis(i64::MAX)), nbf, now)?;
+        self.check_identity(claims, false)?;
+        Ok((exp, nbf))
+    }
+
+    /// Who issued the claims and for whom: iss, aud, the claim rules, required claims (and
+    /// the RFC 9068 profile's when `profile`).
+    fn check_identity(&self, claims: &Map<String, Value>, profile: bool) -> Result<(), AuthError> {
         if let Some(rule) = &self.issuer {
             rule.check(claims)?;
         }
@@ -70,7 +93,7 @@ impl Policy {
         for rule in &self.claim_rules {
             rule.check(claims)?;
         }
-        let profile_claims = if self.access_token_profile {
+        let profile_claims = if profile {
             &ACCESS_TOKEN_CLAIMS[..]
         } else {
             &[]
@@ -85,7 +108,7 @@ impl Policy {
                 return Err(AuthError::new(AuthReason::MissingRequiredClaim));
             }
         }
-        Ok((exp, nbf))
+        Ok(())
     }
 
     /// `exp` and `nbf` against `now` with leeway: valid while `now < exp + leeway` (`exp` is

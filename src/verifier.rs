@@ -10,10 +10,11 @@ use serde_json::Value;
 
 use crate::error::{AuthError, AuthReason, ConfigError};
 use crate::fetch::FetchError;
+use crate::introspection::{self, Introspector};
 use crate::jwks::cache::CacheStatus;
 use crate::policy::IdTokenChecks;
 use crate::user::User;
-use crate::verify::{Attempt, IssuerVerifier, Pending};
+use crate::verify::{self, IssuerVerifier};
 
 /// Verifies JWTs against cached JSON Web Key Sets.
 ///
@@ -34,6 +35,26 @@ use crate::verify::{Attempt, IssuerVerifier, Pending};
 #[derive(Clone)]
 pub struct JwksVerifier {
     inner: Arc<Kind>,
+    /// Opaque tokens (and with `Routing::AllTokens`, every token) go here (RFC 7662).
+    introspection: Option<Arc<Introspector>>,
+}
+
+/// The result of the synchronous part of verification.
+pub(crate) enum Attempt {
+    /// Decided without waiting.
+    Done(Result<User, AuthError>),
+    /// Must wait (for the key set, or for the introspection endpoint): finish with
+    /// [`JwksVerifier::verify_pending`].
+    NeedsKeys(Pending),
+}
+
+/// What the synchronous attempt learnt, for the slow path.
+#[derive(Debug)]
+pub(crate) enum Pending {
+    /// A JWT whose key set must be fetched first.
+    Keys(verify::Pending),
+    /// A token to introspect that is not in the cache.
+    Introspect(introspection::Pending),
 }
 
 // The enum lives once inside an `Arc`; boxing the large variant would only add a pointer chase
@@ -46,9 +67,13 @@ enum Kind {
 }
 
 impl JwksVerifier {
-    pub(crate) fn from_issuer(verifier: IssuerVerifier) -> Self {
+    pub(crate) fn from_issuer(
+        verifier: IssuerVerifier,
+        introspection: Option<Introspector>,
+    ) -> Self {
         Self {
             inner: Arc::new(Kind::One(verifier)),
+            introspection: introspection.map(Arc::new),
         }
     }
 
@@ -64,6 +89,13 @@ impl JwksVerifier {
             let Kind::One(one) = &*verifier.inner else {
                 return Err(ConfigError::new("multi_issuer: verifiers cannot be nested"));
             };
+            if verifier.introspection.is_some() {
+                // An opaque token names no issuer to route it by.
+                return Err(ConfigError::new(
+                    "multi_issuer: a verifier with introspection cannot be a tenant; use one \
+                     verifier per introspection endpoint",
+                ));
+            }
             let Some(issuer) = one.policy.issuer.as_ref().and_then(|r| r.single()) else {
                 return Err(ConfigError::new(
                     "multi_issuer: every verifier needs one .issuer(..) to route by (a \
@@ -83,16 +115,20 @@ impl JwksVerifier {
         }
         Ok(Self {
             inner: Arc::new(Kind::Many(routes)),
+            introspection: None,
         })
     }
 
     /// Verifies a token (without any `Bearer ` prefix) and returns its user.
     ///
     /// Waits for the key set only when it must: on first use, for an unknown kid outside the
-    /// cooldown, or when the cached set is past `max_stale`.
+    /// cooldown, or when the cached set is past `max_stale`. With
+    /// [introspection](crate::introspection), a token it routes there waits for the endpoint
+    /// unless its answer is cached.
     ///
     /// # Errors
-    /// An [`AuthError`]: invalid token (401), refused by policy (403), keys unavailable (503).
+    /// An [`AuthError`]: invalid token (401), refused by policy (403), keys or introspection
+    /// unavailable (503).
     pub async fn verify(&self, token: &str) -> Result<User, AuthError> {
         match self.verify_now(token) {
             Attempt::Done(result) => result,
@@ -124,22 +160,42 @@ impl JwksVerifier {
     /// [`Attempt::NeedsKeys`], finish with [`verify_pending`](Self::verify_pending): the
     /// pending state remembers the route, the header and the token digest.
     pub(crate) fn verify_now(&self, token: &str) -> Attempt {
+        if let Some(introspector) = &self.introspection
+            && introspector.applies(token)
+        {
+            return match introspector.verify_now(token) {
+                Ok(done) => Attempt::Done(done),
+                Err(pending) => Attempt::NeedsKeys(Pending::Introspect(pending)),
+            };
+        }
         match self.route(token) {
             Ok((route, one)) => match one.verify_now(token) {
-                Attempt::NeedsKeys(pending) => Attempt::NeedsKeys(pending.routed(route)),
-                done @ Attempt::Done(_) => done,
+                verify::Attempt::NeedsKeys(pending) => {
+                    Attempt::NeedsKeys(Pending::Keys(pending.routed(route)))
+                }
+                verify::Attempt::Done(done) => Attempt::Done(done),
             },
             Err(e) => Attempt::Done(Err(e)),
         }
     }
 
-    /// The slow path after [`verify_now`](Self::verify_now): waits for the key set, then
-    /// finishes with what the synchronous attempt learnt.
+    /// The slow path after [`verify_now`](Self::verify_now): waits for the key set (or the
+    /// introspection endpoint), then finishes with what the synchronous attempt learnt.
     pub(crate) async fn verify_pending(
         &self,
         token: &str,
         pending: Pending,
     ) -> Result<User, AuthError> {
+        let pending = match (pending, &self.introspection) {
+            (Pending::Keys(pending), _) => pending,
+            (Pending::Introspect(pending), Some(introspector)) => {
+                return introspector.verify_pending(token, pending).await;
+            }
+            // Only `verify_now` makes an `Introspect`, and only with an introspector.
+            (Pending::Introspect(_), None) => {
+                return Err(AuthError::new(AuthReason::IntrospectionUnavailable));
+            }
+        };
         let one = match &*self.inner {
             Kind::One(one) => one,
             Kind::Many(routes) => routes[pending.route()].1.one(),

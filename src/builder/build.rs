@@ -53,6 +53,16 @@ impl JwksVerifierBuilder {
                 "jwks-auth: a bare kid `base` names the newest `base.N` (versioned_kids)"
             );
         }
+        let introspection = self.introspection.take();
+        let oidc_issuer = match &self.source {
+            Some(SourceConfig::Oidc(issuer)) => Some(issuer.clone()),
+            _ => None,
+        };
+        // Introspection alone: an empty key set, and every token goes to the endpoint.
+        let introspection_only = introspection.is_some() && self.source.is_none();
+        if introspection_only {
+            self.source = Some(SourceConfig::Static(r#"{"keys":[]}"#.into()));
+        }
         let source = self.take_key_source()?;
         let token_cache = (self.token_cache_capacity > 0)
             .then(|| TokenCache::new(self.token_cache_capacity, self.clock.clone(), self.leeway));
@@ -66,7 +76,41 @@ impl JwksVerifierBuilder {
             .into_iter()
             .map(|(kid, secret)| VerifyKey::hmac(kid, &secret, hmac_algorithms))
             .collect();
-        Ok(JwksVerifier::from_issuer(IssuerVerifier {
+        let policy = Policy {
+            issuer: self.issuer,
+            audiences: self.audiences,
+            claim_rules: self.claim_rules,
+            leeway: self.leeway,
+            required_claims: self.required_claims,
+            max_token_len: self.max_token_bytes,
+            allow_missing_kid: self.allow_missing_kid,
+            access_token_profile: self.access_token_profile,
+            requirement: (!self.requirements.is_empty())
+                .then(|| Require::all_of(self.requirements)),
+        };
+        let introspector = match introspection {
+            Some(config) => Some(crate::introspection::assemble(
+                config,
+                introspection_only,
+                oidc_issuer,
+                policy.clone(),
+                HttpFetcher {
+                    client: match &self.http_client {
+                        Some(client) => client.clone(),
+                        None => default_client().map_err(|e| {
+                            ConfigError::new(format!("cannot build the HTTP client: {e}"))
+                        })?,
+                    },
+                    timeout: self.http_timeout,
+                    max_body: crate::introspection::MAX_ANSWER_BYTES,
+                    retries: self.http_retries,
+                },
+                self.allow_http,
+                self.clock.clone(),
+            )?),
+            None => None,
+        };
+        let issuer_verifier = IssuerVerifier {
             keys: Arc::new(KeyCache::new(
                 source,
                 KeyPolicy {
@@ -81,21 +125,11 @@ impl JwksVerifierBuilder {
                 self.clock.clone(),
             )),
             hmac_keys,
-            policy: Policy {
-                issuer: self.issuer,
-                audiences: self.audiences,
-                claim_rules: self.claim_rules,
-                leeway: self.leeway,
-                required_claims: self.required_claims,
-                max_token_len: self.max_token_bytes,
-                allow_missing_kid: self.allow_missing_kid,
-                access_token_profile: self.access_token_profile,
-                requirement: (!self.requirements.is_empty())
-                    .then(|| Require::all_of(self.requirements)),
-            },
+            policy,
             clock: self.clock,
             token_cache,
-        }))
+        };
+        Ok(JwksVerifier::from_issuer(issuer_verifier, introspector))
     }
 
     /// The configured key source, its URL checked and its HTTP client built.
@@ -137,7 +171,8 @@ impl JwksVerifierBuilder {
             Some(SourceConfig::Custom(source)) => source,
             None => {
                 return Err(ConfigError::new(
-                    "no key source: call .jwks_url(..), .static_jwks(..) or .key_source(..)",
+                    "no key source: call .jwks_url(..), .static_jwks(..) or .key_source(..) \
+                     (or .introspection(..) for opaque tokens only)",
                 ));
             }
         })

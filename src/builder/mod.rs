@@ -9,6 +9,7 @@ use bytes::Bytes;
 use crate::algorithms::Algorithms;
 use crate::authz::Require;
 use crate::clock::{Clock, SharedClock};
+use crate::introspection::Introspection;
 use crate::jwks::cache::CacheConfig;
 use crate::jwks::source::KeySource;
 use crate::rules::{ClaimRule, IssuerRule};
@@ -75,6 +76,7 @@ pub struct JwksVerifierBuilder {
     max_token_bytes: usize,
     token_cache_capacity: u64,
     clock: SharedClock,
+    introspection: Option<Introspection>,
 }
 
 impl Default for JwksVerifierBuilder {
@@ -116,6 +118,7 @@ impl Default for JwksVerifierBuilder {
             max_token_bytes: 16 * 1024,
             token_cache_capacity: 10_000,
             clock: SharedClock::default(),
+            introspection: None,
         }
     }
 }
@@ -454,6 +457,15 @@ impl JwksVerifierBuilder {
     /// reading for TTLs, refresh ahead, cooldowns, backoff and staleness (see [`Clock`]).
     pub fn clock(mut self, clock: impl Clock) -> Self {
         self.clock = SharedClock(Arc::new(clock));
+        self
+    }
+
+    /// Opaque tokens are asked about at an OAuth 2.0 introspection endpoint (RFC 7662), with
+    /// the HTTP settings of this builder, and their answers checked against its issuer,
+    /// audience and rules: see [`introspection`](crate::introspection). Without a key source,
+    /// every token is introspected.
+    pub fn introspection(mut self, introspection: Introspection) -> Self {
+        self.introspection = Some(introspection);
         self
     }
 

@@ -289,13 +289,13 @@ fn header_string(headers: &HeaderMap, name: header::HeaderName) -> Option<String
 }
 
 /// Exponential backoff (100 ms, 200 ms, 400 ms, ...) with up to 100% random jitter.
-fn backoff(attempt: u32) -> Duration {
+pub(super) fn backoff(attempt: u32) -> Duration {
     let base = 100u64.saturating_mul(1 << attempt.min(6));
     let jitter = RandomState::new().hash_one(attempt) % base.max(1);
     Duration::from_millis(base + jitter)
 }
 
-fn error_chain(e: &dyn std::error::Error) -> String {
+pub(super) fn error_chain(e: &dyn std::error::Error) -> String {
     let mut text = e.to_string();
     let mut source = e.source();
     while let Some(cause) = source {

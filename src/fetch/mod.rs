@@ -12,6 +12,7 @@ mod client;
 mod document;
 mod encoding;
 mod freshness;
+mod post;
 mod url;
 
 pub(crate) use client::{GetFailure, HttpFetcher, default_client};

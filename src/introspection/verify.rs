@@ -1,0 +1,128 @@
+//! The introspecting verifier: a cache hit answered without awaiting, a miss asked at the
+//! endpoint (one call per token in the air), the answer checked and cached.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::Routing;
+use super::cache::{AnswerCache, Boarding, Digest32, Outcome, arrival};
+use super::client::Client;
+use super::response::{self, Verdict};
+use crate::clock::SharedClock;
+use crate::error::{AuthError, AuthReason};
+use crate::policy::Policy;
+use crate::user::User;
+
+/// Everything needed to introspect one verifier's opaque tokens.
+pub(crate) struct Introspector {
+    pub(crate) routing: Routing,
+    pub(crate) client: Client,
+    pub(crate) cache: Arc<AnswerCache>,
+    /// The verifier's policy: introspected claims are checked as a JWT's are.
+    pub(crate) policy: Policy,
+    pub(crate) clock: SharedClock,
+    /// Told to clients when the endpoint gave no answer.
+    pub(crate) retry_after: Duration,
+}
+
+/// What the synchronous attempt learnt about a token the endpoint must be asked about.
+#[derive(Debug)]
+pub(crate) struct Pending {
+    key: Digest32,
+}
+
+impl Introspector {
+    /// Whether `token` goes to the endpoint rather than to local JWT verification.
+    pub(crate) fn applies(&self, token: &str) -> bool {
+        self.routing == Routing::AllTokens || !super::is_jws_compact(token)
+    }
+
+    /// Decides from the cache when it can; otherwise what [`verify_pending`] needs.
+    ///
+    /// [`verify_pending`]: Self::verify_pending
+    pub(crate) fn verify_now(&self, token: &str) -> Result<Result<User, AuthError>, Pending> {
+        if token.len() > self.policy.max_token_len {
+            return Ok(Err(AuthError::new(AuthReason::TokenTooLarge)));
+        }
+        let key = AnswerCache::key(token);
+        let now = self.clock.now();
+        match self.cache.get(&key, now) {
+            Some(verdict) => Ok(verdict.result(&self.policy, now)),
+            None => Err(Pending { key }),
+        }
+    }
+
+    /// Asks the endpoint (or waits for the call in the air for the same token).
+    pub(crate) async fn verify_pending(
+        self: &Arc<Self>,
+        token: &str,
+        pending: Pending,
+    ) -> Result<User, AuthError> {
+        let key = pending.key;
+        let receiver = match self.cache.board(key) {
+            Boarding::Joined(receiver) => receiver,
+            Boarding::Started(receiver, departure) => {
+                // A call that landed between the cache miss and boarding left its answer.
+                if let Some(verdict) = self.cache.get(&key, self.clock.now()) {
+                    departure.land(Ok(verdict));
+                } else {
+                    // Its own task: a request that goes away does not cancel the call the
+                    // others wait for. The call is bounded by the HTTP timeout and retries.
+                    let this = Arc::clone(self);
+                    let token = token.to_owned();
+                    tokio::spawn(async move {
+                        let outcome = this.call(&token, key).await;
+                        departure.land(outcome);
+                    });
+                }
+                receiver
+            }
+        };
+        match arrival(receiver).await {
+            Ok(verdict) => verdict.result(&self.policy, self.clock.now()),
+            Err(()) => Err(AuthError::introspection_unavailable(self.retry_after)),
+        }
+    }
+
+    /// One call to the endpoint; a verdict is cached, a failure logged for the operator.
+    async fn call(&self, token: &str, key: Digest32) -> Outcome {
+        let answer = match self.client.introspect(token).await {
+            Ok(body) => response::parse(&body),
+            Err(e) => Err(e),
+        };
+        match answer {
+            Ok(answer) => {
+                let now = self.clock.now();
+                let verdict = Arc::new(response::check(&self.policy, answer, now));
+                self.cache.insert(key, Arc::clone(&verdict), now);
+                crate::metrics::introspection(match &*verdict {
+                    Verdict::Active { .. } => "active",
+                    Verdict::Refused(AuthReason::InactiveToken) => "inactive",
+                    Verdict::Refused(_) => "refused",
+                });
+                Ok(verdict)
+            }
+            Err(error) => {
+                crate::metrics::introspection("error");
+                // Transient failures (outage, timeout, 5xx) warn; the others (credentials
+                // refused, malformed answers, no endpoint) need the operator: error.
+                if error.is_retryable() {
+                    tracing::warn!(%error, "jwks-auth: token introspection unavailable; answering 503");
+                } else {
+                    tracing::error!(%error, "jwks-auth: token introspection unavailable; answering 503");
+                }
+                Err(())
+            }
+        }
+    }
+}
+
+impl fmt::Debug for Introspector {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Introspector")
+            .field("routing", &self.routing)
+            .field("client", &self.client)
+            .finish_non_exhaustive()
+    }
+}
