@@ -31,6 +31,7 @@
 //! starting a mock after the first one is cheap.
 
 mod cloudflare;
+mod introspection;
 mod keys;
 mod provider_tokens;
 mod providers;
@@ -50,11 +51,12 @@ use serde_json::{Value, json};
 use tokio::sync::watch;
 
 pub use cloudflare::CF_AUD;
+pub use introspection::{INTROSPECTION_CLIENT_ID, INTROSPECTION_CLIENT_SECRET, OpaqueTokenBuilder};
 use keys::KeyMaterial;
 pub use providers::{
     GOOGLE_ISSUER, MOCK_CALLER_APP, cognito_issuer, entra_v1_issuer, entra_v2_issuer,
 };
-pub use token::TokenBuilder;
+pub use token::{TokenBuilder, foreign_token};
 
 /// Every algorithm the mock publishes a key for, one key each.
 pub const ALGORITHMS: [Algorithm; 10] = crate::algorithms::ASYMMETRIC_ALGORITHMS;
@@ -149,6 +151,7 @@ pub(crate) struct Shared {
     providers: providers::Counters,
     /// Counter behind the `identity_nonce` of Cloudflare tokens.
     cf_nonces: AtomicUsize,
+    introspection: introspection::IntrospectionState,
     /// Becomes `true` (or its sender is dropped) when the mock shuts down.
     shutdown: watch::Receiver<bool>,
 }
@@ -197,6 +200,7 @@ impl Shared {
         json!({
             "issuer": self.issuer(),
             "jwks_uri": format!("{}{JWKS_PATH}", self.url()),
+            "introspection_endpoint": format!("{}{}", self.url(), introspection::INTROSPECTION_PATH),
             "id_token_signing_alg_values_supported": ALGORITHMS,
         })
     }
@@ -292,9 +296,11 @@ impl MockIdp {
             identity_fetches: AtomicUsize::new(0),
             providers: providers::Counters::default(),
             cf_nonces: AtomicUsize::new(0),
+            introspection: introspection::IntrospectionState::default(),
             shutdown: shutdown_rx,
         });
-        server::spawn(listener, Arc::clone(&shared), providers::routes());
+        let routes = providers::routes().merge(introspection::routes());
+        server::spawn(listener, Arc::clone(&shared), routes);
         Self {
             inner: Arc::new(Handle { shared, shutdown }),
         }
@@ -483,18 +489,4 @@ impl MockIdp {
     pub fn shutdown(&self) {
         self.inner.shutdown.send_replace(true);
     }
-}
-
-/// A token signed with `alg` by a key that no [`MockIdp`] ever publishes,
-/// with header `{"alg", "typ": "JWT", "kid": kid}` and exactly `claims` as
-/// payload: for forged-signature tests.
-///
-/// # Panics
-///
-/// If `alg` is not one of [`ALGORITHMS`].
-pub fn foreign_token(alg: Algorithm, kid: &str, claims: Value) -> String {
-    let key = keys::pooled(alg, keys::FOREIGN_SLOT);
-    let header = json!({ "alg": alg, "typ": "JWT", "kid": kid }).to_string();
-    let payload = claims.to_string();
-    token::sign_compact(&key.signer, alg, header.as_bytes(), payload.as_bytes())
 }

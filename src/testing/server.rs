@@ -162,7 +162,7 @@ pub(super) async fn apply_fault(
 }
 
 /// Applies `fault`, as [`apply_fault`] does with the configured one.
-async fn apply_given_fault(
+pub(super) async fn apply_given_fault(
     shared: &Shared,
     fault: Fault,
     document: fn(&Shared) -> Value,

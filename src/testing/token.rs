@@ -227,3 +227,17 @@ impl TokenBuilder {
         sign_compact(&key, self.alg, header.as_bytes(), payload.as_bytes())
     }
 }
+
+/// A token signed with `alg` by a key that no [`MockIdp`](super::MockIdp) ever publishes,
+/// with header `{"alg", "typ": "JWT", "kid": kid}` and exactly `claims` as
+/// payload: for forged-signature tests.
+///
+/// # Panics
+///
+/// If `alg` is not one of [`ALGORITHMS`].
+pub fn foreign_token(alg: Algorithm, kid: &str, claims: Value) -> String {
+    let key = super::keys::pooled(alg, super::keys::FOREIGN_SLOT);
+    let header = json!({ "alg": alg, "typ": "JWT", "kid": kid }).to_string();
+    let payload = claims.to_string();
+    sign_compact(&key.signer, alg, header.as_bytes(), payload.as_bytes())
+}
