@@ -61,7 +61,9 @@ impl JwksVerifierBuilder {
         // Introspection alone: an empty key set, and every token goes to the endpoint.
         let introspection_only = introspection.is_some() && self.source.is_none();
         if introspection_only {
-            self.source = Some(SourceConfig::Static(r#"{"keys":[]}"#.into()));
+            // Never fetched from: every token is introspected.
+            let empty = StaticJwks(r#"{"keys":[]}"#.into());
+            self.source = Some(SourceConfig::Custom(Arc::new(empty)));
         }
         let source = self.take_key_source()?;
         let token_cache = (self.token_cache_capacity > 0)
