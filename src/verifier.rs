@@ -255,12 +255,15 @@ impl JwksVerifier {
     }
 
     /// Forces a key set refresh now, ignoring the cooldown and the failure backoff (joins a
-    /// refresh already in flight). Call it at startup to warm the cache and surface
+    /// refresh already in flight); nothing for a verifier without a key source. Call it at startup to warm the cache and surface
     /// configuration problems (such as a discovery issuer mismatch) early.
     ///
     /// # Errors
     /// The fetch error, saying which URL failed and why.
     pub async fn refresh(&self) -> Result<(), FetchError> {
+        if self.keyless() {
+            return Ok(());
+        }
         for one in self.issuers() {
             one.keys.force_refresh().await?;
         }
@@ -290,6 +293,14 @@ impl JwksVerifier {
     /// concatenated, fresh only if all are, stale if any is).
     #[must_use]
     pub fn status(&self) -> CacheStatus {
+        if self.keyless() {
+            // Nothing to fetch: as ready as the introspection endpoint (which is not probed).
+            return CacheStatus {
+                usable: true,
+                fresh: true,
+                ..CacheStatus::default()
+            };
+        }
         let mut all = self.issuers().into_iter().map(|one| one.keys.status());
         let Some(mut total) = all.next() else {
             return CacheStatus::default();
@@ -298,6 +309,13 @@ impl JwksVerifier {
             total.merge(s);
         }
         total
+    }
+}
+
+impl JwksVerifier {
+    /// Introspection only: no key source, no key cache in use.
+    fn keyless(&self) -> bool {
+        self.introspection.as_ref().is_some_and(|i| i.keyless)
     }
 }
 

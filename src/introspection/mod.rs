@@ -330,6 +330,7 @@ pub(crate) fn assemble(
         policy,
         clock,
         retry_after,
+        keyless: alone,
     })
 }
 

@@ -24,6 +24,8 @@ pub(crate) struct Introspector {
     pub(crate) clock: SharedClock,
     /// Told to clients when the endpoint gave no answer.
     pub(crate) retry_after: Duration,
+    /// The verifier has no key source: its (empty) key cache is never used.
+    pub(crate) keyless: bool,
 }
 
 /// What the synchronous attempt learnt about a token the endpoint must be asked about.

@@ -1,0 +1,75 @@
+//! What the operator is told when the introspection endpoint refuses this server's client
+//! credentials. Alone in its binary: it captures the logs with a thread-local subscriber,
+//! which other tests running on other threads could race with.
+
+use std::io::Write;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use jwks_auth::introspection::{ClientAuth, Introspection};
+use jwks_auth::testing::{INTROSPECTION_CLIENT_ID, INTROSPECTION_CLIENT_SECRET, MockIdp};
+use jwks_auth::{AuthReason, JwksVerifier};
+
+/// A writer collecting the log lines.
+#[derive(Clone, Default)]
+struct Logs(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Logs {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn refused_client_credentials_are_an_error_naming_the_cause() {
+    let logs = Logs::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    // The current-thread test runtime runs the spawned call on this thread too.
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let idp = MockIdp::start().await;
+    idp.set_introspection_client(INTROSPECTION_CLIENT_ID, "rotated-secret");
+    let verifier = JwksVerifier::builder()
+        .jwks_url(idp.jwks_url())
+        .issuer(idp.issuer())
+        .audience(idp.audience())
+        .http_timeout(Duration::from_secs(2))
+        .introspection(
+            Introspection::builder()
+                .endpoint(idp.introspection_url())
+                .client_auth(ClientAuth::client_secret_basic(
+                    INTROSPECTION_CLIENT_ID,
+                    INTROSPECTION_CLIENT_SECRET,
+                ))
+                .build()
+                .expect("config"),
+        )
+        .build()
+        .expect("verifier");
+    let token = idp.opaque_token().issue();
+    let err = verifier.verify(&token).await.expect_err("credentials refused");
+    assert_eq!(err.reason(), AuthReason::IntrospectionUnavailable);
+    assert!(err.retry_after().is_some());
+    assert_eq!(idp.introspection_calls(), 1, "a 401 is not retried");
+    let logs = String::from_utf8_lossy(&logs.0.lock().unwrap_or_else(PoisonError::into_inner))
+        .into_owned();
+    assert!(
+        logs.contains("ERROR")
+            && logs.contains("refused the client credentials (HTTP 401)")
+            && logs.contains("check the client id `test-api` and its secret"),
+        "{logs}"
+    );
+    assert!(!logs.contains(&token), "the token is never logged");
+    assert!(!logs.contains(INTROSPECTION_CLIENT_SECRET));
+}
