@@ -13,7 +13,9 @@ use axum::routing::get;
 use common::{app, bearer, builder, send, send_token};
 use futures_util::future::join_all;
 use http::StatusCode;
-use jwks_auth::introspection::{ClientAuth, Introspection, IntrospectionBuilder, Routing};
+use jwks_auth::introspection::{
+    ClientAssertion, ClientAuth, Introspection, IntrospectionBuilder, Routing,
+};
 use jwks_auth::testing::{
     Fault, INTROSPECTION_CLIENT_ID, INTROSPECTION_CLIENT_SECRET, MockIdp,
 };
@@ -392,4 +394,44 @@ async fn configuration_mistakes_name_the_fix() {
         .expect("verifier");
     let err = JwksVerifier::multi_issuer([tenant]).expect_err("no route for opaque tokens");
     assert!(err.to_string().contains("introspection"), "{err}");
+}
+
+/// A P-256 key pair of the introspecting client (`private_key_jwt`), generated for this test.
+const CLIENT_KEY: &str = "-----BEGIN PRIVATE KEY-----
+MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgc1dxyetPCiNYlu1l
+zj+K215l1L9mw0VJGJzRBMcjwKuhRANCAAQb1h+cfNH6Re/Nwqzu+AYhRQiFrdDc
+zNAVo9mmO8GzrafKhmewuQpPpQVQZsy3oGXN7Nd5vpXdYE5znnwUV+bc
+-----END PRIVATE KEY-----
+";
+const CLIENT_PUBLIC_KEY: &str = "-----BEGIN PUBLIC KEY-----
+MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEG9YfnHzR+kXvzcKs7vgGIUUIha3Q
+3MzQFaPZpjvBs62nyoZnsLkKT6UFUGbMt6BlzezXeb6V3WBOc558FFfm3A==
+-----END PUBLIC KEY-----
+";
+
+#[tokio::test]
+async fn private_key_jwt_signs_a_fresh_assertion_per_call() {
+    let idp = MockIdp::start().await;
+    idp.set_introspection_client_key("orders-api", Algorithm::ES256, CLIENT_PUBLIC_KEY);
+    let assertion = ClientAssertion::new("orders-api", Algorithm::ES256, CLIENT_KEY.as_bytes())
+        .expect("key")
+        .kid("client-key-1");
+    let config = Introspection::builder()
+        .endpoint(idp.introspection_url())
+        .client_auth(ClientAuth::PrivateKeyJwt(assertion.clone()));
+    let app = app_for(&idp, config, &ManualClock::now());
+    // Two calls: the mock refuses a replayed `jti`, so each assertion must be new.
+    for _ in 0..2 {
+        let token = idp.opaque_token().issue();
+        send_token(&app, &token).await.assert_ok("user-1");
+    }
+    assert_eq!(idp.introspection_calls(), 2);
+    // An assertion for another audience is refused by the server: 503 for the client.
+    let elsewhere = Introspection::builder()
+        .endpoint(idp.introspection_url())
+        .client_auth(ClientAuth::PrivateKeyJwt(
+            assertion.audience("https://other-server.example"),
+        ));
+    let app = app_for(&idp, elsewhere, &ManualClock::now());
+    assert_unavailable(&send_token(&app, &idp.opaque_token().issue()).await);
 }

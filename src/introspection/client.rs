@@ -13,6 +13,8 @@ use serde::Deserialize;
 use url::form_urlencoded;
 
 use super::ClientAuth;
+use super::assertion::ASSERTION_TYPE;
+use crate::clock::SharedClock;
 use crate::fetch::{FetchError, HttpFetcher, check_url, redacted};
 
 /// Where the endpoint is.
@@ -34,6 +36,8 @@ pub(crate) struct Client {
     pub(crate) auth: ClientAuth,
     pub(crate) http: HttpFetcher,
     pub(crate) allow_http: bool,
+    /// For the client assertion's `iat` and `exp`.
+    pub(crate) clock: SharedClock,
 }
 
 /// The discovery document's members this module reads.
@@ -48,7 +52,7 @@ impl Client {
     /// operator: they name the endpoint and the cause, never the token.
     pub(crate) async fn introspect(&self, token: &str) -> Result<Bytes, FetchError> {
         let url = self.endpoint().await?;
-        let (form, headers) = self.request(token)?;
+        let (form, headers) = self.request(token, &url)?;
         let answer = self.http.post_form(&url, &form, &headers).await;
         answer.map_err(|failure| {
             match failure.status {
@@ -71,7 +75,7 @@ impl Client {
 
     /// The form and headers: the token, its hint, and the client authentication. Built apart
     /// from the await: the form serializer is not `Send`.
-    fn request(&self, token: &str) -> Result<(String, HeaderMap), FetchError> {
+    fn request(&self, token: &str, url: &Url) -> Result<(String, HeaderMap), FetchError> {
         let mut form = form_urlencoded::Serializer::new(String::new());
         form.append_pair("token", token)
             .append_pair("token_type_hint", "access_token");
@@ -98,6 +102,18 @@ impl Client {
             } => {
                 form.append_pair("client_id", client_id)
                     .append_pair("client_secret", client_secret);
+            }
+            ClientAuth::PrivateKeyJwt(assertion) => {
+                let signed = assertion
+                    .sign(url.as_str(), self.clock.now())
+                    .map_err(|e| {
+                        FetchError::permanent(format!(
+                            "introspection: cannot sign the client assertion: {e}"
+                        ))
+                    })?;
+                form.append_pair("client_id", &assertion.client_id)
+                    .append_pair("client_assertion_type", ASSERTION_TYPE)
+                    .append_pair("client_assertion", &signed);
             }
         }
         Ok((form.finish(), headers))

@@ -43,6 +43,7 @@
 //! Concurrent requests bearing the same uncached token share one call to the endpoint.
 //! Revoking a token therefore takes effect within `cache_ttl`.
 
+mod assertion;
 mod cache;
 mod client;
 mod response;
@@ -58,6 +59,7 @@ use crate::fetch::{HttpFetcher, check_url};
 use crate::oidc::discovery_url;
 use crate::policy::Policy;
 
+pub use assertion::ClientAssertion;
 pub(crate) use verify::{Introspector, Pending};
 
 /// Default lifetime of a cached active answer: short, so that revocation takes effect soon.
@@ -89,6 +91,9 @@ pub enum ClientAuth {
         /// The client secret.
         client_secret: String,
     },
+    /// `private_key_jwt` (RFC 7523 section 2.2): a JWT signed with the client's private key,
+    /// fresh for each call (60 s lifetime, unique `jti`), instead of a shared secret.
+    PrivateKeyJwt(ClientAssertion),
 }
 
 impl ClientAuth {
@@ -115,6 +120,7 @@ impl ClientAuth {
             Self::ClientSecretBasic { client_id, .. } | Self::ClientSecretPost { client_id, .. } => {
                 client_id
             }
+            Self::PrivateKeyJwt(assertion) => &assertion.client_id,
         }
     }
 }
@@ -125,6 +131,7 @@ impl fmt::Debug for ClientAuth {
         let method = match self {
             Self::ClientSecretBasic { .. } => "client_secret_basic",
             Self::ClientSecretPost { .. } => "client_secret_post",
+            Self::PrivateKeyJwt(_) => "private_key_jwt",
         };
         f.debug_struct("ClientAuth")
             .field("method", &method)
@@ -252,15 +259,12 @@ impl IntrospectionBuilder {
                  .client_auth(ClientAuth::client_secret_basic(\"client-id\", \"secret\"))",
             ));
         };
-        let (ClientAuth::ClientSecretBasic {
-            client_id,
-            client_secret,
-        }
-        | ClientAuth::ClientSecretPost {
-            client_id,
-            client_secret,
-        }) = &auth;
-        if client_id.is_empty() || client_secret.is_empty() {
+        let secret = match &auth {
+            ClientAuth::ClientSecretBasic { client_secret, .. }
+            | ClientAuth::ClientSecretPost { client_secret, .. } => client_secret.as_str(),
+            ClientAuth::PrivateKeyJwt(_) => "(a key)",
+        };
+        if auth.client_id().is_empty() || secret.is_empty() {
             return Err(ConfigError::new(
                 "introspection: the client id and secret must not be empty",
             ));
@@ -325,6 +329,7 @@ pub(crate) fn assemble(
             auth: config.auth,
             http,
             allow_http,
+            clock: clock.clone(),
         },
         cache: Arc::new(cache::AnswerCache::new(config.cache_capacity, lifetimes)),
         policy,

@@ -2,7 +2,7 @@
 //! revocation, client authentication (`client_secret_basic` and `client_secret_post`) and
 //! the faults of [`Fault`].
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasher, RandomState};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -14,6 +14,7 @@ use axum::routing::post;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use bytes::Bytes;
+use jsonwebtoken::{DecodingKey, Validation};
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 use serde_json::{Map, Value, json};
 use url::form_urlencoded;
@@ -21,6 +22,7 @@ use url::form_urlencoded;
 use super::server::{apply_given_fault, json_response};
 use super::token::{DEFAULT_AUDIENCE, DEFAULT_SUBJECT, now};
 use super::{Fault, MockIdp, Shared};
+use crate::algorithms::Algorithm;
 
 /// Path of the introspection endpoint.
 pub(crate) const INTROSPECTION_PATH: &str = "/oauth2/introspect";
@@ -41,6 +43,10 @@ struct Config {
     tokens: HashMap<String, Map<String, Value>>,
     client_id: String,
     client_secret: String,
+    /// A client that authenticates with `private_key_jwt`: its id, public key and algorithm.
+    client_key: Option<(String, DecodingKey, jsonwebtoken::Algorithm)>,
+    /// The `jti` of every client assertion accepted: a replay is refused.
+    seen_jtis: HashSet<String>,
     fault: Fault,
 }
 
@@ -51,6 +57,8 @@ impl Default for IntrospectionState {
                 tokens: HashMap::new(),
                 client_id: INTROSPECTION_CLIENT_ID.to_owned(),
                 client_secret: INTROSPECTION_CLIENT_SECRET.to_owned(),
+                client_key: None,
+                seen_jtis: HashSet::new(),
                 fault: Fault::None,
             }),
             calls: AtomicUsize::new(0),
@@ -96,7 +104,11 @@ async fn introspect(
             form.get("client_secret")?.clone(),
         ))
     });
-    if presented != Some((client_id, client_secret)) {
+    let authenticated = match form.get("client_assertion") {
+        Some(assertion) => assertion_valid(&shared, &form, assertion),
+        None => presented == Some((client_id, client_secret)),
+    };
+    if !authenticated {
         let mut response = json_response(
             StatusCode::UNAUTHORIZED,
             json!({ "error": "invalid_client" }).to_string(),
@@ -118,6 +130,33 @@ async fn introspect(
             },
         );
     json_response(StatusCode::OK, answer.to_string())
+}
+
+/// A `private_key_jwt` client assertion (RFC 7523 section 3): the registered client's key,
+/// `iss` = `sub` = its id, `aud` the endpoint URL or the issuer, unexpired, `jti` never seen.
+fn assertion_valid(shared: &Shared, form: &HashMap<String, String>, assertion: &str) -> bool {
+    let type_ok = form.get("client_assertion_type").map(String::as_str)
+        == Some("urn:ietf:params:oauth:client-assertion-type:jwt-bearer");
+    let mut config = shared.introspection.config();
+    let Some((client_id, key, alg)) = &config.client_key else {
+        return false;
+    };
+    let mut validation = Validation::new(*alg);
+    validation.set_audience(&[
+        format!("{}{INTROSPECTION_PATH}", shared.url()),
+        shared.issuer(),
+    ]);
+    validation.set_issuer(&[client_id]);
+    validation.sub = Some(client_id.clone());
+    validation.set_required_spec_claims(&["exp", "iss", "sub", "aud"]);
+    let Ok(data) = jsonwebtoken::decode::<Value>(assertion, key, &validation) else {
+        return false;
+    };
+    let Some(jti) = data.claims.get("jti").and_then(Value::as_str) else {
+        return false;
+    };
+    let fresh = config.seen_jtis.insert(jti.to_owned());
+    type_ok && fresh
 }
 
 /// `Authorization: Basic` credentials, each part form-urldecoded (RFC 6749 section 2.3.1).
@@ -226,6 +265,29 @@ impl MockIdp {
     /// restores it). `Oversized` pads an inactive answer.
     pub fn set_introspection_fault(&self, fault: Fault) {
         self.shared().introspection.config().fault = fault;
+    }
+
+    /// Registers a client that authenticates with `private_key_jwt` (RFC 7523): its assertions
+    /// must be signed with `alg` by the key whose public half is `public_pem` (SPKI PEM), name
+    /// `client_id` as `iss` and `sub`, the endpoint URL or the issuer as `aud`, and never
+    /// repeat a `jti`.
+    ///
+    /// # Panics
+    ///
+    /// If `public_pem` is not a public key for `alg`, or `alg` is not RSA, ECDSA P-256/P-384
+    /// or EdDSA.
+    pub fn set_introspection_client_key(&self, client_id: &str, alg: Algorithm, public_pem: &str) {
+        let pem = public_pem.as_bytes();
+        let key = match alg.as_str() {
+            "ES256" | "ES384" => DecodingKey::from_ec_pem(pem),
+            "EdDSA" => DecodingKey::from_ed_pem(pem),
+            _ => DecodingKey::from_rsa_pem(pem),
+        }
+        .expect("a public key PEM for the algorithm");
+        let alg = alg
+            .to_jsonwebtoken()
+            .expect("RS*, PS*, ES256, ES384 or EdDSA");
+        self.shared().introspection.config().client_key = Some((client_id.to_owned(), key, alg));
     }
 
     /// The client credentials the introspection endpoint accepts from now on.
