@@ -146,7 +146,7 @@ impl Policy {
 /// section 5.1 and RFC 6838 section 4.2: type and subtype names are case-insensitive. Nothing
 /// else is lenient: no parameters, no whitespace, no nested prefix. The one place the crate
 /// compares a media type.
-fn is_application_media_type(typ: &str, subtype: &str) -> bool {
+pub(crate) fn is_application_media_type(typ: &str, subtype: &str) -> bool {
     match typ.split_once('/') {
         None => typ.eq_ignore_ascii_case(subtype),
         Some((top, sub)) => {

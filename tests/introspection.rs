@@ -435,3 +435,60 @@ async fn private_key_jwt_signs_a_fresh_assertion_per_call() {
     let app = app_for(&idp, elsewhere, &ManualClock::now());
     assert_unavailable(&send_token(&app, &idp.opaque_token().issue()).await);
 }
+
+#[tokio::test]
+async fn signed_answers_are_verified_with_the_issuers_keys() {
+    let idp = MockIdp::start().await;
+    let app = app_for(&idp, introspection(&idp).jwt_response(true), &ManualClock::now());
+    let token = idp.opaque_token().claim("sub", json!("carol")).issue();
+    send_token(&app, &token).await.assert_ok("carol");
+    assert_eq!(idp.jwks_fetches(), 1, "the key set verified the answer");
+    idp.revoke(&token);
+    let reply = send_token(&app, "unknown").await;
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(reply.challenge(), Some(INACTIVE));
+    // A key rotated at the server: the answer names a new kid, the key set is fetched again.
+    idp.rotate(Algorithm::RS256);
+    send_token(&app, &idp.opaque_token().issue()).await.assert_ok("user-1");
+    assert_eq!(idp.jwks_fetches(), 2);
+    // An unsigned answer where a signed one was asked for: refused (503).
+    idp.set_introspection_fault(Fault::Garbage);
+    assert_unavailable(&send_token(&app, &idp.opaque_token().issue()).await);
+    assert_eq!(idp.introspection_calls(), 4);
+}
+
+#[tokio::test]
+async fn signed_answers_from_another_issuer_or_for_another_client_are_refused() {
+    let idp = MockIdp::start().await;
+    let clock = ManualClock::now();
+    // The answer's `iss` is the mock's; this verifier expects another issuer.
+    let verifier = JwksVerifier::builder()
+        .jwks_url(idp.jwks_url())
+        .issuer("https://elsewhere.example")
+        .audience(idp.audience())
+        .introspection(introspection(&idp).jwt_response(true).build().expect("config"))
+        .build()
+        .expect("verifier");
+    let token = idp
+        .opaque_token()
+        .claim("iss", json!("https://elsewhere.example"))
+        .issue();
+    let err = verifier.verify(&token).await.expect_err("iss of the answer");
+    assert_eq!(err.reason(), AuthReason::IntrospectionUnavailable);
+    // The answer's `aud` is not this client's id: refused, and not cached.
+    let app = app_for(&idp, introspection(&idp).jwt_response(true), &clock);
+    let token = idp.opaque_token().issue();
+    idp.set_introspection_jwt_audience(Some("another-client"));
+    assert_unavailable(&send_token(&app, &token).await);
+    idp.set_introspection_jwt_audience(None);
+    send_token(&app, &token).await.assert_ok("user-1");
+    assert_eq!(idp.introspection_calls(), 3);
+    // Without a key source there are no keys to verify signed answers with.
+    let keyless = JwksVerifier::builder()
+        .issuer(idp.issuer())
+        .audience(idp.audience())
+        .introspection(introspection(&idp).jwt_response(true).build().expect("config"))
+        .build()
+        .expect_err("jwt_response without keys");
+    assert!(keyless.to_string().contains("key source"), "{keyless}");
+}

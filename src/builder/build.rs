@@ -90,10 +90,23 @@ impl JwksVerifierBuilder {
             requirement: (!self.requirements.is_empty())
                 .then(|| Require::all_of(self.requirements)),
         };
+        let keys = Arc::new(KeyCache::new(
+            source,
+            KeyPolicy {
+                algorithms: asymmetric,
+                versioned_kids: self.versioned_kids,
+            },
+            CacheConfig {
+                max_wait: self.http_timeout,
+                require_kid: !self.allow_missing_kid,
+                ..self.cache
+            },
+            self.clock.clone(),
+        ));
         let introspector = match introspection {
             Some(config) => Some(crate::introspection::assemble(
                 config,
-                introspection_only,
+                (!introspection_only).then(|| Arc::clone(&keys)),
                 oidc_issuer,
                 policy.clone(),
                 HttpFetcher {
@@ -113,19 +126,7 @@ impl JwksVerifierBuilder {
             None => None,
         };
         let issuer_verifier = IssuerVerifier {
-            keys: Arc::new(KeyCache::new(
-                source,
-                KeyPolicy {
-                    algorithms: asymmetric,
-                    versioned_kids: self.versioned_kids,
-                },
-                CacheConfig {
-                    max_wait: self.http_timeout,
-                    require_kid: !self.allow_missing_kid,
-                    ..self.cache
-                },
-                self.clock.clone(),
-            )),
+            keys,
             hmac_keys,
             policy,
             clock: self.clock,

@@ -38,6 +38,8 @@ pub(crate) struct Client {
     pub(crate) allow_http: bool,
     /// For the client assertion's `iat` and `exp`.
     pub(crate) clock: SharedClock,
+    /// Ask for signed answers (RFC 9701) only.
+    pub(crate) jwt_response: bool,
 }
 
 /// The discovery document's members this module reads.
@@ -80,7 +82,12 @@ impl Client {
         form.append_pair("token", token)
             .append_pair("token_type_hint", "access_token");
         let mut headers = HeaderMap::new();
-        headers.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
+        let accept = if self.jwt_response {
+            super::signed::MEDIA_TYPE
+        } else {
+            "application/json"
+        };
+        headers.insert(header::ACCEPT, HeaderValue::from_static(accept));
         match &self.auth {
             ClientAuth::ClientSecretBasic {
                 client_id,

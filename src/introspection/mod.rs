@@ -47,6 +47,7 @@ mod assertion;
 mod cache;
 mod client;
 mod response;
+mod signed;
 mod verify;
 
 use std::fmt;
@@ -56,6 +57,7 @@ use std::time::Duration;
 use crate::clock::SharedClock;
 use crate::error::ConfigError;
 use crate::fetch::{HttpFetcher, check_url};
+use crate::jwks::cache::KeyCache;
 use crate::oidc::discovery_url;
 use crate::policy::Policy;
 
@@ -164,6 +166,7 @@ pub struct Introspection {
     pub(crate) cache_ttl: Duration,
     pub(crate) negative_cache_ttl: Duration,
     pub(crate) cache_capacity: u64,
+    pub(crate) jwt_response: bool,
 }
 
 impl Introspection {
@@ -177,6 +180,7 @@ impl Introspection {
             cache_ttl: DEFAULT_CACHE_TTL,
             negative_cache_ttl: DEFAULT_NEGATIVE_CACHE_TTL,
             cache_capacity: DEFAULT_CACHE_CAPACITY,
+            jwt_response: false,
         }
     }
 
@@ -196,6 +200,7 @@ pub struct IntrospectionBuilder {
     cache_ttl: Duration,
     negative_cache_ttl: Duration,
     cache_capacity: u64,
+    jwt_response: bool,
 }
 
 impl IntrospectionBuilder {
@@ -247,6 +252,17 @@ impl IntrospectionBuilder {
         self
     }
 
+    /// Asks for signed answers (RFC 9701, `Accept: application/token-introspection+jwt`) and
+    /// accepts only those: a JWT with `typ` `token-introspection+jwt`, signed with a key of
+    /// the verifier's key set, `iss` the verifier's issuer, `aud` this client's id, an `iat`,
+    /// and the answer in `token_introspection`. Anything else is refused (503). Needs a key
+    /// source and one exact [`issuer`](crate::JwksVerifierBuilder::issuer). Off by default.
+    #[must_use]
+    pub fn jwt_response(mut self, on: bool) -> Self {
+        self.jwt_response = on;
+        self
+    }
+
     /// Checks the settings.
     ///
     /// # Errors
@@ -281,15 +297,17 @@ impl IntrospectionBuilder {
             cache_ttl: self.cache_ttl,
             negative_cache_ttl: self.negative_cache_ttl,
             cache_capacity: self.cache_capacity,
+            jwt_response: self.jwt_response,
         })
     }
 }
 
 /// The verifier's introspection part, from its settings and the verifier's (policy, HTTP,
 /// clock). `alone`: the verifier has no key source, so every token is introspected.
+#[allow(clippy::too_many_arguments)] // one call site: the verifier builder
 pub(crate) fn assemble(
     config: Introspection,
-    alone: bool,
+    keys: Option<Arc<KeyCache>>,
     oidc_issuer: Option<String>,
     policy: Policy,
     http: HttpFetcher,
@@ -312,6 +330,30 @@ pub(crate) fn assemble(
             ));
         }
     };
+    let alone = keys.is_none();
+    let signed = match (config.jwt_response, keys) {
+        (false, _) => None,
+        (true, None) => {
+            return Err(ConfigError::new(
+                "introspection: jwt_response needs the issuer's keys: configure a key source \
+                 (.oidc_issuer(..) or .jwks_url(..))",
+            ));
+        }
+        (true, Some(keys)) => {
+            let Some(issuer) = policy.issuer.as_ref().and_then(|rule| rule.single()) else {
+                return Err(ConfigError::new(
+                    "introspection: jwt_response needs one exact .issuer(..) to check the \
+                     signed answers' iss against",
+                ));
+            };
+            Some(signed::SignedAnswers {
+                keys,
+                issuer: issuer.to_owned(),
+                client_id: config.auth.client_id().to_owned(),
+                allow_missing_kid: policy.allow_missing_kid,
+            })
+        }
+    };
     let retry_after = http.timeout.max(Duration::from_secs(1));
     let lifetimes = cache::Lifetimes {
         positive: config.cache_ttl,
@@ -330,7 +372,9 @@ pub(crate) fn assemble(
             http,
             allow_http,
             clock: clock.clone(),
+            jwt_response: signed.is_some(),
         },
+        signed,
         cache: Arc::new(cache::AnswerCache::new(config.cache_capacity, lifetimes)),
         policy,
         clock,

@@ -32,8 +32,21 @@ pub(crate) fn parse(body: &[u8]) -> Result<Option<Map<String, Value>>, FetchErro
         ))
     };
     let value: Value = serde_json::from_slice(body).map_err(|_| malformed("not JSON"))?;
-    let Value::Object(mut claims) = value else {
+    let Value::Object(claims) = value else {
         return Err(malformed("not a JSON object"));
+    };
+    answer(claims)
+}
+
+/// The answer in a JSON object (the body, or a signed answer's `token_introspection`):
+/// `None` when inactive, the claims when active.
+pub(crate) fn answer(
+    mut claims: Map<String, Value>,
+) -> Result<Option<Map<String, Value>>, FetchError> {
+    let malformed = |why: &str| {
+        FetchError::permanent(format!(
+            "token introspection failed: the answer is not an RFC 7662 response ({why})"
+        ))
     };
     match claims.get("active") {
         Some(Value::Bool(true)) => {}

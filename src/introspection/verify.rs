@@ -9,6 +9,7 @@ use super::Routing;
 use super::cache::{AnswerCache, Boarding, Digest32, Outcome, arrival};
 use super::client::Client;
 use super::response::{self, Verdict};
+use super::signed::SignedAnswers;
 use crate::clock::SharedClock;
 use crate::error::{AuthError, AuthReason};
 use crate::policy::Policy;
@@ -26,6 +27,8 @@ pub(crate) struct Introspector {
     pub(crate) retry_after: Duration,
     /// The verifier has no key source: its (empty) key cache is never used.
     pub(crate) keyless: bool,
+    /// Set when answers must be signed (RFC 9701).
+    pub(crate) signed: Option<SignedAnswers>,
 }
 
 /// What the synchronous attempt learnt about a token the endpoint must be asked about.
@@ -89,9 +92,13 @@ impl Introspector {
 
     /// One call to the endpoint; a verdict is cached, a failure logged for the operator.
     async fn call(&self, token: &str, key: Digest32) -> Outcome {
-        let answer = match self.client.introspect(token).await {
-            Ok(body) => response::parse(&body),
-            Err(e) => Err(e),
+        let answer = match (self.client.introspect(token).await, &self.signed) {
+            (Ok(body), None) => response::parse(&body),
+            (Ok(body), Some(signed)) => match signed.open(&body).await {
+                Ok(claims) => response::answer(claims),
+                Err(e) => Err(e),
+            },
+            (Err(e), _) => Err(e),
         };
         match answer {
             Ok(answer) => {

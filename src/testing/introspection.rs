@@ -1,6 +1,7 @@
 //! The mock's OAuth 2.0 token introspection endpoint (RFC 7662): opaque tokens it minted,
-//! revocation, client authentication (`client_secret_basic` and `client_secret_post`) and
-//! the faults of [`Fault`].
+//! revocation, client authentication (`client_secret_basic`, `client_secret_post`,
+//! `private_key_jwt`), signed answers when asked for them (RFC 9701) and the faults of
+//! [`Fault`].
 
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasher, RandomState};
@@ -20,7 +21,7 @@ use serde_json::{Map, Value, json};
 use url::form_urlencoded;
 
 use super::server::{apply_given_fault, json_response};
-use super::token::{DEFAULT_AUDIENCE, DEFAULT_SUBJECT, now};
+use super::token::{DEFAULT_AUDIENCE, DEFAULT_SUBJECT, now, sign_compact};
 use super::{Fault, MockIdp, Shared};
 use crate::algorithms::Algorithm;
 
@@ -47,6 +48,8 @@ struct Config {
     client_key: Option<(String, DecodingKey, jsonwebtoken::Algorithm)>,
     /// The `jti` of every client assertion accepted: a replay is refused.
     seen_jtis: HashSet<String>,
+    /// The `aud` of signed answers instead of the authenticated client id.
+    jwt_audience: Option<String>,
     fault: Fault,
 }
 
@@ -59,6 +62,7 @@ impl Default for IntrospectionState {
                 client_secret: INTROSPECTION_CLIENT_SECRET.to_owned(),
                 client_key: None,
                 seen_jtis: HashSet::new(),
+                jwt_audience: None,
                 fault: Fault::None,
             }),
             calls: AtomicUsize::new(0),
@@ -106,7 +110,7 @@ async fn introspect(
     });
     let authenticated = match form.get("client_assertion") {
         Some(assertion) => assertion_valid(&shared, &form, assertion),
-        None => presented == Some((client_id, client_secret)),
+        None => presented == Some((client_id.clone(), client_secret)),
     };
     if !authenticated {
         let mut response = json_response(
@@ -129,7 +133,42 @@ async fn introspect(
                 Value::Object(claims)
             },
         );
+    let wants_jwt = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accept| accept.contains("application/token-introspection+jwt"));
+    if wants_jwt {
+        // The authenticated client: the form's `client_id` (post, private_key_jwt) or Basic's.
+        let client = form.get("client_id").cloned().unwrap_or(client_id);
+        let audience = state.config().jwt_audience.clone().unwrap_or(client);
+        return signed_answer(&shared, &audience, answer);
+    }
     json_response(StatusCode::OK, answer.to_string())
+}
+
+/// The answer as RFC 9701 has it: a JWT signed with the mock's current RS256 key.
+fn signed_answer(shared: &Shared, client_id: &str, answer: Value) -> Response {
+    let alg = Algorithm::RS256;
+    let (kid, key) = shared.current_key(alg);
+    let header = json!({ "alg": alg, "kid": kid, "typ": "token-introspection+jwt" });
+    let claims = json!({
+        "iss": shared.issuer(),
+        "aud": client_id,
+        "iat": now(),
+        "token_introspection": answer,
+    });
+    let jwt = sign_compact(
+        &key.signer,
+        alg,
+        header.to_string().as_bytes(),
+        claims.to_string().as_bytes(),
+    );
+    let mut response = Response::new(axum::body::Body::from(jwt));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/token-introspection+jwt"),
+    );
+    response
 }
 
 /// A `private_key_jwt` client assertion (RFC 7523 section 3): the registered client's key,
@@ -223,7 +262,10 @@ impl MockIdp {
     /// `introspection_endpoint` in the discovery document. It accepts the client
     /// [`INTROSPECTION_CLIENT_ID`] with [`INTROSPECTION_CLIENT_SECRET`] (see
     /// [`set_introspection_client`](Self::set_introspection_client)), by `client_secret_basic`
-    /// or `client_secret_post`, and answers 401 `invalid_client` otherwise.
+    /// or `client_secret_post`, or a `private_key_jwt` client (see
+    /// [`set_introspection_client_key`](Self::set_introspection_client_key)), and answers 401
+    /// `invalid_client` otherwise. Asked for `application/token-introspection+jwt`, it
+    /// answers a JWT signed with its current RS256 key (RFC 9701), `aud` the client id.
     pub fn introspection_url(&self) -> String {
         format!("{}{INTROSPECTION_PATH}", self.url())
     }
@@ -288,6 +330,12 @@ impl MockIdp {
             .to_jsonwebtoken()
             .expect("RS*, PS*, ES256, ES384 or EdDSA");
         self.shared().introspection.config().client_key = Some((client_id.to_owned(), key, alg));
+    }
+
+    /// The `aud` of signed answers (RFC 9701) from now on; `None` restores the default, the
+    /// authenticated client's id.
+    pub fn set_introspection_jwt_audience(&self, audience: Option<&str>) {
+        self.shared().introspection.config().jwt_audience = audience.map(str::to_owned);
     }
 
     /// The client credentials the introspection endpoint accepts from now on.
