@@ -22,8 +22,8 @@ use crate::response::{
 };
 use crate::token::{self, TokenSource};
 use crate::user::User;
-use crate::verifier::JwksVerifier;
 use crate::verifier::Attempt;
+use crate::verifier::JwksVerifier;
 
 /// A Tower layer that authenticates every request with a JWT.
 ///

@@ -110,9 +110,9 @@ pub mod health;
 // Shared encoding helpers (hex, base64url, ETag, PEM) for the publishing side: the issuer and the mock.
 #[cfg(feature = "issuer")]
 mod encoding;
+pub mod introspection;
 #[cfg(feature = "issuer")]
 pub mod issuer;
-pub mod introspection;
 pub mod jwk;
 pub mod jwks;
 mod jwt;

@@ -220,8 +220,8 @@ mod record {
 }
 
 pub(crate) use record::{
-    accepted, cooldown_refusal, identity_fetch, introspection, key_fetch, key_set, refused, stale_use,
-    token_cache,
+    accepted, cooldown_refusal, identity_fetch, introspection, key_fetch, key_set, refused,
+    stale_use, token_cache,
 };
 
 /// Counts a Cloudflare Access identity fetch by its result, and passes the result through.

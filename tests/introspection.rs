@@ -16,14 +16,11 @@ use http::StatusCode;
 use jwks_auth::introspection::{
     ClientAssertion, ClientAuth, Introspection, IntrospectionBuilder, Routing,
 };
-use jwks_auth::testing::{
-    Fault, INTROSPECTION_CLIENT_ID, INTROSPECTION_CLIENT_SECRET, MockIdp,
-};
+use jwks_auth::testing::{Fault, INTROSPECTION_CLIENT_ID, INTROSPECTION_CLIENT_SECRET, MockIdp};
 use jwks_auth::{Algorithm, AuthReason, JwksAuthLayer, JwksVerifier, ManualClock, Require, User};
 use serde_json::json;
 
-const INACTIVE: &str =
-    r#"Bearer error="invalid_token", error_description="token is not active""#;
+const INACTIVE: &str = r#"Bearer error="invalid_token", error_description="token is not active""#;
 const UNAVAILABLE: &str = r#"{"detail":"token introspection unavailable"}"#;
 
 fn introspection(idp: &MockIdp) -> IntrospectionBuilder {
@@ -47,7 +44,12 @@ fn app_for(idp: &MockIdp, config: IntrospectionBuilder, clock: &ManualClock) -> 
 
 #[track_caller]
 fn assert_unavailable(reply: &common::Reply) {
-    assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE, "{}", reply.body);
+    assert_eq!(
+        reply.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        reply.body
+    );
     assert_eq!(reply.body, UNAVAILABLE);
     assert!(reply.challenge().is_none(), "503 carries no challenge");
     let retry: u64 = reply.headers["retry-after"]
@@ -166,7 +168,10 @@ async fn one_call_for_a_hundred_requests_with_the_same_token() {
     assert_eq!(idp.introspection_calls(), 1);
     // Refusals are cached too, for the shorter negative lifetime.
     for _ in 0..10 {
-        assert_eq!(send_token(&app, "unknown").await.status, StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            send_token(&app, "unknown").await.status,
+            StatusCode::UNAUTHORIZED
+        );
     }
     assert_eq!(idp.introspection_calls(), 2);
 }
@@ -189,7 +194,10 @@ async fn a_hundred_concurrent_requests_share_one_call() {
         .expect("verifier");
     let results = join_all((0..100).map(|_| verifier.verify("revoked-or-unknown"))).await;
     for result in results {
-        assert_eq!(result.expect_err("inactive").reason(), AuthReason::InactiveToken);
+        assert_eq!(
+            result.expect_err("inactive").reason(),
+            AuthReason::InactiveToken
+        );
     }
     assert_eq!(idp.introspection_calls(), 2);
 }
@@ -233,7 +241,11 @@ async fn a_cached_answer_never_outlives_the_tokens_exp() {
         reply.challenge(),
         Some(r#"Bearer error="invalid_token", error_description="token expired""#)
     );
-    assert_eq!(idp.introspection_calls(), 2, "asked again, answered expired");
+    assert_eq!(
+        idp.introspection_calls(),
+        2,
+        "asked again, answered expired"
+    );
 }
 
 #[tokio::test]
@@ -251,7 +263,11 @@ async fn endpoint_failures_are_503_with_retry_after_and_never_cached() {
     for (n, fault) in faults.into_iter().enumerate() {
         idp.set_introspection_fault(fault.clone());
         assert_unavailable(&send_token(&app, &token).await);
-        assert_eq!(idp.introspection_calls(), n + 1, "{fault:?}: retries are off");
+        assert_eq!(
+            idp.introspection_calls(),
+            n + 1,
+            "{fault:?}: retries are off"
+        );
     }
     idp.set_introspection_fault(Fault::None);
     send_token(&app, &token).await.assert_ok("user-1");
@@ -269,7 +285,11 @@ async fn answers_that_are_not_rfc_7662_are_refused_with_503() {
     let err = verifier.verify("opaque").await.expect_err("malformed");
     assert_eq!(err.reason(), AuthReason::IntrospectionUnavailable);
     assert_eq!(err.status(), StatusCode::SERVICE_UNAVAILABLE);
-    assert_eq!(idp.introspection_calls(), 1, "a malformed answer is not retried");
+    assert_eq!(
+        idp.introspection_calls(),
+        1,
+        "a malformed answer is not retried"
+    );
 }
 
 #[tokio::test]
@@ -301,7 +321,11 @@ async fn jwts_are_verified_locally_unless_every_token_is_introspected() {
     assert_eq!(idp.introspection_calls(), 0);
     // Every token introspected: the mock never issued this JWT as a reference, so it is not
     // active there (as a revoked JWT would not be).
-    let all = app_for(&idp, introspection(&idp).routing(Routing::AllTokens), &clock);
+    let all = app_for(
+        &idp,
+        introspection(&idp).routing(Routing::AllTokens),
+        &clock,
+    );
     let reply = send_token(&all, &jwt).await;
     assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
     assert_eq!(reply.challenge(), Some(INACTIVE));
@@ -318,9 +342,15 @@ async fn an_introspection_only_verifier_needs_no_key_source() {
         .build()
         .expect("verifier");
     let token = idp.opaque_token().issue();
-    assert_eq!(verifier.verify(&token).await.expect("active").sub(), Some("user-1"));
+    assert_eq!(
+        verifier.verify(&token).await.expect("active").sub(),
+        Some("user-1")
+    );
     // A JWT goes to the endpoint too.
-    let err = verifier.verify(&idp.mint(Algorithm::ES256)).await.expect_err("inactive");
+    let err = verifier
+        .verify(&idp.mint(Algorithm::ES256))
+        .await
+        .expect_err("inactive");
     assert_eq!(err.reason(), AuthReason::InactiveToken);
     assert_eq!(idp.introspection_calls(), 2);
     // Ready without a key set: there is none to fetch.
@@ -350,7 +380,10 @@ async fn route_requirements_read_the_introspected_scope() {
         .claim("scope", json!("orders:read orders:write"))
         .issue();
     send_token(&app, &writer).await.assert_ok("user-1");
-    let reader = idp.opaque_token().claim("scope", json!("orders:read")).issue();
+    let reader = idp
+        .opaque_token()
+        .claim("scope", json!("orders:read"))
+        .issue();
     send_token(&app, &reader).await.assert_refused(
         StatusCode::FORBIDDEN,
         r#"{"detail":"insufficient scope"}"#,
@@ -376,7 +409,10 @@ async fn configuration_mistakes_name_the_fix() {
         )
         .build()
         .expect_err("no endpoint");
-    assert!(no_endpoint.to_string().contains(".endpoint(..)"), "{no_endpoint}");
+    assert!(
+        no_endpoint.to_string().contains(".endpoint(..)"),
+        "{no_endpoint}"
+    );
     let plain_http = builder(&idp)
         .introspection(
             Introspection::builder()
@@ -387,7 +423,10 @@ async fn configuration_mistakes_name_the_fix() {
         )
         .build()
         .expect_err("plain http");
-    assert!(plain_http.to_string().contains("plain http"), "{plain_http}");
+    assert!(
+        plain_http.to_string().contains("plain http"),
+        "{plain_http}"
+    );
     let tenant = builder(&idp)
         .introspection(introspection(&idp).build().expect("config"))
         .build()
@@ -439,7 +478,11 @@ async fn private_key_jwt_signs_a_fresh_assertion_per_call() {
 #[tokio::test]
 async fn signed_answers_are_verified_with_the_issuers_keys() {
     let idp = MockIdp::start().await;
-    let app = app_for(&idp, introspection(&idp).jwt_response(true), &ManualClock::now());
+    let app = app_for(
+        &idp,
+        introspection(&idp).jwt_response(true),
+        &ManualClock::now(),
+    );
     let token = idp.opaque_token().claim("sub", json!("carol")).issue();
     send_token(&app, &token).await.assert_ok("carol");
     assert_eq!(idp.jwks_fetches(), 1, "the key set verified the answer");
@@ -449,7 +492,9 @@ async fn signed_answers_are_verified_with_the_issuers_keys() {
     assert_eq!(reply.challenge(), Some(INACTIVE));
     // A key rotated at the server: the answer names a new kid, the key set is fetched again.
     idp.rotate(Algorithm::RS256);
-    send_token(&app, &idp.opaque_token().issue()).await.assert_ok("user-1");
+    send_token(&app, &idp.opaque_token().issue())
+        .await
+        .assert_ok("user-1");
     assert_eq!(idp.jwks_fetches(), 2);
     // An unsigned answer where a signed one was asked for: refused (503).
     idp.set_introspection_fault(Fault::Garbage);
@@ -466,14 +511,22 @@ async fn signed_answers_from_another_issuer_or_for_another_client_are_refused() 
         .jwks_url(idp.jwks_url())
         .issuer("https://elsewhere.example")
         .audience(idp.audience())
-        .introspection(introspection(&idp).jwt_response(true).build().expect("config"))
+        .introspection(
+            introspection(&idp)
+                .jwt_response(true)
+                .build()
+                .expect("config"),
+        )
         .build()
         .expect("verifier");
     let token = idp
         .opaque_token()
         .claim("iss", json!("https://elsewhere.example"))
         .issue();
-    let err = verifier.verify(&token).await.expect_err("iss of the answer");
+    let err = verifier
+        .verify(&token)
+        .await
+        .expect_err("iss of the answer");
     assert_eq!(err.reason(), AuthReason::IntrospectionUnavailable);
     // The answer's `aud` is not this client's id: refused, and not cached.
     let app = app_for(&idp, introspection(&idp).jwt_response(true), &clock);
@@ -487,7 +540,12 @@ async fn signed_answers_from_another_issuer_or_for_another_client_are_refused() 
     let keyless = JwksVerifier::builder()
         .issuer(idp.issuer())
         .audience(idp.audience())
-        .introspection(introspection(&idp).jwt_response(true).build().expect("config"))
+        .introspection(
+            introspection(&idp)
+                .jwt_response(true)
+                .build()
+                .expect("config"),
+        )
         .build()
         .expect_err("jwt_response without keys");
     assert!(keyless.to_string().contains("key source"), "{keyless}");

@@ -58,7 +58,10 @@ async fn refused_client_credentials_are_an_error_naming_the_cause() {
         .build()
         .expect("verifier");
     let token = idp.opaque_token().issue();
-    let err = verifier.verify(&token).await.expect_err("credentials refused");
+    let err = verifier
+        .verify(&token)
+        .await
+        .expect_err("credentials refused");
     assert_eq!(err.reason(), AuthReason::IntrospectionUnavailable);
     assert!(err.retry_after().is_some());
     assert_eq!(idp.introspection_calls(), 1, "a 401 is not retried");

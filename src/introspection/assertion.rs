@@ -49,7 +49,11 @@ impl ClientAssertion {
     /// # Errors
     /// A [`ConfigError`] when the algorithm is not one of those, or the PEM is not a private
     /// key that signs with it.
-    pub fn new(client_id: impl Into<String>, alg: Algorithm, pem: &[u8]) -> Result<Self, ConfigError> {
+    pub fn new(
+        client_id: impl Into<String>,
+        alg: Algorithm,
+        pem: &[u8],
+    ) -> Result<Self, ConfigError> {
         let client_id = client_id.into();
         let unsupported = || {
             ConfigError::new(format!(

@@ -206,7 +206,11 @@ mod tests {
         };
         cache.insert([1; 32], active(None), now);
         cache.insert([2; 32], active(Some(1_000_000 + 5_000)), now);
-        cache.insert([3; 32], Arc::new(Verdict::Refused(AuthReason::InactiveToken)), now);
+        cache.insert(
+            [3; 32],
+            Arc::new(Verdict::Refused(AuthReason::InactiveToken)),
+            now,
+        );
         cache.insert([4; 32], active(Some(1_000_000)), now);
         let at = |ms: i64| NumericDate::from_millis(1_000_000 + ms);
         assert!(cache.get(&[4; 32], now).is_none(), "expired: never cached");

@@ -56,22 +56,20 @@ impl Client {
         let url = self.endpoint().await?;
         let (form, headers) = self.request(token, &url)?;
         let answer = self.http.post_form(&url, &form, &headers).await;
-        answer.map_err(|failure| {
-            match failure.status {
-                Some(StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN) => {
-                    FetchError::permanent(format!(
-                        "introspection endpoint {} refused the client credentials (HTTP {}): \
+        answer.map_err(|failure| match failure.status {
+            Some(StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN) => {
+                FetchError::permanent(format!(
+                    "introspection endpoint {} refused the client credentials (HTTP {}): \
                          check the client id `{}` and its secret, and that the client may \
                          introspect tokens",
-                        redacted(&url),
-                        failure.status.map_or(0, |s| s.as_u16()),
-                        self.auth.client_id(),
-                    ))
-                }
-                _ => failure
-                    .error
-                    .map_message(|m| format!("token introspection failed: {m}")),
+                    redacted(&url),
+                    failure.status.map_or(0, |s| s.as_u16()),
+                    self.auth.client_id(),
+                ))
             }
+            _ => failure
+                .error
+                .map_message(|m| format!("token introspection failed: {m}")),
         })
     }
 
@@ -94,7 +92,8 @@ impl Client {
                 client_secret,
             } => {
                 // RFC 6749 section 2.3.1: each part form-urlencoded, then joined and base64'd.
-                let encode = |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+                let encode =
+                    |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
                 let pair: String = [encode(client_id), encode(client_secret)].join(":");
                 let value = format!("Basic {}", STANDARD.encode(pair));
                 let mut value = HeaderValue::try_from(value).map_err(|_| {
@@ -142,9 +141,7 @@ impl Client {
         }
         let body = self.http.get_body(discovery_url).await?;
         let metadata: Metadata = serde_json::from_slice(&body).map_err(|e| {
-            FetchError::permanent(format!(
-                "discovery document for {issuer} is malformed: {e}"
-            ))
+            FetchError::permanent(format!("discovery document for {issuer} is malformed: {e}"))
         })?;
         if metadata.issuer != *issuer {
             return Err(FetchError::permanent(format!(
@@ -158,8 +155,12 @@ impl Client {
                  one with Introspection::builder().endpoint(..)"
             )));
         };
-        let url = check_url(&endpoint, self.allow_http, "discovered introspection_endpoint")
-            .map_err(|e| FetchError::permanent(e.to_string()))?;
+        let url = check_url(
+            &endpoint,
+            self.allow_http,
+            "discovered introspection_endpoint",
+        )
+        .map_err(|e| FetchError::permanent(e.to_string()))?;
         *found.lock().unwrap_or_else(PoisonError::into_inner) = Some(url.clone());
         Ok(url)
     }

@@ -36,6 +36,10 @@
 //!   nothing wrong, and an error in the logs naming the cause. The token never appears in
 //!   logs or errors.
 //!
+//! Client authentication: [`ClientAuth`] (`client_secret_basic`, `client_secret_post`,
+//! `private_key_jwt` with a [`ClientAssertion`]). Signed answers (RFC 9701):
+//! [`IntrospectionBuilder::jwt_response`].
+//!
 //! Answers are cached, keyed by the SHA-256 of the token (never the token): an active answer
 //! for [`cache_ttl`](IntrospectionBuilder::cache_ttl) at most and never past the token's
 //! `exp`; an inactive or refused one for
@@ -119,9 +123,8 @@ impl ClientAuth {
     #[must_use]
     pub fn client_id(&self) -> &str {
         match self {
-            Self::ClientSecretBasic { client_id, .. } | Self::ClientSecretPost { client_id, .. } => {
-                client_id
-            }
+            Self::ClientSecretBasic { client_id, .. }
+            | Self::ClientSecretPost { client_id, .. } => client_id,
             Self::PrivateKeyJwt(assertion) => &assertion.client_id,
         }
     }
@@ -399,7 +402,9 @@ pub(crate) fn is_jws_compact(token: &str) -> bool {
         s.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
     };
-    !header.is_empty() && !payload.is_empty() && [header, payload, signature].into_iter().all(base64url)
+    !header.is_empty()
+        && !payload.is_empty()
+        && [header, payload, signature].into_iter().all(base64url)
 }
 
 #[cfg(test)]

@@ -59,7 +59,11 @@ pub(crate) fn answer(
 }
 
 /// Checks an active answer's claims like a JWT's (`exp`, `nbf`, `iat`, `iss`, `aud`, rules).
-pub(crate) fn check(policy: &Policy, answer: Option<Map<String, Value>>, now: NumericDate) -> Verdict {
+pub(crate) fn check(
+    policy: &Policy,
+    answer: Option<Map<String, Value>>,
+    now: NumericDate,
+) -> Verdict {
     let Some(claims) = answer else {
         return Verdict::Refused(AuthReason::InactiveToken);
     };

@@ -37,7 +37,9 @@ impl SignedAnswers {
                 "token introspection failed: the signed answer (RFC 9701) is refused: {why}"
             ))
         };
-        let text = std::str::from_utf8(body).map_err(|_| refused("not text"))?.trim();
+        let text = std::str::from_utf8(body)
+            .map_err(|_| refused("not text"))?
+            .trim();
         let mut header_buf = Vec::new();
         let compact = jwt::parse(text, body.len(), &mut header_buf)
             .map_err(|e| refused(&format!("not a JWT ({})", e.reason().code())))?;
@@ -93,7 +95,8 @@ impl SignedAnswers {
         if !verified {
             return Err(refused("invalid signature"));
         }
-        let mut claims = claims::decode(compact.payload).map_err(|_| refused("malformed payload"))?;
+        let mut claims =
+            claims::decode(compact.payload).map_err(|_| refused("malformed payload"))?;
         if claims.get("iss").and_then(Value::as_str) != Some(self.issuer.as_str()) {
             return Err(refused("iss is not the configured issuer"));
         }

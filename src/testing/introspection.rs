@@ -15,8 +15,8 @@ use axum::routing::post;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use bytes::Bytes;
-use jsonwebtoken::{DecodingKey, Validation};
 use http::{HeaderMap, HeaderValue, StatusCode, header};
+use jsonwebtoken::{DecodingKey, Validation};
 use serde_json::{Map, Value, json};
 use url::form_urlencoded;
 
