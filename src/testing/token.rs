@@ -234,7 +234,7 @@ impl TokenBuilder {
 ///
 /// # Panics
 ///
-/// If `alg` is not one of [`ALGORITHMS`].
+/// If `alg` is not one of [`ALGORITHMS`](super::ALGORITHMS).
 pub fn foreign_token(alg: Algorithm, kid: &str, claims: Value) -> String {
     let key = super::keys::pooled(alg, super::keys::FOREIGN_SLOT);
     let header = json!({ "alg": alg, "typ": "JWT", "kid": kid }).to_string();
