@@ -550,3 +550,22 @@ async fn signed_answers_from_another_issuer_or_for_another_client_are_refused() 
         .expect_err("jwt_response without keys");
     assert!(keyless.to_string().contains("key source"), "{keyless}");
 }
+
+#[tokio::test]
+async fn a_request_that_goes_away_does_not_cancel_the_call_others_wait_for() {
+    let idp = MockIdp::start().await;
+    let verifier = builder(&idp)
+        .introspection(introspection(&idp).build().expect("config"))
+        .build()
+        .expect("verifier");
+    let token = idp.opaque_token().issue();
+    // Polled once (the call starts, as its own task), then dropped.
+    let gone = tokio::time::timeout(Duration::ZERO, verifier.verify(&token)).await;
+    assert!(gone.is_err(), "dropped before the answer");
+    // The next request joins that call (or finds its cached answer): still one call.
+    assert_eq!(
+        verifier.verify(&token).await.expect("active").sub(),
+        Some("user-1")
+    );
+    assert_eq!(idp.introspection_calls(), 1);
+}

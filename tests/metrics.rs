@@ -15,8 +15,8 @@ use std::time::Duration;
 use common::{app, builder, get_with, send, send_token};
 use http::StatusCode;
 use jwks_auth::metrics::{
-    IDENTITY_FETCHES, KEY_FETCH_DURATION, KEY_FETCHES, KEY_SET_AGE, KEY_SET_STALE, REQUESTS,
-    TOKEN_CACHE, UNKNOWN_KID_COOLDOWN,
+    IDENTITY_FETCHES, INTROSPECTIONS, KEY_FETCH_DURATION, KEY_FETCHES, KEY_SET_AGE, KEY_SET_STALE,
+    REQUESTS, TOKEN_CACHE, UNKNOWN_KID_COOLDOWN,
 };
 use jwks_auth::testing::{Fault, MockIdp};
 use jwks_auth::{Algorithm, AuthReason, CloudflareAccess, JwksAuthLayer};
@@ -413,4 +413,58 @@ fn per_route_requirement_refusals_are_counted() {
     let tokens: Vec<&str> = tokens.iter().map(String::as_str).collect();
     let urls: Vec<&str> = urls.iter().map(String::as_str).collect();
     got.assert_no_token_material(&tokens, &urls);
+}
+
+#[test]
+fn introspection_calls_are_counted_by_result_and_cache_hits_are_not_calls() {
+    use jwks_auth::introspection::{ClientAuth, Introspection};
+    use jwks_auth::testing::{INTROSPECTION_CLIENT_ID, INTROSPECTION_CLIENT_SECRET};
+    let got = recorded(|| async {
+        let idp = MockIdp::start().await;
+        let verifier = builder(&idp)
+            .introspection(
+                Introspection::builder()
+                    .endpoint(idp.introspection_url())
+                    .client_auth(ClientAuth::client_secret_basic(
+                        INTROSPECTION_CLIENT_ID,
+                        INTROSPECTION_CLIENT_SECRET,
+                    ))
+                    .build()
+                    .expect("config"),
+            )
+            .build()
+            .expect("verifier");
+        let app = app(JwksAuthLayer::new(verifier));
+        let active = idp.opaque_token().issue();
+        for _ in 0..3 {
+            assert_eq!(send_token(&app, &active).await.status, StatusCode::OK);
+        }
+        let other_api = idp.opaque_token().claim("aud", "other-api".into()).issue();
+        let refused = send_token(&app, &other_api).await;
+        assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
+        let inactive = send_token(&app, "never-issued").await;
+        assert_eq!(inactive.status, StatusCode::UNAUTHORIZED);
+        idp.set_introspection_fault(Fault::Status(500));
+        let down = send_token(&app, "another").await;
+        assert_eq!(down.status, StatusCode::SERVICE_UNAVAILABLE);
+    });
+    for result in ["active", "refused", "inactive", "error"] {
+        assert_eq!(
+            got.counter(INTROSPECTIONS, &[("result", result)]),
+            1,
+            "{result}"
+        );
+    }
+    assert_eq!(got.total(INTROSPECTIONS), 4);
+    assert_eq!(
+        got.counter(
+            REQUESTS,
+            &[UNAVAILABLE, reason(AuthReason::IntrospectionUnavailable)]
+        ),
+        1
+    );
+    assert_eq!(
+        got.counter(REQUESTS, &[REFUSED, reason(AuthReason::InactiveToken)]),
+        1
+    );
 }
