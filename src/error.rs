@@ -44,7 +44,8 @@ pub enum AuthErrorKind {
     InvalidToken,
     /// The token is valid but a policy refuses it (403 `insufficient_scope`).
     Forbidden,
-    /// No usable key set could be obtained (503 with `Retry-After`).
+    /// No usable key set could be obtained, or the DPoP replay cache is full (503 with
+    /// `Retry-After`): the server cannot decide now, the client may retry.
     KeysUnavailable,
 }
 
@@ -225,6 +226,54 @@ reasons! {
     /// credentials, or gave an answer that is not an RFC 7662 response (503 with
     /// `Retry-After`: the client did nothing wrong).
     IntrospectionUnavailable => KeysUnavailable, "introspection_unavailable", "token introspection unavailable";
+    // Sender-constrained tokens (`jwks_auth::sender`): DPoP (RFC 9449) and mTLS (RFC 8705).
+    /// A token sent with the `DPoP` scheme and no `DPoP` proof header.
+    DpopProofMissing => InvalidToken, "dpop_proof_missing", "missing DPoP proof";
+    /// Two `DPoP` headers (RFC 9449 section 4.3 point 1: exactly one).
+    SeveralDpopProofs => InvalidToken, "several_dpop_proofs", "several DPoP proofs";
+    /// The proof is not a well-formed JWT with the members RFC 9449 section 4.2 requires.
+    MalformedDpopProof => InvalidToken, "malformed_dpop_proof", "malformed DPoP proof";
+    /// The proof's header `typ` is not `dpop+jwt`.
+    DpopProofType => InvalidToken, "dpop_proof_type", "DPoP proof typ must be dpop+jwt";
+    /// The proof's `alg` is `none`, symmetric (HS*), or not in the configured list.
+    DpopAlgorithmNotAllowed => InvalidToken, "dpop_algorithm_not_allowed", "DPoP proof algorithm not allowed";
+    /// The proof's `jwk` is missing, carries private members, or is not a usable public key
+    /// for its `alg`.
+    DpopProofKey => InvalidToken, "dpop_proof_key", "DPoP proof key missing, private or unusable";
+    /// The proof's signature does not verify with its own `jwk`.
+    DpopProofSignature => InvalidToken, "dpop_proof_signature", "invalid DPoP proof signature";
+    /// The proof's `htm` is not the request's method.
+    DpopMethodMismatch => InvalidToken, "dpop_method_mismatch", "DPoP proof htm does not match the request method";
+    /// The proof's `htu` is not the request's URL (compared without query and fragment).
+    DpopUrlMismatch => InvalidToken, "dpop_url_mismatch", "DPoP proof htu does not match the request URL";
+    /// The proof's `iat` is too old or too far in the future.
+    DpopProofTime => InvalidToken, "dpop_proof_time", "DPoP proof iat outside the accepted window";
+    /// The proof's `jti` was seen before (a replayed proof).
+    DpopProofReplayed => InvalidToken, "dpop_proof_replayed", "DPoP proof replayed";
+    /// The proof's `ath` is absent or not the hash of the access token.
+    DpopAccessTokenHash => InvalidToken, "dpop_ath_mismatch", "DPoP proof ath does not match the access token";
+    /// The proof's key is not the one the token is bound to (`cnf.jkt`).
+    DpopKeyMismatch => InvalidToken, "dpop_key_mismatch", "DPoP proof key does not match the token binding";
+    /// A server nonce is required and the proof has none, or a stale one (`use_dpop_nonce`,
+    /// RFC 9449 section 9; the refusal carries a fresh `DPoP-Nonce`).
+    DpopNonceRequired => InvalidToken, "use_dpop_nonce", "DPoP nonce required";
+    /// A DPoP-bound token (`cnf.jkt`) sent without DPoP: as `Bearer`, from another source,
+    /// or to a layer where DPoP is not enabled.
+    DpopBoundTokenAsBearer => InvalidToken, "dpop_bound_token_as_bearer", "DPoP-bound token presented without DPoP";
+    /// A token sent with the `DPoP` scheme carries no `cnf.jkt` binding.
+    DpopTokenNotBound => InvalidToken, "dpop_token_not_bound", "token sent with DPoP is not DPoP-bound";
+    /// The layer requires DPoP and the token was not sent with the `DPoP` scheme.
+    DpopRequired => InvalidToken, "dpop_required", "DPoP required";
+    /// The replay cache is full of proofs still inside their acceptance window: new proofs
+    /// are refused (503 with `Retry-After`) rather than risk letting a replay through.
+    DpopReplayCacheFull => KeysUnavailable, "dpop_replay_cache_full", "DPoP replay cache full, retry later";
+    /// A certificate-bound token (`cnf.x5t#S256`, RFC 8705) on a request without a client
+    /// certificate.
+    ClientCertificateMissing => InvalidToken, "client_certificate_missing", "certificate-bound token without a client certificate";
+    /// The client certificate is not the one the token is bound to.
+    ClientCertificateMismatch => InvalidToken, "client_certificate_mismatch", "client certificate does not match the token binding";
+    /// The `cnf` claim is not an object of string members.
+    MalformedConfirmation => InvalidToken, "malformed_confirmation", "malformed cnf claim";
 }
 
 impl fmt::Display for AuthReason {
@@ -286,6 +335,14 @@ impl AuthError {
         Self {
             retry_after: Some(retry_after),
             ..Self::new(AuthReason::IntrospectionUnavailable)
+        }
+    }
+
+    /// A 503 for `reason` (of kind [`AuthErrorKind::KeysUnavailable`]) with `Retry-After`.
+    pub(crate) fn unavailable_for(reason: AuthReason, retry_after: Duration) -> Self {
+        Self {
+            retry_after: Some(retry_after),
+            ..Self::new(reason)
         }
     }
 

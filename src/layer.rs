@@ -20,8 +20,8 @@ use crate::response::{
     BodyFromBytes, DefaultRejection, RejectionBody, RejectionHandler, SharedRejection,
     rejection_response_for,
 };
-use crate::token::{self, TokenSource};
-use crate::user::User;
+use crate::token::TokenSource;
+use crate::user::{User, VerifiedToken};
 use crate::verifier::Attempt;
 use crate::verifier::JwksVerifier;
 
@@ -78,6 +78,8 @@ pub(crate) struct LayerConfig {
     pub(crate) grpc: GrpcMode,
     /// Values inserted into every request passed to the inner service.
     pub(crate) extensions: http::Extensions,
+    /// DPoP and RFC 9728 settings (`crate::sender`).
+    pub(crate) sender: crate::sender::SenderConfig,
 }
 
 impl JwksAuthLayer {
@@ -92,6 +94,7 @@ impl JwksAuthLayer {
                 rejection: SharedRejection(Arc::new(DefaultRejection::new())),
                 grpc: GrpcMode::Auto,
                 extensions: http::Extensions::new(),
+                sender: crate::sender::SenderConfig::default(),
             }),
             body: PhantomData,
         }
@@ -192,6 +195,7 @@ impl<B> fmt::Debug for JwksAuthLayer<B> {
             .field("optional", &self.config.optional)
             .field("grpc", &self.config.grpc)
             .field("dev_user", &self.config.dev_user)
+            .field("sender", &self.config.sender)
             .finish_non_exhaustive()
     }
 }
@@ -269,15 +273,16 @@ where
         // The sources read the request head (a custom one gets `&Parts`); the body waits
         // aside, two moves and no allocation.
         let (parts, body) = req.into_parts();
-        let extracted = token::extract(&parts, &config.sources).map(|found| {
-            // The token shares its header's bytes when it is a slice of one.
-            found.map(|found| {
-                (
-                    found.verified_token(),
-                    config.verifier.verify_now(&found.token),
-                )
-            })
-        });
+        let extracted =
+            crate::sender::extract(&parts, &config.sender, &config.sources).map(|found| {
+                // The token shares its header's bytes when it is a slice of one.
+                found.map(|found| {
+                    (
+                        found.verified_token(),
+                        config.verifier.verify_now(&found.token),
+                    )
+                })
+            });
         let mut req = Request::from_parts(parts, body);
         let (verified, attempt) = match extracted {
             Ok(Some(found)) => found,
@@ -295,6 +300,15 @@ where
         };
         match attempt {
             Attempt::Done(Ok(user)) => {
+                // Sender constraints run after verification, cached or not (`crate::sender`).
+                if let Err(e) = crate::sender::check(&config.sender, &req, &user, verified.as_str())
+                {
+                    return ResponseFuture::rejected(reject::<B, ResBody>(
+                        config,
+                        req.headers(),
+                        &e,
+                    ));
+                }
                 crate::metrics::accepted();
                 req.extensions_mut().insert(user);
                 req.extensions_mut().insert(verified);
@@ -331,7 +345,9 @@ fn reject<B: RejectionBody<ResBody>, ResBody>(
 ) -> Response<ResBody> {
     tracing::debug!(reason = error.reason().code(), "jwks-auth: request refused");
     crate::metrics::refused(error);
-    rejection_response_for(headers, Some(&config.rejection), config.grpc, error).map(B::body)
+    let mut response = rejection_response_for(headers, Some(&config.rejection), config.grpc, error);
+    crate::sender::decorate(&config.sender, headers, error, &mut response);
+    response.map(B::body)
 }
 
 impl<S: fmt::Debug, B> fmt::Debug for JwksAuth<S, B> {
@@ -445,7 +461,12 @@ where
                     let (mut request, mut service) = pending
                         .take()
                         .expect("ResponseFuture polled after completion");
-                    let next = match result {
+                    let checked = result.and_then(|user| {
+                        let token = request.extensions().get::<VerifiedToken>();
+                        let token = token.map_or("", VerifiedToken::as_str);
+                        crate::sender::check(&config.sender, &request, &user, token).map(|()| user)
+                    });
+                    let next = match checked {
                         Ok(user) => {
                             crate::metrics::accepted();
                             request.extensions_mut().insert(user);

@@ -123,6 +123,7 @@ mod policy;
 pub mod providers;
 mod response;
 mod rules;
+pub mod sender;
 mod token;
 mod token_cache;
 mod user;
@@ -151,6 +152,7 @@ pub use jwks::FetchError;
 pub use layer::{Anonymous, DevBypass, JwksAuth, JwksAuthLayer, ResponseFuture};
 pub use policy::IdTokenChecks;
 pub use response::{BodyFromBytes, DefaultRejection, EmptyBody, RejectionBody, RejectionHandler};
+pub use sender::{ClientCertificate, Dpop, DpopMode, HtuOrigin, ProtectedResourceMetadata};
 pub use token::{
     CF_ACCESS_HEADER, CF_AUTHORIZATION_COOKIE, CustomSource, ExtractToken, MAX_COOKIES,
     TokenSource, WebSocketProtocol,

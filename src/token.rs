@@ -217,6 +217,15 @@ fn single_header<'h>(
 /// bearer credential: `Bearer:x`, `Bearer<TAB>x`, a bare JWT or a quoted one are malformed,
 /// never absent.
 fn bearer(headers: &HeaderMap) -> Result<Option<Found<'_>>, AuthError> {
+    authorization(headers, b"bearer")
+}
+
+/// `Authorization: <scheme> <token>`, read as [`bearer`] reads `Bearer` (the DPoP scheme of
+/// RFC 9449 section 7.1 has the same syntax). `scheme` is lowercase.
+pub(crate) fn authorization<'h>(
+    headers: &'h HeaderMap,
+    scheme_name: &[u8],
+) -> Result<Option<Found<'h>>, AuthError> {
     let Some(carrier) = only_value(headers, &header::AUTHORIZATION)? else {
         return Ok(None);
     };
@@ -225,7 +234,7 @@ fn bearer(headers: &HeaderMap) -> Result<Option<Found<'_>>, AuthError> {
     let scheme_len = raw.iter().take_while(|b| is_scheme_char(**b)).count();
     let (scheme, after) = raw.split_at(scheme_len);
     let ends_cleanly = after.first().is_none_or(|b| *b == b' ');
-    if !scheme.eq_ignore_ascii_case(b"bearer") {
+    if !scheme.eq_ignore_ascii_case(scheme_name) {
         return if !scheme.is_empty() && ends_cleanly {
             Ok(None) // `Basic ...`, `Negotiate`: not ours, whatever follows
         } else {

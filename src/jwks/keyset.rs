@@ -359,7 +359,7 @@ fn b64(value: Option<&str>, member: &'static str) -> Result<Vec<u8>, &'static st
         .map_err(|_| "member is not base64url")
 }
 
-fn parse_key(jwk: &Value, allowed: Algorithms) -> Result<VerifyKey, &'static str> {
+pub(crate) fn parse_key(jwk: &Value, allowed: Algorithms) -> Result<VerifyKey, &'static str> {
     let raw = Jwk::deserialize(jwk).map_err(|_| "malformed JWK")?;
     if raw.private_member().is_some() {
         // Someone published a private key: never use it as if it were public.
