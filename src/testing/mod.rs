@@ -1,8 +1,8 @@
 //! An in-process mock identity provider for tests, examples and benches.
 //!
-//! [`MockIdp::start`] serves a JWKS (`/.well-known/jwks.json`) and an OpenID
-//! discovery document (`/.well-known/openid-configuration`) on
-//! `127.0.0.1:<random port>` and mints tokens signed with the published keys:
+//! [`MockIdp::start`] serves a JWKS (`/.well-known/jwks.json`) and an OpenID discovery document
+//! (`/.well-known/openid-configuration`) on `127.0.0.1:<random port>` and mints tokens signed
+//! with the published keys:
 //!
 //! ```no_run
 //! # async fn demo() {
@@ -27,10 +27,11 @@
 //! shapes ([`MockIdp::cognito_access_token`], [`MockIdp::entra_token`], ...; see
 //! [`MockIdp::cognito_url`] for the paths).
 //!
-//! Key material is generated once per process and shared between mocks, so
-//! starting a mock after the first one is cheap.
+//! Key material is generated once per process and shared between mocks, so starting a mock
+//! after the first one is cheap. [`DpopProver`] signs DPoP proofs for DPoP-bound tokens.
 
 mod cloudflare;
+mod dpop;
 mod introspection;
 mod keys;
 mod provider_tokens;
@@ -51,6 +52,7 @@ use serde_json::{Value, json};
 use tokio::sync::watch;
 
 pub use cloudflare::CF_AUD;
+pub use dpop::{DpopProver, ProofBuilder};
 pub use introspection::{INTROSPECTION_CLIENT_ID, INTROSPECTION_CLIENT_SECRET, OpaqueTokenBuilder};
 use keys::KeyMaterial;
 pub use providers::{
@@ -66,9 +68,8 @@ const JWKS_PATH: &str = crate::issuer::JWKS_PATH;
 /// Path of the OpenID discovery endpoint.
 const DISCOVERY_PATH: &str = crate::oidc::DISCOVERY_PATH;
 
-/// A misbehaviour of the JWKS, discovery and Cloudflare certs endpoints, set
-/// with [`MockIdp::set_fault`] (or of the get-identity endpoint, set with
-/// [`MockIdp::set_identity_fault`]).
+/// A misbehaviour of the JWKS, discovery and Cloudflare certs endpoints, set with
+/// [`MockIdp::set_fault`] (or of the get-identity endpoint, [`MockIdp::set_identity_fault`]).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum Fault {
@@ -87,9 +88,8 @@ pub enum Fault {
     Oversized(usize),
     /// Answer `302 Found` with this `Location`.
     Redirect(String),
-    /// Answer 200 and send the body one byte at a time, one byte every
-    /// `chunk_every`: the normal document followed by endless whitespace. The
-    /// body only ends when the mock shuts down.
+    /// Answer 200 and send the body one byte at a time, one byte every `chunk_every`: the
+    /// normal document followed by endless whitespace, until the mock shuts down.
     SlowDrip {
         /// Interval between two bytes (the first byte is sent at once).
         chunk_every: Duration,

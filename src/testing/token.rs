@@ -160,6 +160,30 @@ impl TokenBuilder {
         self
     }
 
+    /// Binds the token to `prover`'s key (RFC 9449 section 6): `cnf.jkt` is its thumbprint.
+    pub fn dpop_bound(self, prover: &super::DpopProver) -> Self {
+        self.confirmation("jkt", json!(prover.thumbprint()))
+    }
+
+    /// Binds the token to a client certificate (RFC 8705 section 3): `cnf.x5t#S256` is the
+    /// base64url SHA-256 of its DER encoding.
+    pub fn certificate_bound(self, certificate_der: &[u8]) -> Self {
+        let thumbprint = crate::sender::ClientCertificate::new(certificate_der.to_vec());
+        self.confirmation("x5t#S256", json!(thumbprint.thumbprint_sha256()))
+    }
+
+    /// Sets one member of the `cnf` claim, keeping the others.
+    fn confirmation(mut self, name: &str, value: Value) -> Self {
+        let cnf = self
+            .claims
+            .entry("cnf")
+            .or_insert_with(|| Value::Object(Map::new()));
+        if let Some(members) = cnf.as_object_mut() {
+            members.insert(name.to_owned(), value);
+        }
+        self
+    }
+
     /// Sets `sub`.
     pub fn subject(self, sub: &str) -> Self {
         self.claim("sub", json!(sub))
