@@ -78,6 +78,12 @@
 //! ([`authz::Authorized`]), or verifier-wide ([`JwksVerifierBuilder::require`]). One
 //! authentication layer, one key cache, as many requirements as routes.
 //!
+//! # Sender-constrained tokens
+//!
+//! [`sender`]: DPoP-bound tokens (RFC 9449, [`JwksAuthLayer::dpop`]), certificate-bound tokens
+//! (RFC 8705, [`ClientCertificate`]) and protected-resource metadata (RFC 9728,
+//! [`ProtectedResourceMetadata`]). A token bound with `cnf` is never accepted as a bearer token.
+//!
 //! # Cloudflare Access
 //!
 //! [`cloudflare::CloudflareAccess`] is the preset for applications behind Cloudflare Access:
