@@ -9,6 +9,8 @@
 //!
 //! - `dpop_verify/ES256`, `dpop_verify/EdDSA`: one proof by a P-256 / Ed25519 key.
 //! - `dpop_verify_nonce/ES256`: the same with a server nonce required (one HMAC more).
+//! - `signature_floor/<alg>`: the proof's signature alone, verified by jsonwebtoken with a key
+//!   prepared once: what any proof check must pay; the rest is parsing and the checks.
 #![allow(missing_docs)] // criterion_group! generates undocumented items.
 
 use criterion::{BatchSize, BenchmarkId, Criterion, criterion_group, criterion_main};
@@ -39,6 +41,26 @@ fn benches(c: &mut Criterion) {
         ("EdDSA", DpopProver::ed25519()),
     ] {
         let plain = dpop().build().expect("config");
+        let jwk: jsonwebtoken::jwk::Jwk =
+            serde_json::from_value(client.public_jwk().clone()).expect("jwk");
+        let key = jsonwebtoken::DecodingKey::from_jwk(&jwk).expect("key");
+        let alg: jsonwebtoken::Algorithm = client.algorithm().as_str().parse().expect("alg");
+        c.bench_with_input(BenchmarkId::new("signature_floor", name), &(), |b, ()| {
+            b.iter_batched(
+                || {
+                    let proof = client.proof("GET", URL, TOKEN);
+                    let (input, signature) = proof.rsplit_once('.').expect("compact");
+                    (input.to_owned(), signature.to_owned())
+                },
+                |(input, signature)| {
+                    assert!(
+                        jsonwebtoken::crypto::verify(&signature, input.as_bytes(), &key, alg)
+                            .expect("verify")
+                    );
+                },
+                BatchSize::SmallInput,
+            );
+        });
         c.bench_with_input(BenchmarkId::new("dpop_verify", name), &(), |b, ()| {
             b.iter_batched(
                 || request(client.proof("GET", URL, TOKEN)),
