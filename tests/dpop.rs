@@ -606,6 +606,37 @@ async fn htu_from_the_host_header() {
         .assert_invalid_proof(AuthReason::DpopUrlMismatch);
 }
 
+#[tokio::test]
+async fn dpop_can_differ_per_route_with_merged_routers() {
+    let idp = MockIdp::start().await;
+    let verifier = common::builder(&idp).build().expect("config");
+    let dpop = Dpop::required(HtuOrigin::fixed(ORIGIN))
+        .build()
+        .expect("config");
+    let payments = Router::new()
+        .route("/orders", get(|| async { "dpop" }))
+        .layer(JwksAuthLayer::new(verifier.clone()).dpop(dpop));
+    let app = Router::new()
+        .route("/profile", get(|| async { "bearer" }))
+        .layer(JwksAuthLayer::new(verifier))
+        .merge(payments);
+    let token = idp.token().sign();
+    let profile = Request::get("/profile")
+        .header("authorization", format!("Bearer {token}"))
+        .body(Body::empty())
+        .expect("request");
+    reply(&app, profile).await.assert_ok();
+    send(&app, "GET", "Bearer", &token, &[])
+        .await
+        .assert_dpop_refusal(AuthReason::DpopRequired, "invalid_token");
+    let client = DpopProver::es256();
+    let bound = idp.token().dpop_bound(&client).sign();
+    let proof = client.proof("GET", URL, &bound);
+    send(&app, "GET", "DPoP", &bound, &[&proof])
+        .await
+        .assert_ok();
+}
+
 #[test]
 fn configuration_mistakes_are_config_errors() {
     let origin = || HtuOrigin::fixed(ORIGIN);

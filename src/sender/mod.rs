@@ -68,7 +68,9 @@ pub(crate) struct SenderConfig {
 impl<B> JwksAuthLayer<B> {
     /// Accepts DPoP-bound tokens (RFC 9449): `Authorization: DPoP <token>` with a `DPoP` proof
     /// header, checked as [`Dpop`] describes. Off by default; set per layer, so routes can
-    /// differ (`route_layer` a second layer on the routes that require DPoP).
+    /// differ: give the routes that take DPoP their own router and layer, and `merge` it with
+    /// the others (nesting a DPoP layer inside a layer without DPoP does not work: the outer
+    /// layer does not read the `DPoP` scheme).
     ///
     /// Layers built from one [`Dpop`] (clones) share its replay cache; give each service that
     /// must reject a proof already used elsewhere the same `Dpop`.
