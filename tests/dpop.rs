@@ -637,6 +637,49 @@ async fn dpop_can_differ_per_route_with_merged_routers() {
         .assert_ok();
 }
 
+#[tokio::test]
+async fn introspected_opaque_tokens_with_cnf_are_bound_too() {
+    use jwks_auth::introspection::{ClientAuth, Introspection};
+    use jwks_auth::testing::{INTROSPECTION_CLIENT_ID, INTROSPECTION_CLIENT_SECRET};
+    // RFC 9449 section 6.2: an introspection answer carries the binding as `cnf.jkt`.
+    let idp = MockIdp::start().await;
+    let introspection = Introspection::builder()
+        .endpoint(idp.introspection_url())
+        .client_auth(ClientAuth::client_secret_basic(
+            INTROSPECTION_CLIENT_ID,
+            INTROSPECTION_CLIENT_SECRET,
+        ))
+        .build()
+        .expect("introspection");
+    let verifier = common::builder(&idp)
+        .introspection(introspection)
+        .build()
+        .expect("config");
+    let dpop = Dpop::allowed(HtuOrigin::fixed(ORIGIN))
+        .build()
+        .expect("config");
+    let app = Router::new()
+        .route("/orders", get(|| async { "ok" }))
+        .layer(JwksAuthLayer::new(verifier).dpop(dpop));
+    let client = DpopProver::es256();
+    let token = idp
+        .opaque_token()
+        .claim("cnf", json!({ "jkt": client.thumbprint() }))
+        .issue();
+    let proof = client.proof("GET", URL, &token);
+    send(&app, "GET", "DPoP", &token, &[&proof])
+        .await
+        .assert_ok();
+    send(&app, "GET", "Bearer", &token, &[])
+        .await
+        .assert_dpop_refusal(AuthReason::DpopBoundTokenAsBearer, "invalid_token");
+    let thief = DpopProver::es256();
+    let proof = thief.proof("GET", URL, &token);
+    send(&app, "GET", "DPoP", &token, &[&proof])
+        .await
+        .assert_invalid_proof(AuthReason::DpopKeyMismatch);
+}
+
 #[test]
 fn configuration_mistakes_are_config_errors() {
     let origin = || HtuOrigin::fixed(ORIGIN);
