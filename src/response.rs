@@ -266,7 +266,13 @@ pub(crate) fn refusal_for_request(
     error: &AuthError,
 ) -> Response<Bytes> {
     let mode = extensions.get::<GrpcMode>().copied().unwrap_or_default();
-    rejection_response_for(headers, extensions.get::<SharedRejection>(), mode, error)
+    let mut response =
+        rejection_response_for(headers, extensions.get::<SharedRejection>(), mode, error);
+    // A layer with DPoP or resource metadata leaves its settings too (`crate::sender`).
+    if let Some(sender) = extensions.get::<crate::sender::SenderConfig>() {
+        crate::sender::decorate(sender, headers, error, &mut response);
+    }
+    response
 }
 
 /// A shared, type-erased handler.

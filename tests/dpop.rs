@@ -680,6 +680,46 @@ async fn introspected_opaque_tokens_with_cnf_are_bound_too() {
         .assert_invalid_proof(AuthReason::DpopKeyMismatch);
 }
 
+#[tokio::test]
+async fn per_route_scope_refusals_answer_in_the_dpop_scheme() {
+    let idp = MockIdp::start().await;
+    let verifier = common::builder(&idp).build().expect("config");
+    let dpop = Dpop::allowed(HtuOrigin::fixed(ORIGIN))
+        .build()
+        .expect("config");
+    let app = Router::new()
+        .route(
+            "/orders",
+            get(|| async { "ok" }).route_layer(jwks_auth::Require::scope("orders:write")),
+        )
+        .layer(JwksAuthLayer::new(verifier).dpop(dpop));
+    let client = DpopProver::es256();
+    let token = idp
+        .token()
+        .claim("scope", json!("orders:read"))
+        .dpop_bound(&client)
+        .sign();
+    let proof = client.proof("GET", URL, &token);
+    let r = send(&app, "GET", "DPoP", &token, &[&proof]).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        r.challenges,
+        [format!(
+            r#"DPoP scope="orders:write", error="insufficient_scope", error_description="insufficient scope", algs="{ALGS}""#
+        )]
+    );
+    // A bearer token's 403 keeps the Bearer challenge.
+    let bearer = idp.token().claim("scope", json!("orders:read")).sign();
+    let r = send(&app, "GET", "Bearer", &bearer, &[]).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        r.challenges,
+        [
+            r#"Bearer scope="orders:write", error="insufficient_scope", error_description="insufficient scope""#
+        ]
+    );
+}
+
 #[test]
 fn configuration_mistakes_are_config_errors() {
     let origin = || HtuOrigin::fixed(ORIGIN);

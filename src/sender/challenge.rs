@@ -35,8 +35,10 @@ pub(crate) fn decorate(
         {
             headers.insert(DPOP_NONCE.clone(), nonce);
         }
-        if challenged {
-            dpop_challenges(dpop, request, error.reason(), headers);
+        // A 403 (insufficient scope) answers in the scheme the token came with.
+        let forbidden_dpop = error.kind() == AuthErrorKind::Forbidden && dpop_scheme(request);
+        if challenged || forbidden_dpop {
+            dpop_challenges(dpop, request, error, headers);
         }
     }
     if challenged && let Some(url) = &sender.resource_metadata {
@@ -71,11 +73,12 @@ type Params = Vec<(String, String)>;
 
 /// Replaces the `Bearer` challenge with the challenges of the layer's DPoP mode:
 ///
-/// - a DPoP refusal, or any refusal in [`DpopMode::Required`]: one `DPoP` challenge with the
-///   Bearer challenge's parameters (the DPoP error code for a DPoP refusal) and `algs`;
+/// - a DPoP refusal, any refusal in [`DpopMode::Required`], or a 403 to a DPoP request: one
+///   `DPoP` challenge with the Bearer challenge's parameters (the DPoP error code for a DPoP
+///   refusal) and `algs`;
 /// - other refusals in [`DpopMode::Allowed`]: a `Bearer` and a `DPoP` challenge, the error on
 ///   the one of the scheme the request used.
-fn dpop_challenges(dpop: &Dpop, request: &HeaderMap, reason: AuthReason, headers: &mut HeaderMap) {
+fn dpop_challenges(dpop: &Dpop, request: &HeaderMap, error: &AuthError, headers: &mut HeaderMap) {
     let Some((original, params)) = headers
         .get_all(header::WWW_AUTHENTICATE)
         .iter()
@@ -83,7 +86,8 @@ fn dpop_challenges(dpop: &Dpop, request: &HeaderMap, reason: AuthReason, headers
     else {
         return;
     };
-    let code = dpop_error(reason);
+    let code = dpop_error(error.reason());
+    let forbidden = error.kind() == AuthErrorKind::Forbidden;
     let realm_only: Params = params
         .iter()
         .filter(|(n, _)| n == "realm")
@@ -96,6 +100,8 @@ fn dpop_challenges(dpop: &Dpop, request: &HeaderMap, reason: AuthReason, headers
     let challenges = match (dpop.mode(), code) {
         (_, Some(code)) => vec![with_algs(with_error(params, code))],
         (DpopMode::Required, None) => vec![with_algs(params)],
+        // A 403 to a DPoP request: its token was good, only the DPoP form applies.
+        (DpopMode::Allowed, None) if forbidden => vec![with_algs(params)],
         (DpopMode::Allowed, None) if dpop_scheme(request) => {
             vec![render("Bearer", &realm_only), with_algs(params)]
         }

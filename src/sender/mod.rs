@@ -84,7 +84,7 @@ impl<B> JwksAuthLayer<B> {
     /// ```
     pub fn dpop(mut self, dpop: Dpop) -> Self {
         self.config_mut().sender.dpop = Some(dpop);
-        self
+        self.share_sender_config()
     }
 
     /// Adds `resource_metadata="<url>"` to 401 challenges (RFC 9728 section 5.1): where a
@@ -92,6 +92,14 @@ impl<B> JwksAuthLayer<B> {
     /// `https://api.example.com/.well-known/oauth-protected-resource`.
     pub fn resource_metadata(mut self, url: impl Into<String>) -> Self {
         self.config_mut().sender.resource_metadata = Some(url.into().into_boxed_str());
+        self.share_sender_config()
+    }
+
+    /// Leaves the settings in the request extensions, so that refusals behind the layer
+    /// (per-route requirements, extractors) carry the same challenges.
+    fn share_sender_config(mut self) -> Self {
+        let config = self.config_mut();
+        config.extensions.insert(config.sender.clone());
         self
     }
 }
