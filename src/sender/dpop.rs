@@ -353,6 +353,8 @@ impl DpopBuilder {
     /// An invalid [`HtuOrigin`], no algorithm or an HS* one, a replay capacity of zero, a
     /// nonce secret under 32 bytes or a nonce lifetime under a second.
     pub fn build(self) -> Result<Dpop, ConfigError> {
+        // `verify_proof` may run without any verifier having been built.
+        crate::crypto::install_provider();
         let origin = self.origin.check()?;
         if self.algorithms.is_empty() || !self.algorithms.intersect(Algorithms::HMAC).is_empty() {
             return Err(ConfigError::new(
