@@ -9,7 +9,8 @@ use crate::error::{AuthError, AuthErrorKind};
 
 /// A `Bearer` challenge (RFC 6750 section 3).
 ///
-/// Parameters are written in RFC order (`realm`, `scope`, `error`, `error_description`);
+/// Parameters are written in RFC order (`realm`, `scope`, `error`, `error_description`, then
+/// RFC 9728's `resource_metadata`);
 /// `error_description` is only written with an `error` (a request without credentials gets no
 /// error information, section 3.1), and characters outside the RFC's allowed set
 /// (`%x20-21 / %x23-5B / %x5D-7E`) are dropped from every value.
@@ -28,6 +29,7 @@ pub struct BearerChallenge<'a> {
     scope: Option<&'a str>,
     error: Option<&'static str>,
     description: Option<&'a str>,
+    resource_metadata: Option<&'a str>,
 }
 
 impl<'a> BearerChallenge<'a> {
@@ -75,6 +77,14 @@ impl<'a> BearerChallenge<'a> {
         self
     }
 
+    /// `resource_metadata="..."`: the URL of the resource's RFC 9728 metadata document
+    /// (section 5.1). [`JwksAuthLayer::resource_metadata`](crate::JwksAuthLayer::resource_metadata)
+    /// adds it to the layer's own challenges.
+    pub fn resource_metadata(mut self, url: &'a str) -> Self {
+        self.resource_metadata = Some(url);
+        self
+    }
+
     /// The header value.
     #[must_use]
     pub fn to_header_value(&self) -> HeaderValue {
@@ -84,6 +94,7 @@ impl<'a> BearerChallenge<'a> {
             ("scope", self.scope),
             ("error", self.error),
             ("error_description", self.error.and(self.description)),
+            ("resource_metadata", self.resource_metadata),
         ]
         .into_iter()
         .filter_map(|(name, value)| value.map(|v| (name, v)))
@@ -124,6 +135,25 @@ mod tests {
             .description("missing bearer token")
             .to_header_value();
         assert_eq!(value, "Bearer");
+    }
+
+    #[test]
+    fn resource_metadata_comes_last_with_or_without_an_error() {
+        let url = "https://api.example.com/.well-known/oauth-protected-resource";
+        let value = BearerChallenge::new()
+            .resource_metadata(url)
+            .to_header_value();
+        assert_eq!(
+            value,
+            format!(r#"Bearer resource_metadata="{url}""#).as_str()
+        );
+        let value = BearerChallenge::for_error(&AuthError::new(AuthReason::Expired))
+            .resource_metadata(url)
+            .to_header_value();
+        assert_eq!(
+            value,
+            format!(r#"Bearer error="invalid_token", resource_metadata="{url}""#).as_str()
+        );
     }
 
     #[test]

@@ -221,7 +221,7 @@ fn bearer(headers: &HeaderMap) -> Result<Option<Found<'_>>, AuthError> {
 }
 
 /// `Authorization: <scheme> <token>`, read as [`bearer`] reads `Bearer` (the DPoP scheme of
-/// RFC 9449 section 7.1 has the same syntax). `scheme` is lowercase.
+/// RFC 9449 section 7.1 has the same syntax). `scheme_name` is lowercase.
 pub(crate) fn authorization<'h>(
     headers: &'h HeaderMap,
     scheme_name: &[u8],
