@@ -176,6 +176,38 @@ async fn missing_or_duplicated_proof_is_refused() {
 }
 
 #[tokio::test]
+async fn proofs_missing_claims_or_with_crit_or_oversized_are_malformed() {
+    let api = api().await;
+    let client = DpopProver::es256();
+    let token = api.idp.token().dpop_bound(&client).sign();
+    let proof = || client.proof_for("GET", URL).access_token(&token);
+    let cases = [
+        proof().remove_claim("jti").sign(),
+        proof().remove_claim("htm").sign(),
+        proof().remove_claim("htu").sign(),
+        proof().remove_claim("iat").sign(),
+        proof().iat(-1).sign(),
+        proof().claim("iat", json!("now")).sign(),
+        proof().jti("").sign(),
+        proof().jti(&"j".repeat(257)).sign(),
+        proof().claim("htm", json!(["GET"])).sign(),
+        proof().header("crit", json!(["exp"])).sign(),
+        proof().header("b64", json!(false)).sign(),
+        proof().claim("pad", json!("x".repeat(9 * 1024))).sign(),
+    ];
+    for case in cases {
+        send(&api.app, "GET", "DPoP", &token, &[&case])
+            .await
+            .assert_invalid_proof(AuthReason::MalformedDpopProof);
+    }
+    // The longest jti accepted.
+    let long = proof().jti(&"j".repeat(256)).sign();
+    send(&api.app, "GET", "DPoP", &token, &[&long])
+        .await
+        .assert_ok();
+}
+
+#[tokio::test]
 async fn proof_for_another_method_or_url_is_refused() {
     let api = api().await;
     let client = DpopProver::es256();
