@@ -17,26 +17,28 @@ use crate::error::{AuthError, AuthReason};
 /// certificate chain must have been verified by the TLS server (rustls' client certificate
 /// verifier); the layer compares thumbprints, it does not validate certificates.
 ///
-/// With axum and rustls (`tokio-rustls`), insert it per connection, from the accepted TLS
-/// stream, into every request served on that connection:
+/// With axum, hyper and rustls (`tokio-rustls`), insert it per connection, from the accepted
+/// TLS stream, into every request served on that connection (`examples/mtls/main.rs` runs
+/// this against a rustls client verifier, with a client that has the certificate and one that
+/// does not):
 ///
 /// ```ignore
-/// let (tcp, _) = listener.accept().await?;
-/// let tls = acceptor.accept(tcp).await?; // a rustls ServerConfig with a client cert verifier
+/// let tls = acceptor.accept(tcp).await?; // rustls ServerConfig with a client cert verifier
 /// let certificate = tls
 ///     .get_ref()
 ///     .1
 ///     .peer_certificates()
 ///     .and_then(|chain| chain.first())
 ///     .map(|leaf| ClientCertificate::new(leaf.to_vec()));
-/// let app = app.clone();
-/// let service = hyper::service::service_fn(move |mut req: Request<Incoming>| {
-///     if let Some(certificate) = &certificate {
-///         req.extensions_mut().insert(certificate.clone());
-///     }
-///     app.clone().oneshot(req.map(axum::body::Body::new))
-/// });
-/// hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
+/// let service = tower::ServiceBuilder::new()
+///     .map_request(move |mut request: http::Request<hyper::body::Incoming>| {
+///         if let Some(certificate) = &certificate {
+///             request.extensions_mut().insert(certificate.clone());
+///         }
+///         request
+///     })
+///     .service(app); // the axum Router with the JwksAuthLayer
+/// hyper::server::conn::http1::Builder::new()
 ///     .serve_connection(TokioIo::new(tls), TowerToHyperService::new(service))
 ///     .await?;
 /// ```
