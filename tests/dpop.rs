@@ -752,6 +752,35 @@ async fn per_route_scope_refusals_answer_in_the_dpop_scheme() {
     );
 }
 
+#[tokio::test]
+async fn htu_is_the_full_path_inside_a_nested_router() {
+    let idp = MockIdp::start().await;
+    let verifier = common::builder(&idp).build().expect("config");
+    let dpop = Dpop::required(HtuOrigin::fixed(ORIGIN))
+        .build()
+        .expect("config");
+    let inner = Router::new()
+        .route("/orders", get(|| async { "ok" }))
+        .layer(JwksAuthLayer::new(verifier).dpop(dpop));
+    // The layer sees `/orders`; the client called (and signed) `/api/orders`.
+    let app = Router::new().nest("/api", inner);
+    let client = DpopProver::es256();
+    let token = idp.token().dpop_bound(&client).sign();
+    let request = |htu: &str| {
+        Request::get("/api/orders")
+            .header("authorization", format!("DPoP {token}"))
+            .header("dpop", client.proof("GET", htu, &token))
+            .body(Body::empty())
+            .expect("request")
+    };
+    reply(&app, request("https://api.example.com/api/orders"))
+        .await
+        .assert_ok();
+    reply(&app, request(URL))
+        .await
+        .assert_invalid_proof(AuthReason::DpopUrlMismatch);
+}
+
 #[test]
 fn configuration_mistakes_are_config_errors() {
     let origin = || HtuOrigin::fixed(ORIGIN);
