@@ -74,6 +74,8 @@ pub const DEFAULT_CACHE_TTL: Duration = Duration::from_secs(60);
 pub const DEFAULT_NEGATIVE_CACHE_TTL: Duration = Duration::from_secs(10);
 /// Default number of cached answers.
 pub const DEFAULT_CACHE_CAPACITY: u64 = 10_000;
+/// Default bound on calls to the endpoint in the air at once (distinct uncached tokens).
+pub const DEFAULT_MAX_IN_FLIGHT: usize = 64;
 /// Largest introspection answer read (64 KiB): a larger one is refused as malformed (503).
 pub const MAX_ANSWER_BYTES: usize = 64 * 1024;
 
@@ -170,6 +172,7 @@ pub struct Introspection {
     pub(crate) negative_cache_ttl: Duration,
     pub(crate) cache_capacity: u64,
     pub(crate) jwt_response: bool,
+    pub(crate) max_in_flight: usize,
 }
 
 impl Introspection {
@@ -184,6 +187,7 @@ impl Introspection {
             negative_cache_ttl: DEFAULT_NEGATIVE_CACHE_TTL,
             cache_capacity: DEFAULT_CACHE_CAPACITY,
             jwt_response: false,
+            max_in_flight: DEFAULT_MAX_IN_FLIGHT,
         }
     }
 
@@ -204,6 +208,7 @@ pub struct IntrospectionBuilder {
     negative_cache_ttl: Duration,
     cache_capacity: u64,
     jwt_response: bool,
+    max_in_flight: usize,
 }
 
 impl IntrospectionBuilder {
@@ -266,11 +271,22 @@ impl IntrospectionBuilder {
         self
     }
 
+    /// Most calls to the endpoint in the air at once (default [`DEFAULT_MAX_IN_FLIGHT`]).
+    /// Every distinct uncached token costs a call, so a flood of made-up tokens would
+    /// otherwise become as many concurrent calls to the authorization server; past the bound
+    /// a request whose token needs a new call is answered 503 with `Retry-After` at once
+    /// (cached answers, and requests joining a call in the air, are not affected).
+    #[must_use]
+    pub fn max_in_flight(mut self, calls: usize) -> Self {
+        self.max_in_flight = calls;
+        self
+    }
+
     /// Checks the settings.
     ///
     /// # Errors
     /// A [`ConfigError`] naming the setting to fix: no client authentication, an empty client
-    /// id or secret, a zero `cache_ttl`.
+    /// id or secret, a zero `cache_ttl` or `max_in_flight`.
     pub fn build(self) -> Result<Introspection, ConfigError> {
         let Some(auth) = self.auth else {
             return Err(ConfigError::new(
@@ -293,6 +309,12 @@ impl IntrospectionBuilder {
                 "introspection: cache_ttl must be positive (use cache_capacity(0) for no cache)",
             ));
         }
+        if self.max_in_flight == 0 {
+            return Err(ConfigError::new(
+                "introspection: max_in_flight must be at least 1 (it bounds the calls to the \
+                 endpoint in the air at once)",
+            ));
+        }
         Ok(Introspection {
             endpoint: self.endpoint,
             auth,
@@ -301,6 +323,7 @@ impl IntrospectionBuilder {
             negative_cache_ttl: self.negative_cache_ttl,
             cache_capacity: self.cache_capacity,
             jwt_response: self.jwt_response,
+            max_in_flight: self.max_in_flight,
         })
     }
 }
@@ -382,6 +405,9 @@ pub(crate) fn assemble(
         policy,
         clock,
         retry_after,
+        in_flight: Arc::new(tokio::sync::Semaphore::new(config.max_in_flight)),
+        saturated: std::sync::atomic::AtomicBool::new(false),
+        in_flight_bound: config.max_in_flight,
         keyless: alone,
     })
 }

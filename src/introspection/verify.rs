@@ -3,7 +3,10 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
+
+use tokio::sync::Semaphore;
 
 use super::Routing;
 use super::cache::{AnswerCache, Boarding, Digest32, Outcome, arrival};
@@ -25,6 +28,13 @@ pub(crate) struct Introspector {
     pub(crate) clock: SharedClock,
     /// Told to clients when the endpoint gave no answer.
     pub(crate) retry_after: Duration,
+    /// Permits for calls in the air: a flood of distinct made-up tokens is refused (503)
+    /// instead of becoming as many calls to the authorization server.
+    pub(crate) in_flight: Arc<Semaphore>,
+    /// Whether the bound refused a call since the last one allowed: logged once per episode.
+    pub(crate) saturated: AtomicBool,
+    /// The bound on `in_flight`, for the log.
+    pub(crate) in_flight_bound: usize,
     /// The verifier has no key source: its (empty) key cache is never used.
     pub(crate) keyless: bool,
     /// Set when answers must be signed (RFC 9701).
@@ -71,15 +81,29 @@ impl Introspector {
                 // A call that landed between the cache miss and boarding left its answer.
                 if let Some(verdict) = self.cache.get(&key, self.clock.now()) {
                     departure.land(Ok(verdict));
-                } else {
+                } else if let Ok(permit) = Arc::clone(&self.in_flight).try_acquire_owned() {
+                    self.saturated.store(false, Ordering::Relaxed);
                     // Its own task: a request that goes away does not cancel the call the
                     // others wait for. The call is bounded by the HTTP timeout and retries.
                     let this = Arc::clone(self);
                     let token = token.to_owned();
                     tokio::spawn(async move {
                         let outcome = this.call(&token, key).await;
+                        drop(permit);
                         departure.land(outcome);
                     });
+                } else {
+                    // Too many calls in the air: no call, and those who joined this flight
+                    // in the meantime get the same 503.
+                    crate::metrics::introspection("saturated");
+                    if !self.saturated.swap(true, Ordering::Relaxed) {
+                        tracing::warn!(
+                            max_in_flight = self.in_flight_bound,
+                            "jwks-auth: too many token introspection calls in the air; \
+                             answering 503 to requests with new tokens until one lands"
+                        );
+                    }
+                    departure.land(Err(()));
                 }
                 receiver
             }
