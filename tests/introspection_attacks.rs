@@ -274,3 +274,39 @@ async fn a_flood_of_distinct_tokens_is_bounded_by_max_in_flight() {
         .expect_err("zero");
     assert!(err.to_string().contains("max_in_flight"), "{err}");
 }
+
+#[tokio::test]
+async fn a_307_from_the_endpoint_does_not_resend_the_token() {
+    let idp = MockIdp::start().await;
+    let resent = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&resent);
+    let router = Router::new()
+        .route(
+            "/introspect",
+            post(|| async {
+                (
+                    StatusCode::TEMPORARY_REDIRECT,
+                    [(header::LOCATION, "/elsewhere")],
+                )
+            }),
+        )
+        .route(
+            "/elsewhere",
+            post(move || {
+                counter.fetch_add(1, Ordering::SeqCst);
+                async { r#"{"active":true,"sub":"x"}"# }
+            }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}/introspect", listener.local_addr().expect("addr"));
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    let app = app_for(&idp, introspection(&url));
+    assert_unavailable(&send_token(&app, "opaque-token").await);
+    assert_eq!(
+        resent.load(Ordering::SeqCst),
+        0,
+        "the token went nowhere else"
+    );
+}

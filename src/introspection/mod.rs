@@ -330,6 +330,8 @@ impl IntrospectionBuilder {
 
 /// The verifier's introspection part, from its settings and the verifier's (policy, HTTP,
 /// clock). `alone`: the verifier has no key source, so every token is introspected.
+/// `post_client`: the client for the introspection POSTs when not `http`'s (ours follows no
+/// redirect; the discovery GET through `http` follows same-origin ones).
 #[allow(clippy::too_many_arguments)] // one call site: the verifier builder
 pub(crate) fn assemble(
     config: Introspection,
@@ -337,6 +339,7 @@ pub(crate) fn assemble(
     oidc_issuer: Option<String>,
     policy: Policy,
     http: HttpFetcher,
+    post_client: Option<reqwest::Client>,
     allow_http: bool,
     clock: SharedClock,
 ) -> Result<Introspector, ConfigError> {
@@ -395,6 +398,10 @@ pub(crate) fn assemble(
         client: client::Client {
             endpoint,
             auth: config.auth,
+            post_http: HttpFetcher {
+                client: post_client.unwrap_or_else(|| http.client.clone()),
+                ..http.clone()
+            },
             http,
             allow_http,
             clock: clock.clone(),
