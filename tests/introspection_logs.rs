@@ -76,3 +76,68 @@ async fn refused_client_credentials_are_an_error_naming_the_cause() {
     assert!(!logs.contains(&token), "the token is never logged");
     assert!(!logs.contains(INTROSPECTION_CLIENT_SECRET));
 }
+
+#[tokio::test]
+async fn a_flood_past_max_in_flight_is_logged_once_and_never_names_a_token() {
+    let logs = Logs::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_max_level(tracing::Level::DEBUG)
+        .with_ansi(false)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let idp = MockIdp::start().await;
+    let verifier = JwksVerifier::builder()
+        .jwks_url(idp.jwks_url())
+        .issuer(idp.issuer())
+        .audience(idp.audience())
+        .http_timeout(Duration::from_secs(30))
+        .introspection(
+            Introspection::builder()
+                .endpoint(idp.introspection_url())
+                .client_auth(ClientAuth::client_secret_basic(
+                    INTROSPECTION_CLIENT_ID,
+                    INTROSPECTION_CLIENT_SECRET,
+                ))
+                .max_in_flight(1)
+                .build()
+                .expect("config"),
+        )
+        .build()
+        .expect("verifier");
+    idp.set_introspection_fault(jwks_auth::testing::Fault::Delay(Duration::from_secs(1)));
+    let holder = {
+        let verifier = verifier.clone();
+        tokio::spawn(async move { verifier.verify("secret-holder-token").await })
+    };
+    for _ in 0..500 {
+        if idp.introspection_calls() == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(idp.introspection_calls(), 1);
+    let flood: Vec<String> = (0..3).map(|n| format!("secret-flood-token-{n}")).collect();
+    for token in &flood {
+        let err = verifier.verify(token).await.expect_err("saturated");
+        assert_eq!(err.reason(), AuthReason::IntrospectionUnavailable);
+        assert!(err.retry_after().is_some());
+    }
+    let err = holder.await.expect("task").expect_err("unknown token");
+    assert_eq!(err.reason(), AuthReason::InactiveToken);
+    assert_eq!(idp.introspection_calls(), 1, "the flood made no call");
+    let logs = String::from_utf8_lossy(&logs.0.lock().unwrap_or_else(PoisonError::into_inner))
+        .into_owned();
+    assert_eq!(
+        logs.matches("too many token introspection calls in the air")
+            .count(),
+        1,
+        "{logs}"
+    );
+    assert!(
+        logs.contains("WARN") && logs.contains("max_in_flight=1"),
+        "{logs}"
+    );
+    assert!(!logs.contains("secret-"), "no token in the logs: {logs}");
+}
