@@ -310,3 +310,35 @@ async fn a_307_from_the_endpoint_does_not_resend_the_token() {
         "the token went nowhere else"
     );
 }
+
+#[tokio::test]
+async fn an_active_refresh_or_id_token_is_not_an_access_token() {
+    let idp = MockIdp::start().await;
+    let app = app_for(
+        &idp,
+        introspection(&idp.introspection_url()).routing(Routing::AllTokens),
+    );
+    let kinds = [
+        ("token_use", "refresh_token"),  // Ory Hydra
+        ("typ", "Refresh"),              // Keycloak
+        ("typ", "Offline"),              // Keycloak offline token
+        ("typ", "ID"),                   // Keycloak ID token
+        ("token_type", "refresh_token"), // IdentityServer
+    ];
+    for (n, (name, value)) in kinds.into_iter().enumerate() {
+        let token = idp.opaque_token().claim(name, json!(value)).issue();
+        assert_refused(
+            &send_token(&app, &token).await,
+            "wrong kind of token (token_use or typ)",
+        );
+        assert_eq!(idp.introspection_calls(), n + 1, "{name}: {value}");
+    }
+    for (name, value) in [
+        ("token_use", "access_token"),
+        ("typ", "Bearer"),
+        ("token_type", "Bearer"),
+    ] {
+        let token = idp.opaque_token().claim(name, json!(value)).issue();
+        send_token(&app, &token).await.assert_ok("user-1");
+    }
+}

@@ -29,6 +29,10 @@
 //!   `scope`, `client_id`, `exp`, `aud`, `iss`, ...), checked like a JWT's: `exp` (when
 //!   present) and `nbf` with the leeway, `iss`, `aud`, the claim rules, the verifier's and the
 //!   routes' requirements ([`Require`](crate::Require) reads `scope` as in a JWT).
+//! - `active: true` for a refresh or ID token (`token_use`, `typ` or `token_type` says
+//!   `refresh_token`, `Refresh`, `Offline`, `ID`, ...): 401 `invalid_token`
+//!   ([`AuthReason::TokenUseMismatch`](crate::AuthReason)); endpoints answer for refresh
+//!   tokens too, and one must not pass for an access token.
 //! - No answer (endpoint down, timeout, 5xx after the retries, this server's client
 //!   credentials refused, a redirect) or an answer that is not an RFC 7662 response (not
 //!   JSON, no boolean `active`, larger than the body cap): 503 with `Retry-After`
