@@ -1,8 +1,10 @@
 //! Opaque access tokens: OAuth 2.0 token introspection (RFC 7662).
 //!
-//! A token that is not a JWT (a Keycloak lightweight token, an Okta or Ory Hydra opaque token,
-//! a reference token) cannot be verified locally: the resource server asks the authorization
-//! server's introspection endpoint whether it is active, and what it grants. Configure it on
+//! A token that is not a JWT (an Ory Hydra or Zitadel opaque token, a reference token) cannot
+//! be verified locally: the resource server asks the authorization server's introspection
+//! endpoint whether it is active, and what it grants. (A Keycloak lightweight access token is
+//! a JWT stripped of most claims: [`Routing::AllTokens`] gets them from the endpoint.)
+//! Configure it on
 //! the verifier with [`JwksVerifierBuilder::introspection`](crate::JwksVerifierBuilder::introspection):
 //!
 //! ```no_run
