@@ -342,3 +342,20 @@ async fn an_active_refresh_or_id_token_is_not_an_access_token() {
         send_token(&app, &token).await.assert_ok("user-1");
     }
 }
+
+#[tokio::test]
+async fn the_longest_cache_lifetimes_build_and_work() {
+    let idp = MockIdp::start().await;
+    let app = app_for(
+        &idp,
+        introspection(&idp.introspection_url())
+            .cache_ttl(Duration::MAX)
+            .negative_cache_ttl(Duration::MAX),
+    );
+    let token = idp.opaque_token().issue();
+    send_token(&app, &token).await.assert_ok("user-1");
+    send_token(&app, &token).await.assert_ok("user-1");
+    assert_refused(&send_token(&app, "unknown").await, "token is not active");
+    assert_refused(&send_token(&app, "unknown").await, "token is not active");
+    assert_eq!(idp.introspection_calls(), 2, "both cached");
+}
