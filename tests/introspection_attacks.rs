@@ -359,3 +359,78 @@ async fn the_longest_cache_lifetimes_build_and_work() {
     assert_refused(&send_token(&app, "unknown").await, "token is not active");
     assert_eq!(idp.introspection_calls(), 2, "both cached");
 }
+
+#[tokio::test]
+async fn the_request_is_rfc_7662_section_2_1() {
+    let idp = MockIdp::start().await;
+    type Seen = Arc<std::sync::Mutex<Vec<(http::HeaderMap, String)>>>;
+    let seen: Seen = Arc::default();
+    let record = Arc::clone(&seen);
+    let router = Router::new().route(
+        "/introspect",
+        post(move |headers: http::HeaderMap, body: String| {
+            record.lock().expect("lock").push((headers, body));
+            async {
+                (
+                    [(header::CONTENT_TYPE, "application/json")],
+                    r#"{"active":false}"#,
+                )
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}/introspect", listener.local_addr().expect("addr"));
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    let token = "2YotnFZFEjr1zCsicMWpAA+/=&x";
+    let basic = app_for(
+        &idp,
+        introspection(&url).client_auth(ClientAuth::client_secret_basic("my client", "p:w")),
+    );
+    assert_refused(&send_token(&basic, token).await, "token is not active");
+    let post = app_for(
+        &idp,
+        introspection(&url).client_auth(ClientAuth::client_secret_post("my client", "p:w")),
+    );
+    assert_refused(&send_token(&post, token).await, "token is not active");
+    let seen = seen.lock().expect("lock");
+    assert_eq!(seen.len(), 2);
+    for (headers, _) in seen.iter() {
+        assert_eq!(
+            headers[header::CONTENT_TYPE],
+            "application/x-www-form-urlencoded"
+        );
+        assert_eq!(headers[header::ACCEPT], "application/json");
+    }
+    let form = |body: &str| {
+        url::form_urlencoded::parse(body.as_bytes())
+            .into_owned()
+            .collect::<Vec<(String, String)>>()
+    };
+    let pair = |k: &str, v: &str| (k.to_owned(), v.to_owned());
+    // Basic: `my+client:p%3Aw` (each part form-urlencoded, RFC 6749 section 2.3.1), base64.
+    use base64::Engine;
+    let expected = base64::engine::general_purpose::STANDARD.encode("my+client:p%3Aw");
+    assert_eq!(
+        seen[0].0[header::AUTHORIZATION],
+        format!("Basic {expected}").as_str()
+    );
+    assert_eq!(
+        form(&seen[0].1),
+        [
+            pair("token", token),
+            pair("token_type_hint", "access_token")
+        ]
+    );
+    assert!(!seen[1].0.contains_key(header::AUTHORIZATION));
+    assert_eq!(
+        form(&seen[1].1),
+        [
+            pair("token", token),
+            pair("token_type_hint", "access_token"),
+            pair("client_id", "my client"),
+            pair("client_secret", "p:w"),
+        ]
+    );
+}
