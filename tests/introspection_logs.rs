@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use jwks_auth::introspection::{ClientAuth, Introspection};
 use jwks_auth::testing::{INTROSPECTION_CLIENT_ID, INTROSPECTION_CLIENT_SECRET, MockIdp};
-use jwks_auth::{AuthReason, JwksVerifier};
+use jwks_auth::{AuthReason, JwksVerifier, ManualClock};
 
 /// A writer collecting the log lines.
 #[derive(Clone, Default)]
@@ -78,7 +78,7 @@ async fn refused_client_credentials_are_an_error_naming_the_cause() {
 }
 
 #[tokio::test]
-async fn a_flood_past_max_in_flight_is_logged_once_and_never_names_a_token() {
+async fn a_flood_past_max_in_flight_is_logged_every_10_s_and_never_names_a_token() {
     let logs = Logs::default();
     let writer = logs.clone();
     let subscriber = tracing_subscriber::fmt()
@@ -88,10 +88,12 @@ async fn a_flood_past_max_in_flight_is_logged_once_and_never_names_a_token() {
         .finish();
     let _guard = tracing::subscriber::set_default(subscriber);
     let idp = MockIdp::start().await;
+    let clock = ManualClock::now();
     let verifier = JwksVerifier::builder()
         .jwks_url(idp.jwks_url())
         .issuer(idp.issuer())
         .audience(idp.audience())
+        .clock(clock.clone())
         .http_timeout(Duration::from_secs(30))
         .introspection(
             Introspection::builder()
@@ -106,7 +108,8 @@ async fn a_flood_past_max_in_flight_is_logged_once_and_never_names_a_token() {
         )
         .build()
         .expect("verifier");
-    idp.set_introspection_fault(jwks_auth::testing::Fault::Delay(Duration::from_secs(1)));
+    // Long enough for the refusals below; the holder's call lands after them.
+    idp.set_introspection_fault(jwks_auth::testing::Fault::Delay(Duration::from_secs(3)));
     let holder = {
         let verifier = verifier.clone();
         tokio::spawn(async move { verifier.verify("secret-holder-token").await })
@@ -119,7 +122,10 @@ async fn a_flood_past_max_in_flight_is_logged_once_and_never_names_a_token() {
     }
     assert_eq!(idp.introspection_calls(), 1);
     let flood: Vec<String> = (0..3).map(|n| format!("secret-flood-token-{n}")).collect();
-    for token in &flood {
+    for (n, token) in flood.iter().enumerate() {
+        if n == 2 {
+            clock.advance(Duration::from_secs(10));
+        }
         let err = verifier.verify(token).await.expect_err("saturated");
         assert_eq!(err.reason(), AuthReason::IntrospectionUnavailable);
         assert!(err.retry_after().is_some());
@@ -132,8 +138,8 @@ async fn a_flood_past_max_in_flight_is_logged_once_and_never_names_a_token() {
     assert_eq!(
         logs.matches("too many token introspection calls in the air")
             .count(),
-        1,
-        "{logs}"
+        2,
+        "the first refusal, and the first 10 s later: {logs}"
     );
     assert!(
         logs.contains("WARN") && logs.contains("max_in_flight=1"),

@@ -419,7 +419,7 @@ pub(crate) fn assemble(
         clock,
         retry_after,
         in_flight: Arc::new(tokio::sync::Semaphore::new(config.max_in_flight)),
-        saturated: std::sync::atomic::AtomicBool::new(false),
+        saturation_logged: std::sync::atomic::AtomicI64::new(i64::MIN),
         in_flight_bound: config.max_in_flight,
         keyless: alone,
     })
