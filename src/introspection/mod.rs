@@ -50,7 +50,8 @@
 //! for [`cache_ttl`](IntrospectionBuilder::cache_ttl) at most and never past the token's
 //! `exp`; an inactive or refused one for
 //! [`negative_cache_ttl`](IntrospectionBuilder::negative_cache_ttl); a failure never.
-//! Concurrent requests bearing the same uncached token share one call to the endpoint.
+//! Concurrent requests bearing the same uncached token share one call to the endpoint, and at
+//! most [`max_in_flight`](IntrospectionBuilder::max_in_flight) calls are in the air (503 past it).
 //! Revoking a token therefore takes effect within `cache_ttl`.
 
 mod assertion;
