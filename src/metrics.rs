@@ -55,8 +55,9 @@ pub const UNKNOWN_KID_COOLDOWN: &str = "jwks_auth_unknown_kid_cooldown_refusals_
 /// token), `unavailable` (outage, timeout) or `error` (an unreadable answer).
 pub const IDENTITY_FETCHES: &str = "jwks_auth_identity_fetches_total";
 /// Calls to the token introspection endpoint (cache hits are not calls): `result` = `active`,
-/// `inactive`, `refused` (active, but its claims fail the verifier's checks) or `error` (no
-/// usable answer: outage, refused client credentials, malformed answer).
+/// `inactive`, `refused` (active, but its claims fail the verifier's checks), `error` (no
+/// usable answer: outage, refused client credentials, malformed answer) or `saturated` (not
+/// called: `max_in_flight` calls already in the air; the request got 503).
 pub const INTROSPECTIONS: &str = "jwks_auth_introspections_total";
 
 #[cfg(feature = "metrics")]

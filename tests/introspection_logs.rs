@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use jwks_auth::introspection::{ClientAuth, Introspection};
 use jwks_auth::testing::{INTROSPECTION_CLIENT_ID, INTROSPECTION_CLIENT_SECRET, MockIdp};
-use jwks_auth::{AuthReason, JwksVerifier};
+use jwks_auth::{AuthReason, JwksVerifier, ManualClock};
 
 /// A writer collecting the log lines.
 #[derive(Clone, Default)]
@@ -75,4 +75,76 @@ async fn refused_client_credentials_are_an_error_naming_the_cause() {
     );
     assert!(!logs.contains(&token), "the token is never logged");
     assert!(!logs.contains(INTROSPECTION_CLIENT_SECRET));
+}
+
+#[tokio::test]
+async fn a_flood_past_max_in_flight_is_logged_every_10_s_and_never_names_a_token() {
+    let logs = Logs::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_max_level(tracing::Level::DEBUG)
+        .with_ansi(false)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let idp = MockIdp::start().await;
+    let clock = ManualClock::now();
+    let verifier = JwksVerifier::builder()
+        .jwks_url(idp.jwks_url())
+        .issuer(idp.issuer())
+        .audience(idp.audience())
+        .clock(clock.clone())
+        .http_timeout(Duration::from_secs(4))
+        .http_retries(0)
+        .introspection(
+            Introspection::builder()
+                .endpoint(idp.introspection_url())
+                .client_auth(ClientAuth::client_secret_basic(
+                    INTROSPECTION_CLIENT_ID,
+                    INTROSPECTION_CLIENT_SECRET,
+                ))
+                .max_in_flight(1)
+                .build()
+                .expect("config"),
+        )
+        .build()
+        .expect("verifier");
+    // The holder's call hangs until the 4 s timeout: a wide margin for the refusals below.
+    idp.set_introspection_fault(jwks_auth::testing::Fault::Delay(Duration::from_secs(60)));
+    let holder = {
+        let verifier = verifier.clone();
+        tokio::spawn(async move { verifier.verify("secret-holder-token").await })
+    };
+    for _ in 0..500 {
+        if idp.introspection_calls() == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(idp.introspection_calls(), 1);
+    let flood: Vec<String> = (0..3).map(|n| format!("secret-flood-token-{n}")).collect();
+    for (n, token) in flood.iter().enumerate() {
+        if n == 2 {
+            clock.advance(Duration::from_secs(10));
+        }
+        let err = verifier.verify(token).await.expect_err("saturated");
+        assert_eq!(err.reason(), AuthReason::IntrospectionUnavailable);
+        assert!(err.retry_after().is_some());
+    }
+    let err = holder.await.expect("task").expect_err("timed out");
+    assert_eq!(err.reason(), AuthReason::IntrospectionUnavailable);
+    assert_eq!(idp.introspection_calls(), 1, "the flood made no call");
+    let logs = String::from_utf8_lossy(&logs.0.lock().unwrap_or_else(PoisonError::into_inner))
+        .into_owned();
+    assert_eq!(
+        logs.matches("too many token introspection calls in the air")
+            .count(),
+        2,
+        "the first refusal, and the first 10 s later: {logs}"
+    );
+    assert!(
+        logs.contains("WARN") && logs.contains("max_in_flight=1"),
+        "{logs}"
+    );
+    assert!(!logs.contains("secret-"), "no token in the logs: {logs}");
 }

@@ -10,7 +10,7 @@ use super::{JwksVerifierBuilder, SourceConfig};
 use crate::algorithms::Algorithms;
 use crate::authz::Require;
 use crate::error::ConfigError;
-use crate::fetch::{HttpFetcher, check_url, default_client};
+use crate::fetch::{HttpFetcher, check_url, default_client, no_redirect_client};
 use crate::jwks::KeySet;
 use crate::jwks::cache::{CacheConfig, KeyCache};
 use crate::jwks::keyset::{KeyPolicy, VerifyKey};
@@ -119,6 +119,13 @@ impl JwksVerifierBuilder {
                     timeout: self.http_timeout,
                     max_body: crate::introspection::MAX_ANSWER_BYTES,
                     retries: self.http_retries,
+                },
+                // Your client as it is; ours follows no redirect with a token in the body.
+                match &self.http_client {
+                    Some(_) => None,
+                    None => Some(no_redirect_client().map_err(|e| {
+                        ConfigError::new(format!("cannot build the HTTP client: {e}"))
+                    })?),
                 },
                 self.allow_http,
                 self.clock.clone(),

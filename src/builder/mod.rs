@@ -416,7 +416,9 @@ impl JwksVerifierBuilder {
     }
 
     /// Your own HTTP client (private CAs, proxies). Configure it not to follow redirects to
-    /// other origins; responses from another origin are refused anyway.
+    /// other origins; responses from another origin are refused anyway. Token introspection
+    /// POSTs go through it too: there, configure no redirects at all (a 307 or 308 resends
+    /// the form, token included, to the new location before the answer is refused).
     pub fn http_client(mut self, client: reqwest::Client) -> Self {
         self.http_client = Some(client);
         self

@@ -48,6 +48,15 @@ pub(crate) fn default_client() -> Result<reqwest::Client, reqwest::Error> {
         .build()
 }
 
+/// The default client for POSTs that carry a token (introspection): no redirect followed at
+/// all, so that a 307 or 308 cannot make it resend the token, even to the same origin.
+pub(crate) fn no_redirect_client() -> Result<reqwest::Client, reqwest::Error> {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(USER_AGENT)
+        .build()
+}
+
 /// A GET answered 200 (with its body) or 304, with the headers freshness is read from.
 enum Answer {
     Document { body: Bytes, headers: HeaderMap },

@@ -15,6 +15,6 @@ mod freshness;
 mod post;
 mod url;
 
-pub(crate) use client::{GetFailure, HttpFetcher, default_client};
+pub(crate) use client::{GetFailure, HttpFetcher, default_client, no_redirect_client};
 pub use document::{FetchError, Fetched, Validators};
 pub(crate) use url::{check_url, redacted};

@@ -1,6 +1,7 @@
 //! The hardened form POST (token introspection, RFC 7662): the GET's hardening, for a request
 //! whose body carries a token. Timeout over the whole exchange, exactly 200, no redirect
-//! followed (a redirected POST would resend the token elsewhere, or lose its body), a body
+//! followed (a redirected POST would resend the token elsewhere, or lose its body: the default
+//! client follows none, and an answer from another URL than asked is refused), a body
 //! cap, and retries with backoff on connection errors, timeouts and 5xx only: asking again
 //! is harmless, introspection changes nothing on the server.
 

@@ -21,6 +21,9 @@ use tokio::sync::watch;
 use super::response::Verdict;
 use crate::claims::NumericDate;
 
+/// Longest time moka keeps an entry in memory (a year), whatever the configured lifetimes.
+const MAX_MEMORY_TTL: Duration = Duration::from_secs(365 * 24 * 3600);
+
 /// The cache key: SHA-256 of the token.
 pub(crate) type Digest32 = [u8; 32];
 
@@ -67,12 +70,16 @@ pub(crate) struct Departure {
 
 impl AnswerCache {
     pub(crate) fn new(capacity: u64, lifetimes: Lifetimes) -> Self {
-        let longest = lifetimes.positive.max(lifetimes.negative);
+        // Real time: only frees memory; validity is `Entry::until` on the clock. Bounded:
+        // moka panics past 1000 years, and an entry freed early only costs one more call.
+        let longest = lifetimes
+            .positive
+            .max(lifetimes.negative)
+            .clamp(Duration::from_secs(1), MAX_MEMORY_TTL);
         let entries = (capacity > 0).then(|| {
             moka::sync::Cache::builder()
                 .max_capacity(capacity)
-                // Real time: only frees memory; validity is `Entry::until` on the clock.
-                .time_to_live(longest.max(Duration::from_secs(1)))
+                .time_to_live(longest)
                 .build()
         });
         Self {

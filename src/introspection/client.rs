@@ -34,7 +34,10 @@ pub(crate) enum Endpoint {
 pub(crate) struct Client {
     pub(crate) endpoint: Endpoint,
     pub(crate) auth: ClientAuth,
+    /// For the discovery GET.
     pub(crate) http: HttpFetcher,
+    /// For the POSTs, which carry the token: the default client follows no redirect.
+    pub(crate) post_http: HttpFetcher,
     pub(crate) allow_http: bool,
     /// For the client assertion's `iat` and `exp`.
     pub(crate) clock: SharedClock,
@@ -55,7 +58,7 @@ impl Client {
     pub(crate) async fn introspect(&self, token: &str) -> Result<Bytes, FetchError> {
         let url = self.endpoint().await?;
         let (form, headers) = self.request(token, &url)?;
-        let answer = self.http.post_form(&url, &form, &headers).await;
+        let answer = self.post_http.post_form(&url, &form, &headers).await;
         answer.map_err(|failure| match failure.status {
             Some(StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN) => {
                 FetchError::permanent(format!(

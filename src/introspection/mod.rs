@@ -1,8 +1,10 @@
 //! Opaque access tokens: OAuth 2.0 token introspection (RFC 7662).
 //!
-//! A token that is not a JWT (a Keycloak lightweight token, an Okta or Ory Hydra opaque token,
-//! a reference token) cannot be verified locally: the resource server asks the authorization
-//! server's introspection endpoint whether it is active, and what it grants. Configure it on
+//! A token that is not a JWT (an Ory Hydra or Zitadel opaque token, a reference token) cannot
+//! be verified locally: the resource server asks the authorization server's introspection
+//! endpoint whether it is active, and what it grants. (A Keycloak lightweight access token is
+//! a JWT stripped of most claims: [`Routing::AllTokens`] gets them from the endpoint.)
+//! Configure it on
 //! the verifier with [`JwksVerifierBuilder::introspection`](crate::JwksVerifierBuilder::introspection):
 //!
 //! ```no_run
@@ -29,6 +31,10 @@
 //!   `scope`, `client_id`, `exp`, `aud`, `iss`, ...), checked like a JWT's: `exp` (when
 //!   present) and `nbf` with the leeway, `iss`, `aud`, the claim rules, the verifier's and the
 //!   routes' requirements ([`Require`](crate::Require) reads `scope` as in a JWT).
+//! - `active: true` for a refresh or ID token (`token_use`, `typ` or `token_type` says
+//!   `refresh_token`, `Refresh`, `Offline`, `ID`, ...): 401 `invalid_token`
+//!   ([`AuthReason::TokenUseMismatch`](crate::AuthReason)); endpoints answer for refresh
+//!   tokens too, and one must not pass for an access token.
 //! - No answer (endpoint down, timeout, 5xx after the retries, this server's client
 //!   credentials refused, a redirect) or an answer that is not an RFC 7662 response (not
 //!   JSON, no boolean `active`, larger than the body cap): 503 with `Retry-After`
@@ -44,7 +50,8 @@
 //! for [`cache_ttl`](IntrospectionBuilder::cache_ttl) at most and never past the token's
 //! `exp`; an inactive or refused one for
 //! [`negative_cache_ttl`](IntrospectionBuilder::negative_cache_ttl); a failure never.
-//! Concurrent requests bearing the same uncached token share one call to the endpoint.
+//! Concurrent requests bearing the same uncached token share one call to the endpoint, and at
+//! most [`max_in_flight`](IntrospectionBuilder::max_in_flight) calls are in the air (503 past it).
 //! Revoking a token therefore takes effect within `cache_ttl`.
 
 mod assertion;
@@ -74,6 +81,8 @@ pub const DEFAULT_CACHE_TTL: Duration = Duration::from_secs(60);
 pub const DEFAULT_NEGATIVE_CACHE_TTL: Duration = Duration::from_secs(10);
 /// Default number of cached answers.
 pub const DEFAULT_CACHE_CAPACITY: u64 = 10_000;
+/// Default bound on calls to the endpoint in the air at once (distinct uncached tokens).
+pub const DEFAULT_MAX_IN_FLIGHT: usize = 64;
 /// Largest introspection answer read (64 KiB): a larger one is refused as malformed (503).
 pub const MAX_ANSWER_BYTES: usize = 64 * 1024;
 
@@ -170,6 +179,7 @@ pub struct Introspection {
     pub(crate) negative_cache_ttl: Duration,
     pub(crate) cache_capacity: u64,
     pub(crate) jwt_response: bool,
+    pub(crate) max_in_flight: usize,
 }
 
 impl Introspection {
@@ -184,6 +194,7 @@ impl Introspection {
             negative_cache_ttl: DEFAULT_NEGATIVE_CACHE_TTL,
             cache_capacity: DEFAULT_CACHE_CAPACITY,
             jwt_response: false,
+            max_in_flight: DEFAULT_MAX_IN_FLIGHT,
         }
     }
 
@@ -204,6 +215,7 @@ pub struct IntrospectionBuilder {
     negative_cache_ttl: Duration,
     cache_capacity: u64,
     jwt_response: bool,
+    max_in_flight: usize,
 }
 
 impl IntrospectionBuilder {
@@ -266,11 +278,22 @@ impl IntrospectionBuilder {
         self
     }
 
+    /// Most calls to the endpoint in the air at once (default [`DEFAULT_MAX_IN_FLIGHT`]).
+    /// Every distinct uncached token costs a call, so a flood of made-up tokens would
+    /// otherwise become as many concurrent calls to the authorization server; past the bound
+    /// a request whose token needs a new call is answered 503 with `Retry-After` at once
+    /// (cached answers, and requests joining a call in the air, are not affected).
+    #[must_use]
+    pub fn max_in_flight(mut self, calls: usize) -> Self {
+        self.max_in_flight = calls;
+        self
+    }
+
     /// Checks the settings.
     ///
     /// # Errors
     /// A [`ConfigError`] naming the setting to fix: no client authentication, an empty client
-    /// id or secret, a zero `cache_ttl`.
+    /// id or secret, a zero `cache_ttl` or `max_in_flight`.
     pub fn build(self) -> Result<Introspection, ConfigError> {
         let Some(auth) = self.auth else {
             return Err(ConfigError::new(
@@ -293,6 +316,12 @@ impl IntrospectionBuilder {
                 "introspection: cache_ttl must be positive (use cache_capacity(0) for no cache)",
             ));
         }
+        if self.max_in_flight == 0 {
+            return Err(ConfigError::new(
+                "introspection: max_in_flight must be at least 1 (it bounds the calls to the \
+                 endpoint in the air at once)",
+            ));
+        }
         Ok(Introspection {
             endpoint: self.endpoint,
             auth,
@@ -301,12 +330,15 @@ impl IntrospectionBuilder {
             negative_cache_ttl: self.negative_cache_ttl,
             cache_capacity: self.cache_capacity,
             jwt_response: self.jwt_response,
+            max_in_flight: self.max_in_flight,
         })
     }
 }
 
 /// The verifier's introspection part, from its settings and the verifier's (policy, HTTP,
 /// clock). `alone`: the verifier has no key source, so every token is introspected.
+/// `post_client`: the client for the introspection POSTs when not `http`'s (ours follows no
+/// redirect; the discovery GET through `http` follows same-origin ones).
 #[allow(clippy::too_many_arguments)] // one call site: the verifier builder
 pub(crate) fn assemble(
     config: Introspection,
@@ -314,6 +346,7 @@ pub(crate) fn assemble(
     oidc_issuer: Option<String>,
     policy: Policy,
     http: HttpFetcher,
+    post_client: Option<reqwest::Client>,
     allow_http: bool,
     clock: SharedClock,
 ) -> Result<Introspector, ConfigError> {
@@ -372,6 +405,10 @@ pub(crate) fn assemble(
         client: client::Client {
             endpoint,
             auth: config.auth,
+            post_http: HttpFetcher {
+                client: post_client.unwrap_or_else(|| http.client.clone()),
+                ..http.clone()
+            },
             http,
             allow_http,
             clock: clock.clone(),
@@ -382,6 +419,9 @@ pub(crate) fn assemble(
         policy,
         clock,
         retry_after,
+        in_flight: Arc::new(tokio::sync::Semaphore::new(config.max_in_flight)),
+        saturation_logged: std::sync::atomic::AtomicI64::new(i64::MIN),
+        in_flight_bound: config.max_in_flight,
         keyless: alone,
     })
 }

@@ -67,6 +67,9 @@ pub(crate) fn check(
     let Some(claims) = answer else {
         return Verdict::Refused(AuthReason::InactiveToken);
     };
+    if names_another_kind(&claims) {
+        return Verdict::Refused(AuthReason::TokenUseMismatch);
+    }
     match policy.check_introspected(&claims, now) {
         Ok((exp, nbf)) => Verdict::Active {
             user: User::new(Value::Object(claims), false),
@@ -75,6 +78,35 @@ pub(crate) fn check(
         },
         Err(e) => Verdict::Refused(e.reason()),
     }
+}
+
+/// The values of `token_use`, `typ` and `token_type` that name a token other than an access
+/// token, lowercase.
+const OTHER_KINDS: [&str; 6] = [
+    "refresh_token",
+    "refresh",
+    "offline",
+    "id_token",
+    "id",
+    "logout",
+];
+
+/// Whether an active answer says the token is not an access token. The endpoint may answer for
+/// refresh tokens too (`token_type_hint` is only a hint, RFC 7662 section 2.1), and a refresh
+/// token presented as a bearer token must not open the API for its long lifetime. Read as the
+/// servers write it: Ory Hydra's `token_use`, Keycloak's `typ` (`Refresh`, `Offline`, `ID`),
+/// IdentityServer's `token_type`.
+fn names_another_kind(claims: &Map<String, Value>) -> bool {
+    ["token_use", "typ", "token_type"].into_iter().any(|name| {
+        claims
+            .get(name)
+            .and_then(Value::as_str)
+            .is_some_and(|kind| {
+                OTHER_KINDS
+                    .iter()
+                    .any(|other| kind.eq_ignore_ascii_case(other))
+            })
+    })
 }
 
 impl Verdict {
@@ -114,6 +146,33 @@ mod tests {
         ] {
             let err = parse(bad).expect_err("malformed");
             assert!(err.to_string().contains("RFC 7662"), "{err}");
+        }
+    }
+
+    #[test]
+    fn answers_for_refresh_or_id_tokens_are_not_access() {
+        let claims = |name: &str, value: &str| {
+            let mut claims = Map::new();
+            claims.insert(name.to_owned(), Value::from(value));
+            claims
+        };
+        for (name, value) in [
+            ("token_use", "refresh_token"),
+            ("typ", "Refresh"),
+            ("typ", "Offline"),
+            ("typ", "ID"),
+            ("token_type", "refresh_token"),
+        ] {
+            assert!(names_another_kind(&claims(name, value)), "{name}: {value}");
+        }
+        for (name, value) in [
+            ("token_use", "access_token"),
+            ("typ", "Bearer"),
+            ("token_type", "Bearer"),
+            ("token_type", "DPoP"),
+            ("token_type", "access_token"),
+        ] {
+            assert!(!names_another_kind(&claims(name, value)), "{name}: {value}");
         }
     }
 }

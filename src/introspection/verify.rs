@@ -3,7 +3,10 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
+
+use tokio::sync::Semaphore;
 
 use super::Routing;
 use super::cache::{AnswerCache, Boarding, Digest32, Outcome, arrival};
@@ -15,6 +18,9 @@ use crate::error::{AuthError, AuthReason};
 use crate::policy::Policy;
 use crate::user::User;
 
+/// Shortest interval between two logs of refusals by `max_in_flight`.
+const SATURATION_LOG_INTERVAL_MS: i64 = 10_000;
+
 /// Everything needed to introspect one verifier's opaque tokens.
 pub(crate) struct Introspector {
     pub(crate) routing: Routing,
@@ -25,6 +31,13 @@ pub(crate) struct Introspector {
     pub(crate) clock: SharedClock,
     /// Told to clients when the endpoint gave no answer.
     pub(crate) retry_after: Duration,
+    /// Permits for calls in the air: a flood of distinct made-up tokens is refused (503)
+    /// instead of becoming as many calls to the authorization server.
+    pub(crate) in_flight: Arc<Semaphore>,
+    /// When (verifier clock, ms) a refusal by the bound was last logged; `i64::MIN`: never.
+    pub(crate) saturation_logged: AtomicI64,
+    /// The bound on `in_flight`, for the log.
+    pub(crate) in_flight_bound: usize,
     /// The verifier has no key source: its (empty) key cache is never used.
     pub(crate) keyless: bool,
     /// Set when answers must be signed (RFC 9701).
@@ -71,15 +84,21 @@ impl Introspector {
                 // A call that landed between the cache miss and boarding left its answer.
                 if let Some(verdict) = self.cache.get(&key, self.clock.now()) {
                     departure.land(Ok(verdict));
-                } else {
+                } else if let Ok(permit) = Arc::clone(&self.in_flight).try_acquire_owned() {
                     // Its own task: a request that goes away does not cancel the call the
                     // others wait for. The call is bounded by the HTTP timeout and retries.
                     let this = Arc::clone(self);
                     let token = token.to_owned();
                     tokio::spawn(async move {
                         let outcome = this.call(&token, key).await;
+                        drop(permit);
                         departure.land(outcome);
                     });
+                } else {
+                    // Too many calls in the air: no call, and those who joined this flight
+                    // in the meantime get the same 503.
+                    self.saturated();
+                    departure.land(Err(()));
                 }
                 receiver
             }
@@ -87,6 +106,27 @@ impl Introspector {
         match arrival(receiver).await {
             Ok(verdict) => verdict.result(&self.policy, self.clock.now()),
             Err(()) => Err(AuthError::introspection_unavailable(self.retry_after)),
+        }
+    }
+
+    /// Counts and logs (at most every [`SATURATION_LOG_INTERVAL_MS`], not per request of a
+    /// flood) a call refused because `max_in_flight` calls are in the air.
+    fn saturated(&self) {
+        crate::metrics::introspection("saturated");
+        let now = self.clock.now().as_millis();
+        let last = self.saturation_logged.load(Ordering::Relaxed);
+        let due = last == i64::MIN || now.saturating_sub(last) >= SATURATION_LOG_INTERVAL_MS;
+        if due
+            && self
+                .saturation_logged
+                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+        {
+            tracing::warn!(
+                max_in_flight = self.in_flight_bound,
+                "jwks-auth: too many token introspection calls in the air; answering 503 to \
+                 requests with new tokens until one lands (logged at most every 10 s)"
+            );
         }
     }
 
