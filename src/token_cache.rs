@@ -1,16 +1,23 @@
 //! The verified-token cache: a token seen before skips the signature check.
 //!
-//! Keyed by the SHA-256 of the whole token (the token itself is never stored), valued with the
-//! user and what must be re-checked on every hit: `exp`/`nbf` against the clock, and that the
-//! key which verified it is still in the current set. An entry never outlives the token's
-//! `exp` (plus leeway), and a token that failed is never cached. Memory is bounded twice: by
-//! the entry capacity, and by [`DEFAULT_MAX_BYTES`] of estimated entry sizes (see
-//! [`CachedToken::weight`]), so that large tokens cannot multiply the footprint.
+//! Keyed by a fast hash of the whole token under a per-process random key, and valued with
+//! the token itself, the user and what must be re-checked on every hit: `exp`/`nbf` against
+//! the clock, and that the key which verified it is still in the current set. A hit compares
+//! the whole token with the stored one, so two tokens whose hashes collide can never share an
+//! entry's user: the hash only picks the slot, equality decides. (A SHA-256 digest as the key
+//! avoided storing the token, but it cost ~500 ns for an 800-byte token even with the CPU's
+//! SHA extensions, half of the whole repeat path; the keyed hash and the comparison cost
+//! ~25 ns.) An entry never outlives the token's `exp` (plus leeway), and a token that failed is
+//! never cached. Memory is bounded twice: by the entry capacity, and by [`DEFAULT_MAX_BYTES`]
+//! of estimated entry sizes (see [`CachedToken::weight`]; the stored token counts), so that
+//! large tokens cannot multiply the footprint.
 
+use std::hash::{BuildHasher, Hasher};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use sha2::{Digest, Sha256};
+use foldhash::SharedSeed;
+use foldhash::quality::SeedableRandomState;
 
 use crate::claims::NumericDate;
 use crate::clock::SharedClock;
@@ -30,31 +37,47 @@ pub(crate) struct CachedToken {
 
 /// The byte budget of the verified-token cache: 5 MiB of estimated entry sizes. Chosen so
 /// that a server that has seen 20,000 distinct ~800-byte RS256 tokens stays under 16 MiB
-/// resident (measured with `examples/token_memory.rs`: ~9.3 MiB without the cache). A token
-/// with ~250 bytes of claims weighs ~1.8 KiB, so ~2,900 such tokens stay cached; with the
-/// default 10,000 entries the entry cap binds only for tokens under ~520 bytes an entry.
+/// resident (measured with `examples/token_memory.rs`: ~9.3 MiB without the cache). A
+/// 780-byte token with ~250 bytes of claims weighs ~2.6 KiB (the token itself included), so
+/// ~2,000 such tokens stay cached; with the default 10,000 entries the entry cap binds only
+/// for entries under ~520 bytes.
 pub(crate) const DEFAULT_MAX_BYTES: u64 = 5 << 20;
 
-/// Fixed cost of one entry: the digest key, the `Arc`, this struct, moka's node, timer and
-/// deque entries, and the `User`'s map (a `BTreeMap` leaf is ~600 bytes however few claims);
-/// calibrated against resident memory, rounded up.
+/// Fixed cost of one entry: the key, the `Arc`, the entry, the stored token's allocation
+/// header, moka's node, timer and deque entries, and the `User`'s map (a `BTreeMap` leaf is
+/// ~600 bytes however few claims); calibrated against resident memory, rounded up.
 const ENTRY_OVERHEAD: usize = 1024;
 
 impl CachedToken {
-    /// Estimated bytes an entry for claims of `payload_len` bytes of JSON holds: the fixed
-    /// overhead, plus three times the JSON (a `serde_json::Value` map spends its text again
-    /// in separately allocated keys and strings, plus node headers and allocator slack).
+    /// Estimated bytes an entry for claims of `payload_len` bytes of JSON holds, the token
+    /// aside (the cache adds its length): the fixed overhead, plus three times the JSON (a
+    /// `serde_json::Value` map spends its text again in separately allocated keys and
+    /// strings, plus node headers and allocator slack).
     pub(crate) fn weight(payload_len: usize) -> u32 {
         u32::try_from(ENTRY_OVERHEAD.saturating_add(payload_len.saturating_mul(3)))
             .unwrap_or(u32::MAX)
     }
 }
 
-pub(crate) type TokenKey = [u8; 32];
+/// Where a token's entry lives: its keyed hash. Not a proof of identity (see [`Entry`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) struct TokenKey(u64);
+
+/// A cache entry: the token it was verified from (compared on every hit), and the result.
+#[derive(Debug)]
+pub(crate) struct Entry {
+    token: Box<str>,
+    pub(crate) verified: CachedToken,
+    /// `verified.weight` plus the token's length.
+    weight: u32,
+}
 
 #[derive(Debug, Clone)]
 pub(crate) struct TokenCache {
-    entries: moka::sync::Cache<TokenKey, Arc<CachedToken>>,
+    entries: moka::sync::Cache<TokenKey, Arc<Entry>>,
+    /// The hash key, drawn from the OS once per cache: tokens an attacker chooses cannot be
+    /// aimed at each other's slots (a collision would only cost a miss, never a wrong user).
+    hasher: SeedableRandomState,
 }
 
 /// Expires each entry at its token's `exp` + leeway, measured on the verifier's clock when the
@@ -67,17 +90,17 @@ struct UntilExp {
     leeway: Duration,
 }
 
-impl moka::Expiry<TokenKey, Arc<CachedToken>> for UntilExp {
+impl moka::Expiry<TokenKey, Arc<Entry>> for UntilExp {
     fn expire_after_create(
         &self,
         _key: &TokenKey,
-        value: &Arc<CachedToken>,
+        value: &Arc<Entry>,
         _created_at: Instant,
     ) -> Option<Duration> {
         Some(
             self.clock
                 .now()
-                .until(value.exp.saturating_add(self.leeway)),
+                .until(value.verified.exp.saturating_add(self.leeway)),
         )
     }
 }
@@ -102,26 +125,43 @@ impl TokenCache {
         Self {
             entries: moka::sync::Cache::builder()
                 .max_capacity(max_bytes)
-                .weigher(move |_: &TokenKey, v: &Arc<CachedToken>| v.weight.max(floor))
+                .weigher(move |_: &TokenKey, v: &Arc<Entry>| v.weight.max(floor))
                 .expire_after(UntilExp { clock, leeway })
                 .build(),
+            hasher: SeedableRandomState::with_seed(random_seed(), SharedSeed::global_random()),
         }
     }
 
+    /// The token's slot: foldhash (hashbrown's default hasher) over the whole token, ~20 ns
+    /// for 800 bytes.
     pub(crate) fn key(&self, token: &str) -> TokenKey {
-        Sha256::digest(token.as_bytes()).into()
+        let mut hasher = self.hasher.build_hasher();
+        hasher.write(token.as_bytes());
+        TokenKey(hasher.finish())
     }
 
-    pub(crate) fn get(&self, key: &TokenKey) -> Option<Arc<CachedToken>> {
-        self.entries.get(key)
+    /// The entry for exactly `token`, if cached: another token in the same slot is a miss.
+    pub(crate) fn get(&self, key: TokenKey, token: &str) -> Option<Arc<Entry>> {
+        self.entries.get(&key).filter(|e| *e.token == *token)
     }
 
-    pub(crate) fn insert(&self, key: TokenKey, cached: CachedToken) {
-        self.entries.insert(key, Arc::new(cached));
+    /// Caches `token`'s verification, replacing whatever the slot held.
+    pub(crate) fn insert(&self, key: TokenKey, token: &str, verified: CachedToken) {
+        let length = u32::try_from(token.len()).unwrap_or(u32::MAX);
+        let weight = verified.weight.saturating_add(length);
+        self.entries.insert(
+            key,
+            Arc::new(Entry {
+                token: token.into(),
+                verified,
+                weight,
+            }),
+        );
     }
 
-    pub(crate) fn remove(&self, key: &TokenKey) {
-        self.entries.invalidate(key);
+    /// Drops the slot's entry (after a [`get`](Self::get) of that token found it stale).
+    pub(crate) fn remove(&self, key: TokenKey) {
+        self.entries.invalidate(&key);
     }
 
     #[cfg(test)]
@@ -135,6 +175,12 @@ impl TokenCache {
         self.entries.run_pending_tasks();
         self.entries.weighted_size()
     }
+}
+
+/// 64 random bits from the OS, without a dependency: std's `RandomState` keys SipHash with
+/// OS randomness (drawn once per thread, then incremented, so successive caches differ too).
+fn random_seed() -> u64 {
+    std::collections::hash_map::RandomState::new().hash_one(0x6a77_6b73_u64)
 }
 
 #[cfg(test)]
@@ -160,25 +206,36 @@ mod tests {
         }
     }
 
+    /// Caches `cached` for `token` under its own key.
+    fn put(cache: &TokenCache, token: &str, cached: CachedToken) {
+        cache.insert(cache.key(token), token, cached);
+    }
+
+    fn get(cache: &TokenCache, token: &str) -> Option<Arc<Entry>> {
+        cache.get(cache.key(token), token)
+    }
+
     #[test]
     fn memory_is_bounded_by_bytes_at_the_edge() {
         let clock = SharedClock(Arc::new(ManualClock::at_unix(1_000)));
         // 100 entries allowed, 10,000 bytes: an entry weighs at least 100.
         let cache = TokenCache::with_max_bytes(100, 10_000, clock.clone(), Duration::ZERO);
-        let big = CachedToken::weight(1_000); // 4,024 bytes: two fit, a third does not
+        // 4,024 bytes of claims estimate, plus the 6-byte token: two fit, a third does not.
+        let big = CachedToken::weight(1_000);
         assert_eq!(big, 4_024);
         for i in 0..50 {
-            cache.insert(cache.key(&format!("big-{i}")), weighing(10_000, 1_000));
+            put(&cache, &format!("big-{i:02}"), weighing(10_000, 1_000));
         }
         assert!(cache.bytes() <= 10_000, "{} bytes", cache.bytes());
         assert!(cache.len() <= 2, "{} entries of {big} bytes", cache.len());
-        // The edge: an entry weighing exactly the budget is kept; one byte more is not.
-        let exact = TokenCache::with_max_bytes(1, 4_024, clock.clone(), Duration::ZERO);
-        exact.insert(exact.key("exact"), weighing(10_000, 1_000));
-        assert_eq!((exact.len(), exact.bytes()), (1, 4_024));
-        let over = TokenCache::with_max_bytes(1, 4_023, clock, Duration::ZERO);
-        over.insert(over.key("over"), weighing(10_000, 1_000));
-        assert_eq!(over.len(), 0, "4,024 bytes > the 4,023-byte budget");
+        // The edge: an entry weighing exactly the budget is kept; one byte more is not. The
+        // stored token counts: 4,024 + 5 bytes of "exact".
+        let exact = TokenCache::with_max_bytes(1, 4_029, clock.clone(), Duration::ZERO);
+        put(&exact, "exact", weighing(10_000, 1_000));
+        assert_eq!((exact.len(), exact.bytes()), (1, 4_029));
+        let over = TokenCache::with_max_bytes(1, 4_028, clock, Duration::ZERO);
+        put(&over, "token", weighing(10_000, 1_000));
+        assert_eq!(over.len(), 0, "4,029 bytes > the 4,028-byte budget");
     }
 
     #[test]
@@ -186,7 +243,7 @@ mod tests {
         let clock = SharedClock(Arc::new(ManualClock::at_unix(1_000)));
         let cache = TokenCache::with_max_bytes(10, 1 << 20, clock, Duration::ZERO);
         for i in 0..1_000 {
-            cache.insert(cache.key(&format!("small-{i}")), weighing(10_000, 1));
+            put(&cache, &format!("small-{i}"), weighing(10_000, 1));
         }
         assert!(cache.len() <= 10, "{} entries", cache.len());
         assert!(cache.bytes() <= 1 << 20);
@@ -197,7 +254,7 @@ mod tests {
         let clock = ManualClock::at_unix(1_000);
         let cache = TokenCache::new(10, SharedClock(Arc::new(clock)), Duration::ZERO);
         for i in 0..1_000 {
-            cache.insert(cache.key(&format!("token-{i}")), entry(10_000));
+            put(&cache, &format!("token-{i}"), entry(10_000));
         }
         assert!(cache.len() <= 10, "{} entries", cache.len());
     }
@@ -206,27 +263,46 @@ mod tests {
     fn entries_never_outlive_their_token() {
         let clock = ManualClock::at_unix(1_000);
         let cache = TokenCache::new(10, SharedClock(Arc::new(clock)), Duration::ZERO);
-        let key = cache.key("expired");
-        cache.insert(key, entry(999));
+        put(&cache, "expired", entry(999));
         assert!(
-            cache.get(&key).is_none(),
+            get(&cache, "expired").is_none(),
             "an already expired token is not kept"
         );
-        let key = cache.key("at exp");
-        cache.insert(key, entry(1_000));
+        put(&cache, "at exp", entry(1_000));
         assert!(
-            cache.get(&key).is_none(),
+            get(&cache, "at exp").is_none(),
             "exp is exclusive: a token at its exp is not kept"
         );
-        let key = cache.key("live");
-        cache.insert(key, entry(5_000));
-        assert!(cache.get(&key).is_some());
+        put(&cache, "live", entry(5_000));
+        assert!(get(&cache, "live").is_some());
     }
 
     #[test]
-    fn keys_are_collision_resistant_digests() {
+    fn a_slot_answers_only_for_the_token_it_holds() {
         let cache = TokenCache::new(10, SharedClock::default(), Duration::ZERO);
         assert_ne!(cache.key("a.b.c"), cache.key("a.b.d"));
         assert_eq!(cache.key("a.b.c"), cache.key("a.b.c"));
+        // Force a collision: "a.b.d" looked up in "a.b.c"'s slot is a miss, not its user.
+        let slot = cache.key("a.b.c");
+        cache.insert(slot, "a.b.c", entry(10_000));
+        assert!(cache.get(slot, "a.b.c").is_some());
+        assert!(cache.get(slot, "a.b.d").is_none(), "another token, same slot");
+        assert!(cache.get(slot, "a.b.").is_none(), "a prefix of the token");
+        assert!(cache.get(slot, "a.b.cc").is_none(), "the token and more");
+        // The colliding token, once verified, replaces the entry; the first one then misses.
+        cache.insert(slot, "a.b.d", entry(10_000));
+        assert!(cache.get(slot, "a.b.d").is_some());
+        assert!(cache.get(slot, "a.b.c").is_none());
+    }
+
+    #[test]
+    fn keys_are_drawn_per_cache() {
+        let one = TokenCache::new(10, SharedClock::default(), Duration::ZERO);
+        let two = TokenCache::new(10, SharedClock::default(), Duration::ZERO);
+        assert_ne!(
+            one.key("a.b.c"),
+            two.key("a.b.c"),
+            "each cache hashes with its own random key"
+        );
     }
 }

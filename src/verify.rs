@@ -3,8 +3,8 @@
 //!
 //! This is the hot path. On a known key it takes no lock, parses no JWK, builds no
 //! `Validation`, and awaits nothing. When the key set must be fetched first, the synchronous
-//! attempt hands what it learnt (header, token digest) to the slow path in a [`Pending`], so
-//! nothing is parsed or hashed twice.
+//! attempt hands what it learnt (header, token cache slot) to the slow path in a [`Pending`],
+//! so nothing is parsed or hashed twice.
 
 use std::fmt;
 use std::sync::Arc;
@@ -44,7 +44,7 @@ pub(crate) enum Attempt {
 }
 
 /// What the synchronous attempt learnt about a token whose key set must be fetched first:
-/// its checked JOSE header and its digest for the verified-token cache.
+/// its checked JOSE header and its slot in the verified-token cache.
 #[derive(Debug)]
 pub(crate) struct Pending {
     /// Which issuer of a multi-issuer verifier the token was routed to.
@@ -105,9 +105,9 @@ impl IssuerVerifier {
         }
         let now = self.clock.now();
         let cache_key = self.token_cache.as_ref().map(|c| c.key(token));
-        if let (Some(cache), Some(key)) = (&self.token_cache, &cache_key) {
-            let reused = cache.get(key).and_then(|hit| {
-                let reused = self.reuse(&hit, now);
+        if let (Some(cache), Some(key)) = (&self.token_cache, cache_key) {
+            let reused = cache.get(key, token).and_then(|hit| {
+                let reused = self.reuse(&hit.verified, now);
                 if reused.is_none() {
                     cache.remove(key);
                 }
@@ -146,7 +146,9 @@ impl IssuerVerifier {
             return needs_keys();
         }
         match self.select(&snap.keys, &compact) {
-            Selection::Found(keys) => Attempt::Done(self.finish(&compact, keys, now, cache_key)),
+            Selection::Found(keys) => {
+                Attempt::Done(self.finish(token, &compact, keys, now, cache_key))
+            }
             Selection::Refused(why) => Attempt::Done(Err(AuthError::new(why))),
             Selection::UnknownKid if self.keys.refuse_unknown_kid_now() => {
                 Attempt::Done(Err(AuthError::new(AuthReason::UnknownKeyId)))
@@ -207,7 +209,7 @@ impl IssuerVerifier {
         let now = self.clock.now();
         let compact = pending.compact(token)?;
         match self.select(&snap.keys, &compact) {
-            Selection::Found(keys) => self.finish(&compact, keys, now, pending.cache_key),
+            Selection::Found(keys) => self.finish(token, &compact, keys, now, pending.cache_key),
             Selection::Refused(why) => Err(AuthError::new(why)),
             Selection::UnknownKid => Err(AuthError::new(AuthReason::UnknownKeyId)),
         }
@@ -243,6 +245,7 @@ impl IssuerVerifier {
     /// Verify, cache the success, apply the authorization policy.
     fn finish(
         &self,
+        token: &str,
         compact: &Compact<'_>,
         keys: Candidates<'_>,
         now: NumericDate,
@@ -250,7 +253,7 @@ impl IssuerVerifier {
     ) -> Result<User, AuthError> {
         let (user, cached) = self.check(compact, keys.iter(), now)?;
         if let (Some(cache), Some(k)) = (&self.token_cache, cache_key) {
-            cache.insert(k, cached);
+            cache.insert(k, token, cached);
         }
         self.authorize(user)
     }
