@@ -270,9 +270,9 @@ pub(crate) fn authorization<'h>(
 /// that it compiles to vector compares: a token is hundreds of bytes, and a `char`-by-`char`
 /// search (`str::contains` with a closure) cost 20x more on the hot path.
 fn is_visible_ascii(bytes: &[u8]) -> bool {
-    bytes
-        .iter()
-        .fold(true, |visible, b| visible & (b.wrapping_sub(0x21) < 0x7F - 0x21))
+    bytes.iter().fold(true, |visible, b| {
+        visible & (b.wrapping_sub(0x21) < 0x7F - 0x21)
+    })
 }
 
 /// An auth-scheme character (RFC 9110 `tchar`), minus the dot (see [`bearer`]).
@@ -489,6 +489,50 @@ mod tests {
             reason(&[("cookie", &past_limit)]),
             AuthReason::TooManyCookies
         );
+    }
+
+    #[test]
+    fn bearer_tokens_are_visible_ascii_to_their_last_byte() {
+        for (value, expected) in [
+            (&b"Bearer  a.b.c"[..], Ok(Some("a.b.c".to_owned()))),
+            (b"\t Bearer a.b.c", Ok(Some("a.b.c".to_owned()))),
+            (b"Bearer !~.b.c", Ok(Some("!~.b.c".to_owned()))),
+            (
+                b"Bearer a.b.c\xc3\xa9",
+                Err(AuthReason::MalformedBearerToken),
+            ),
+            (
+                b"Bearer \xc3\xa9a.b.c",
+                Err(AuthReason::MalformedBearerToken),
+            ),
+            (b"Bearer a.b.c\t", Err(AuthReason::MalformedBearerToken)),
+            (b"Bearer a.b.c ", Err(AuthReason::MalformedBearerToken)),
+            (b"Bearer a.b\tc", Err(AuthReason::MalformedBearerToken)),
+        ] {
+            let mut h = HeaderMap::new();
+            h.append(
+                header::AUTHORIZATION,
+                HeaderValue::from_bytes(value).expect("bytes"),
+            );
+            assert_eq!(
+                token_of(&h, &all_sources()).map_err(|e| e.reason()),
+                expected,
+                "{}",
+                value.escape_ascii()
+            );
+        }
+        // Every byte value after the scheme: only 0x21..=0x7E make a token.
+        for b in 0..=u8::MAX {
+            let Ok(value) =
+                HeaderValue::from_bytes(&[b'B', b'e', b'a', b'r', b'e', b'r', b' ', b'x', b])
+            else {
+                continue; // not a header value at all
+            };
+            let mut h = HeaderMap::new();
+            h.append(header::AUTHORIZATION, value);
+            let found = token_of(&h, &all_sources());
+            assert_eq!(found.is_ok(), (0x21..=0x7E).contains(&b), "byte {b:#04x}");
+        }
     }
 
     #[test]

@@ -279,14 +279,18 @@ mod tests {
 
     #[test]
     fn a_slot_answers_only_for_the_token_it_holds() {
-        let cache = TokenCache::new(10, SharedClock::default(), Duration::ZERO);
+        let clock = SharedClock(Arc::new(ManualClock::at_unix(1_000)));
+        let cache = TokenCache::new(10, clock, Duration::ZERO);
         assert_ne!(cache.key("a.b.c"), cache.key("a.b.d"));
         assert_eq!(cache.key("a.b.c"), cache.key("a.b.c"));
         // Force a collision: "a.b.d" looked up in "a.b.c"'s slot is a miss, not its user.
         let slot = cache.key("a.b.c");
         cache.insert(slot, "a.b.c", entry(10_000));
         assert!(cache.get(slot, "a.b.c").is_some());
-        assert!(cache.get(slot, "a.b.d").is_none(), "another token, same slot");
+        assert!(
+            cache.get(slot, "a.b.d").is_none(),
+            "another token, same slot"
+        );
         assert!(cache.get(slot, "a.b.").is_none(), "a prefix of the token");
         assert!(cache.get(slot, "a.b.cc").is_none(), "the token and more");
         // The colliding token, once verified, replaces the entry; the first one then misses.
