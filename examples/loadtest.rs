@@ -300,10 +300,7 @@ async fn load(
     let mut workers = workers.into_iter();
     // Stop at the deadline; a worker that ran out of tokens ends before it.
     let mut pending = workers.next();
-    loop {
-        let Some(worker) = pending.as_mut() else {
-            break;
-        };
+    while let Some(worker) = pending.as_mut() {
         tokio::select! {
             () = &mut deadline, if !stop_at_deadline.load(Ordering::Relaxed) => {
                 stop_at_deadline.store(true, Ordering::Relaxed);
