@@ -6,6 +6,7 @@
 //! ```text
 //! cargo run --release --example loadtest                 # 3 rounds of 3 s per scenario, 32 connections
 //! cargo run --release --example loadtest -- 5 64 1       # 1 round of 5 s per scenario, 64 connections
+//! cargo run --release --example loadtest -- 1 32 9 10000 # 9 rounds of 1 s, 10,000 distinct tokens a round
 //! LOADTEST_ONLY=repeat cargo run --release --example loadtest -- 30 32 1   # one scenario, e.g. to profile it
 //! ```
 //!
