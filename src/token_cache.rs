@@ -12,6 +12,7 @@
 //! of estimated entry sizes (see [`CachedToken::weight`]; the stored token counts), so that
 //! large tokens cannot multiply the footprint.
 
+use std::fmt;
 use std::hash::{BuildHasher, Hasher};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -64,7 +65,7 @@ impl CachedToken {
 pub(crate) struct TokenKey(u64);
 
 /// A cache entry: the token it was verified from (compared on every hit), and the result.
-#[derive(Debug)]
+/// Its `Debug` shows the token's length only: the token is a live credential.
 pub(crate) struct Entry {
     token: Box<str>,
     pub(crate) verified: CachedToken,
@@ -72,7 +73,8 @@ pub(crate) struct Entry {
     weight: u32,
 }
 
-#[derive(Debug, Clone)]
+/// Its `Debug` shows the counts, never the entries (moka's would list them all).
+#[derive(Clone)]
 pub(crate) struct TokenCache {
     entries: moka::sync::Cache<TokenKey, Arc<Entry>>,
     /// The hash key, drawn from the OS once per cache: tokens an attacker chooses cannot be
@@ -141,6 +143,8 @@ impl TokenCache {
     }
 
     /// The entry for exactly `token`, if cached: another token in the same slot is a miss.
+    /// (The comparison is not constant-time, and need not be: only a token in the same slot
+    /// reaches it, and slots are drawn under a key the caller never sees.)
     pub(crate) fn get(&self, key: TokenKey, token: &str) -> Option<Arc<Entry>> {
         self.entries.get(&key).filter(|e| *e.token == *token)
     }
@@ -174,6 +178,25 @@ impl TokenCache {
     fn bytes(&self) -> u64 {
         self.entries.run_pending_tasks();
         self.entries.weighted_size()
+    }
+}
+
+impl fmt::Debug for Entry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Entry")
+            .field("token_len", &self.token.len())
+            .field("verified", &self.verified)
+            .field("weight", &self.weight)
+            .finish()
+    }
+}
+
+impl fmt::Debug for TokenCache {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenCache")
+            .field("entries", &self.entries.entry_count())
+            .field("bytes", &self.entries.weighted_size())
+            .finish_non_exhaustive()
     }
 }
 
@@ -297,6 +320,17 @@ mod tests {
         cache.insert(slot, "a.b.d", entry(10_000));
         assert!(cache.get(slot, "a.b.d").is_some());
         assert!(cache.get(slot, "a.b.c").is_none());
+    }
+
+    #[test]
+    fn debug_never_shows_a_token() {
+        let clock = SharedClock(Arc::new(ManualClock::at_unix(1_000)));
+        let cache = TokenCache::new(10, clock, Duration::ZERO);
+        put(&cache, "secret.token.value", entry(10_000));
+        let hit = get(&cache, "secret.token.value").expect("cached");
+        for shown in [format!("{cache:?}"), format!("{hit:?}")] {
+            assert!(!shown.contains("secret"), "{shown}");
+        }
     }
 
     #[test]
