@@ -1,5 +1,5 @@
 //! Resident memory after verifying 20,000 distinct RS256 tokens (~800 bytes each), with the
-//! verified-token cache at its defaults (10,000 entries, 8 MiB) and with it off.
+//! verified-token cache at its defaults (10,000 entries, 5 MiB) and with it off.
 //!
 //! ```text
 //! cargo run --release --example token_memory            # default cache: 10,000 entries
