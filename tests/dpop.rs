@@ -636,6 +636,24 @@ async fn htu_from_the_host_header() {
     reply(&api.app, request("tenant-b.example.com", &proof))
         .await
         .assert_invalid_proof(AuthReason::DpopUrlMismatch);
+    // A `Host` cannot put a path or a fragment in front of the request's path: a proof for
+    // `/admin/orders` or for `/` is not one for `/orders`.
+    for (host, htu) in [
+        (
+            "tenant-a.example.com/admin",
+            "https://tenant-a.example.com/admin/orders",
+        ),
+        ("tenant-a.example.com#", "https://tenant-a.example.com/"),
+        (
+            "tenant-a.example.com\\admin",
+            "https://tenant-a.example.com/admin/orders",
+        ),
+    ] {
+        let proof = client.proof("GET", htu, &token);
+        reply(&api.app, request(host, &proof))
+            .await
+            .assert_invalid_proof(AuthReason::DpopUrlMismatch);
+    }
 }
 
 #[tokio::test]
