@@ -558,6 +558,47 @@ async fn the_first_request_on_cold_keys_is_checked_too() {
         .assert_ok();
 }
 
+/// The token is verified before its proof: a request whose token does not verify costs no
+/// proof key parsing or signature check, and is refused for its token (`invalid_token`), not
+/// for its proof, whatever the proof is.
+#[tokio::test]
+async fn a_bad_token_is_refused_before_its_proof_is_looked_at() {
+    let api = api().await;
+    let client = DpopProver::es256();
+    let token = api.idp.token().dpop_bound(&client).sign();
+    let (head, signature) = token.rsplit_once('.').expect("three segments");
+    let flipped = if signature.starts_with('A') { 'B' } else { 'A' };
+    let forged = format!("{head}.{flipped}{}", &signature[1..]);
+    let expected = format!(
+        r#"DPoP error="invalid_token", error_description="{}", algs="{ALGS}""#,
+        AuthReason::InvalidSignature.description()
+    );
+    for proof in [
+        client.proof("GET", URL, &forged),
+        "not-a-jwt".to_owned(),
+        client
+            .proof_for("GET", URL)
+            .access_token(&forged)
+            .sign_hs256(b"secret"),
+    ] {
+        let reply = send(&api.app, "GET", "DPoP", &forged, &[&proof]).await;
+        assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+        assert_eq!(reply.reason, Some(AuthReason::InvalidSignature));
+        assert_eq!(reply.challenges, [expected.as_str()]);
+    }
+    // The good token with a good proof still passes: nothing above took a replay-cache place
+    // or changed the layer's state.
+    send(
+        &api.app,
+        "GET",
+        "DPoP",
+        &token,
+        &[&client.proof("GET", URL, &token)],
+    )
+    .await
+    .assert_ok();
+}
+
 #[tokio::test]
 async fn a_full_replay_cache_refuses_new_proofs_until_entries_expire() {
     let api = api_with(|b| b.replay_capacity(2)).await;
