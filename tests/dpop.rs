@@ -697,6 +697,42 @@ async fn htu_from_the_host_header() {
     }
 }
 
+/// Layers built from clones of one `Dpop` share its replay cache: a proof used on one is a
+/// replay on the other. A `Dpop` built separately (another process, another replica) has a
+/// cache of its own: the same proof passes there once (the documented per-process limit).
+#[tokio::test]
+async fn replays_are_caught_across_layers_sharing_one_dpop_only() {
+    let idp = MockIdp::start().await;
+    let verifier = common::builder(&idp).build().expect("config");
+    let dpop = || {
+        Dpop::required(HtuOrigin::fixed(ORIGIN))
+            .build()
+            .expect("config")
+    };
+    let app = |dpop: Dpop| {
+        Router::new()
+            .route("/orders", get(|| async { "orders" }))
+            .layer(JwksAuthLayer::new(verifier.clone()).dpop(dpop))
+    };
+    let shared = dpop();
+    let (first, second, separate) = (app(shared.clone()), app(shared), app(dpop()));
+    let client = DpopProver::es256();
+    let token = idp.token().dpop_bound(&client).sign();
+    let proof = client.proof("GET", URL, &token);
+    send(&first, "GET", "DPoP", &token, &[&proof])
+        .await
+        .assert_ok();
+    send(&second, "GET", "DPoP", &token, &[&proof])
+        .await
+        .assert_invalid_proof(AuthReason::DpopProofReplayed);
+    send(&separate, "GET", "DPoP", &token, &[&proof])
+        .await
+        .assert_ok();
+    send(&separate, "GET", "DPoP", &token, &[&proof])
+        .await
+        .assert_invalid_proof(AuthReason::DpopProofReplayed);
+}
+
 #[tokio::test]
 async fn dpop_can_differ_per_route_with_merged_routers() {
     let idp = MockIdp::start().await;
