@@ -269,6 +269,31 @@ async fn iat_window_bounds_are_exact() {
         .assert_invalid_proof(AuthReason::DpopProofTime);
 }
 
+/// A proof is remembered for as long as its `iat` passes, to the millisecond: one stamped at
+/// the future edge (`now + 5 s`) still passes 65 s later, so its replay then is refused.
+#[tokio::test]
+async fn a_replay_at_the_last_moment_of_the_iat_window_is_refused() {
+    let api = api().await;
+    let client = DpopProver::es256();
+    let token = api.idp.token().dpop_bound(&client).sign();
+    let edge = client
+        .proof_for("GET", URL)
+        .access_token(&token)
+        .iat(api.now() + 5)
+        .sign();
+    send(&api.app, "GET", "DPoP", &token, &[&edge])
+        .await
+        .assert_ok();
+    api.clock.advance(Duration::from_secs(65));
+    send(&api.app, "GET", "DPoP", &token, &[&edge])
+        .await
+        .assert_invalid_proof(AuthReason::DpopProofReplayed);
+    api.clock.advance(Duration::from_millis(1));
+    send(&api.app, "GET", "DPoP", &token, &[&edge])
+        .await
+        .assert_invalid_proof(AuthReason::DpopProofTime);
+}
+
 #[tokio::test]
 async fn replayed_proof_is_refused_even_for_a_cached_token() {
     let api = api().await;
