@@ -2,11 +2,11 @@
 //! long as that proof could still be accepted, in bounded memory.
 //!
 //! An entry is kept until the proof's `iat` window has closed for every `iat` the proof could
-//! carry: `max_age + max_future` after it was first seen. After that the proof is refused as
-//! stale, so forgetting it lets nothing through (and at least a millisecond past the last
-//! moment its `iat` passes, since the window's bounds are inclusive). Entries are 16-byte digests of the key
-//! thumbprint and the `jti` (so one client cannot block another's `jti`, and a long `jti`
-//! costs no more memory than a short one).
+//! carry: `max_age + max_future` after it was first seen, and at least a millisecond past the
+//! last moment its own `iat` passes (the window's bounds are inclusive). After that the proof
+//! is refused as stale, so forgetting it lets nothing through. Entries are 16-byte digests of
+//! the key thumbprint and the `jti` (so one client cannot block another's `jti`, and a long
+//! `jti` costs no more memory than a short one).
 //!
 //! When the cache holds `capacity` live entries, new proofs are *refused* (503 with
 //! `Retry-After` until the oldest entry expires) rather than evicting a live entry: a cache
