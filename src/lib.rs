@@ -82,7 +82,8 @@
 //!
 //! [`sender`]: DPoP-bound tokens (RFC 9449, [`JwksAuthLayer::dpop`]), certificate-bound tokens
 //! (RFC 8705, [`ClientCertificate`]) and protected-resource metadata (RFC 9728,
-//! [`ProtectedResourceMetadata`]). A token bound with `cnf` is never accepted as a bearer token.
+//! [`ProtectedResourceMetadata`]). The layer never accepts a token bound with `cnf` as a bearer
+//! token; [`JwksVerifier::verify`] alone does not look at `cnf` (it has no request to check).
 //!
 //! # Cloudflare Access
 //!

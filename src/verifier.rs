@@ -126,6 +126,14 @@ impl JwksVerifier {
     /// [introspection](crate::introspection), a token it routes there waits for the endpoint
     /// unless its answer is cached.
     ///
+    /// Sender constraints are not checked here: the token alone cannot prove its holder, so a
+    /// DPoP- or certificate-bound token (one with `cnf`) is returned like any other. The
+    /// [`JwksAuthLayer`](crate::JwksAuthLayer) checks them; outside it, refuse a user with a
+    /// `cnf` claim, or check its binding yourself
+    /// ([`Dpop::verify_proof`](crate::sender::Dpop::verify_proof) for `cnf.jkt`,
+    /// [`ClientCertificate::thumbprint_sha256`](crate::sender::ClientCertificate::thumbprint_sha256)
+    /// for `cnf.x5t#S256`).
+    ///
     /// # Errors
     /// An [`AuthError`]: invalid token (401), refused by policy (403), keys or introspection
     /// unavailable (503).

@@ -269,6 +269,31 @@ async fn iat_window_bounds_are_exact() {
         .assert_invalid_proof(AuthReason::DpopProofTime);
 }
 
+/// A proof is remembered for as long as its `iat` passes, to the millisecond: one stamped at
+/// the future edge (`now + 5 s`) still passes 65 s later, so its replay then is refused.
+#[tokio::test]
+async fn a_replay_at_the_last_moment_of_the_iat_window_is_refused() {
+    let api = api().await;
+    let client = DpopProver::es256();
+    let token = api.idp.token().dpop_bound(&client).sign();
+    let edge = client
+        .proof_for("GET", URL)
+        .access_token(&token)
+        .iat(api.now() + 5)
+        .sign();
+    send(&api.app, "GET", "DPoP", &token, &[&edge])
+        .await
+        .assert_ok();
+    api.clock.advance(Duration::from_secs(65));
+    send(&api.app, "GET", "DPoP", &token, &[&edge])
+        .await
+        .assert_invalid_proof(AuthReason::DpopProofReplayed);
+    api.clock.advance(Duration::from_millis(1));
+    send(&api.app, "GET", "DPoP", &token, &[&edge])
+        .await
+        .assert_invalid_proof(AuthReason::DpopProofTime);
+}
+
 #[tokio::test]
 async fn replayed_proof_is_refused_even_for_a_cached_token() {
     let api = api().await;
@@ -558,6 +583,47 @@ async fn the_first_request_on_cold_keys_is_checked_too() {
         .assert_ok();
 }
 
+/// The token is verified before its proof: a request whose token does not verify costs no
+/// proof key parsing or signature check, and is refused for its token (`invalid_token`), not
+/// for its proof, whatever the proof is.
+#[tokio::test]
+async fn a_bad_token_is_refused_before_its_proof_is_looked_at() {
+    let api = api().await;
+    let client = DpopProver::es256();
+    let token = api.idp.token().dpop_bound(&client).sign();
+    let (head, signature) = token.rsplit_once('.').expect("three segments");
+    let flipped = if signature.starts_with('A') { 'B' } else { 'A' };
+    let forged = format!("{head}.{flipped}{}", &signature[1..]);
+    let expected = format!(
+        r#"DPoP error="invalid_token", error_description="{}", algs="{ALGS}""#,
+        AuthReason::InvalidSignature.description()
+    );
+    for proof in [
+        client.proof("GET", URL, &forged),
+        "not-a-jwt".to_owned(),
+        client
+            .proof_for("GET", URL)
+            .access_token(&forged)
+            .sign_hs256(b"secret"),
+    ] {
+        let reply = send(&api.app, "GET", "DPoP", &forged, &[&proof]).await;
+        assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+        assert_eq!(reply.reason, Some(AuthReason::InvalidSignature));
+        assert_eq!(reply.challenges, [expected.as_str()]);
+    }
+    // The good token with a good proof still passes: nothing above took a replay-cache place
+    // or changed the layer's state.
+    send(
+        &api.app,
+        "GET",
+        "DPoP",
+        &token,
+        &[&client.proof("GET", URL, &token)],
+    )
+    .await
+    .assert_ok();
+}
+
 #[tokio::test]
 async fn a_full_replay_cache_refuses_new_proofs_until_entries_expire() {
     let api = api_with(|b| b.replay_capacity(2)).await;
@@ -636,6 +702,60 @@ async fn htu_from_the_host_header() {
     reply(&api.app, request("tenant-b.example.com", &proof))
         .await
         .assert_invalid_proof(AuthReason::DpopUrlMismatch);
+    // A `Host` cannot put a path or a fragment in front of the request's path: a proof for
+    // `/admin/orders` or for `/` is not one for `/orders`.
+    for (host, htu) in [
+        (
+            "tenant-a.example.com/admin",
+            "https://tenant-a.example.com/admin/orders",
+        ),
+        ("tenant-a.example.com#", "https://tenant-a.example.com/"),
+        (
+            "tenant-a.example.com\\admin",
+            "https://tenant-a.example.com/admin/orders",
+        ),
+    ] {
+        let proof = client.proof("GET", htu, &token);
+        reply(&api.app, request(host, &proof))
+            .await
+            .assert_invalid_proof(AuthReason::DpopUrlMismatch);
+    }
+}
+
+/// Layers built from clones of one `Dpop` share its replay cache: a proof used on one is a
+/// replay on the other. A `Dpop` built separately (another process, another replica) has a
+/// cache of its own: the same proof passes there once (the documented per-process limit).
+#[tokio::test]
+async fn replays_are_caught_across_layers_sharing_one_dpop_only() {
+    let idp = MockIdp::start().await;
+    let verifier = common::builder(&idp).build().expect("config");
+    let dpop = || {
+        Dpop::required(HtuOrigin::fixed(ORIGIN))
+            .build()
+            .expect("config")
+    };
+    let app = |dpop: Dpop| {
+        Router::new()
+            .route("/orders", get(|| async { "orders" }))
+            .layer(JwksAuthLayer::new(verifier.clone()).dpop(dpop))
+    };
+    let shared = dpop();
+    let (first, second, separate) = (app(shared.clone()), app(shared), app(dpop()));
+    let client = DpopProver::es256();
+    let token = idp.token().dpop_bound(&client).sign();
+    let proof = client.proof("GET", URL, &token);
+    send(&first, "GET", "DPoP", &token, &[&proof])
+        .await
+        .assert_ok();
+    send(&second, "GET", "DPoP", &token, &[&proof])
+        .await
+        .assert_invalid_proof(AuthReason::DpopProofReplayed);
+    send(&separate, "GET", "DPoP", &token, &[&proof])
+        .await
+        .assert_ok();
+    send(&separate, "GET", "DPoP", &token, &[&proof])
+        .await
+        .assert_invalid_proof(AuthReason::DpopProofReplayed);
 }
 
 #[tokio::test]

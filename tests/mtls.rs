@@ -90,6 +90,35 @@ async fn certificate_bound_token_needs_its_certificate() {
     assert_eq!(call(&app, &plain, Some(CERT_B)).await.0, StatusCode::OK);
 }
 
+/// `x5t#S256` is compared as RFC 8705 writes it, base64url without padding: a padded, standard
+/// base64, truncated, case-changed or empty thumbprint of the right certificate is another
+/// thumbprint.
+#[tokio::test]
+async fn a_thumbprint_written_another_way_is_a_mismatch() {
+    let idp = MockIdp::start().await;
+    let app = app(&idp, |layer| layer).await;
+    let right = ClientCertificate::new(CERT_A.to_vec()).thumbprint_sha256();
+    let standard = right.replace('-', "+").replace('_', "/");
+    let mismatch = AuthReason::ClientCertificateMismatch;
+    for x5t in [
+        format!("{right}="),
+        format!("{standard}="),
+        right[..right.len() - 1].to_owned(),
+        right.to_ascii_uppercase(),
+        String::new(),
+    ] {
+        let token = idp
+            .token()
+            .claim("cnf", serde_json::json!({ "x5t#S256": x5t }))
+            .sign();
+        assert_eq!(
+            call(&app, &token, Some(CERT_A)).await,
+            (StatusCode::UNAUTHORIZED, invalid(mismatch), Some(mismatch)),
+            "{x5t}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn malformed_cnf_is_refused() {
     let idp = MockIdp::start().await;

@@ -183,7 +183,11 @@ impl Dpop {
             return Err(AuthError::new(AuthReason::DpopNonceRequired));
         }
         // Last, so that only proofs that are otherwise valid take a place in the cache.
-        match inner.replay.check_and_insert(&thumbprint, jti, now_ms) {
+        let passes_until = iat.saturating_add(millis(inner.max_age));
+        match inner
+            .replay
+            .check_and_insert(&thumbprint, jti, now_ms, passes_until)
+        {
             Seen::New => Ok(()),
             Seen::Replayed => Err(AuthError::new(AuthReason::DpopProofReplayed)),
             Seen::Full(wait) => Err(AuthError::unavailable_for(

@@ -110,17 +110,28 @@ impl Origin {
         let text = match self {
             Self::Fixed(origin) => format!("{origin}{path}"),
             Self::FromHost(scheme) => {
+                // Parsed as an authority: a `Host` holding `/`, `?`, `#` or `\` would
+                // otherwise put a path of its own before (or a fragment over) the request's,
+                // so that a proof for another URL matched.
                 let authority = match request.uri().authority() {
-                    Some(authority) => authority.as_str(),
-                    None => request.headers().get(header::HOST)?.to_str().ok()?,
+                    Some(authority) => authority.clone(),
+                    None => request
+                        .headers()
+                        .get(header::HOST)?
+                        .as_bytes()
+                        .try_into()
+                        .ok()?,
                 };
                 format!("{scheme}://{authority}{path}")
             }
         };
         let url = Url::parse(&text).ok()?;
-        // A `Host` holding user information or a path would smuggle in another URL.
-        (url.username().is_empty() && url.password().is_none() && url.query().is_none())
-            .then_some(url)
+        // A `Host` holding user information would smuggle in another URL.
+        (url.username().is_empty()
+            && url.password().is_none()
+            && url.query().is_none()
+            && url.fragment().is_none())
+        .then_some(url)
     }
 }
 
@@ -260,5 +271,18 @@ mod tests {
             .body(())
             .unwrap();
         assert!(origin.request_url(&smuggled).is_none());
+        // A `Host` cannot carry a path, query or fragment in front of the request's path.
+        for host in [
+            "api.example.com/admin",
+            "api.example.com#",
+            "api.example.com?x=",
+            "api.example.com\\admin",
+        ] {
+            let smuggled = Request::get("/orders")
+                .header("host", host)
+                .body(())
+                .unwrap();
+            assert!(origin.request_url(&smuggled).is_none(), "{host}");
+        }
     }
 }

@@ -100,15 +100,19 @@ impl ProtectedResourceMetadata {
         format!("{WELL_KNOWN}{path}")
     }
 
-    /// The document's URL: what [`JwksAuthLayer::resource_metadata`] puts in challenges.
+    /// The document's URL: what [`JwksAuthLayer::resource_metadata`] puts in challenges. A
+    /// resource's query follows the path (RFC 9728 section 3.1), so that a client that derives
+    /// this URL from the resource identifier gets the same one.
     ///
     /// [`JwksAuthLayer::resource_metadata`]: crate::JwksAuthLayer::resource_metadata
     #[must_use]
     pub fn well_known_url(&self) -> String {
-        let origin = Url::parse(&self.resource)
-            .map(|url| url.origin().ascii_serialization())
-            .unwrap_or_default();
-        format!("{origin}{}", self.well_known_path())
+        let Ok(url) = Url::parse(&self.resource) else {
+            return self.well_known_path();
+        };
+        let origin = url.origin().ascii_serialization();
+        let query = url.query().map(|q| format!("?{q}")).unwrap_or_default();
+        format!("{origin}{}{query}", self.well_known_path())
     }
 
     /// A router answering `GET` at [`well_known_path`](Self::well_known_path) with the
@@ -268,6 +272,17 @@ mod tests {
             "https://api.example.com/.well-known/oauth-protected-resource/v1"
         );
         assert_eq!(m.to_json()["bearer_methods_supported"][0], "header");
+        let with_query = ProtectedResourceMetadata::builder("https://api.example.com/v1?t=a")
+            .build()
+            .expect("valid");
+        assert_eq!(
+            with_query.well_known_path(),
+            "/.well-known/oauth-protected-resource/v1"
+        );
+        assert_eq!(
+            with_query.well_known_url(),
+            "https://api.example.com/.well-known/oauth-protected-resource/v1?t=a"
+        );
         assert!(
             m.to_json()
                 .get("dpop_signing_alg_values_supported")

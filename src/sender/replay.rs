@@ -2,10 +2,11 @@
 //! long as that proof could still be accepted, in bounded memory.
 //!
 //! An entry is kept until the proof's `iat` window has closed for every `iat` the proof could
-//! carry: `max_age + max_future` after it was first seen. After that the proof is refused as
-//! stale, so forgetting it lets nothing through. Entries are 16-byte digests of the key
-//! thumbprint and the `jti` (so one client cannot block another's `jti`, and a long `jti`
-//! costs no more memory than a short one).
+//! carry: `max_age + max_future` after it was first seen, and at least a millisecond past the
+//! last moment its own `iat` passes (the window's bounds are inclusive). After that the proof
+//! is refused as stale, so forgetting it lets nothing through. Entries are 16-byte digests of
+//! the key thumbprint and the `jti` (so one client cannot block another's `jti`, and a long
+//! `jti` costs no more memory than a short one).
 //!
 //! When the cache holds `capacity` live entries, new proofs are *refused* (503 with
 //! `Retry-After` until the oldest entry expires) rather than evicting a live entry: a cache
@@ -53,8 +54,19 @@ impl ReplayCache {
         }
     }
 
-    /// Records the proof `jti` of the key `thumbprint` at `now_ms` (wall milliseconds).
-    pub(crate) fn check_and_insert(&self, thumbprint: &str, jti: &str, now_ms: i64) -> Seen {
+    /// Records the proof `jti` of the key `thumbprint` at `now_ms` (wall milliseconds), a
+    /// proof whose `iat` passes until `passes_until_ms` included.
+    ///
+    /// The entry lives `lifetime` from now, and past `passes_until_ms` in any case: a proof
+    /// first seen with its `iat` at the future edge of the window passes until exactly
+    /// `now + lifetime`, and an entry expiring at that millisecond would let its replay in.
+    pub(crate) fn check_and_insert(
+        &self,
+        thumbprint: &str,
+        jti: &str,
+        now_ms: i64,
+        passes_until_ms: i64,
+    ) -> Seen {
         let mut digest = Sha256::new();
         digest.update(thumbprint.as_bytes());
         digest.update([0]);
@@ -81,9 +93,10 @@ impl ReplayCache {
             return Seen::Full(Duration::from_millis(wait));
         }
         state.seen.insert(key);
-        state
-            .order
-            .push_back((now_ms.saturating_add(self.lifetime_ms), key));
+        let expiry = now_ms
+            .saturating_add(self.lifetime_ms)
+            .max(passes_until_ms.saturating_add(1));
+        state.order.push_back((expiry, key));
         Seen::New
     }
 
@@ -106,24 +119,37 @@ mod tests {
     fn a_full_cache_refuses_new_proofs_and_never_forgets_a_live_one() {
         let cache = ReplayCache::new(3, Duration::from_secs(65));
         for jti in ["a", "b", "c"] {
-            assert_eq!(cache.check_and_insert("k", jti, 1_000), Seen::New);
+            assert_eq!(cache.check_and_insert("k", jti, 1_000, 0), Seen::New);
         }
         // The N+1th distinct jti while the N are live: refused, with the wait until the
         // oldest expires; the live ones still count as replays.
         assert_eq!(
-            cache.check_and_insert("k", "d", 2_000),
+            cache.check_and_insert("k", "d", 2_000, 0),
             Seen::Full(Duration::from_millis(64_000))
         );
-        assert_eq!(cache.check_and_insert("k", "a", 2_000), Seen::Replayed);
+        assert_eq!(cache.check_and_insert("k", "a", 2_000, 0), Seen::Replayed);
         assert_eq!(cache.len(), 3);
         // Another key's identical jti is another proof.
         assert_eq!(
-            cache.check_and_insert("other", "a", 2_000),
+            cache.check_and_insert("other", "a", 2_000, 0),
             Seen::Full(Duration::from_millis(64_000))
         );
         // Once the first entries expire, new proofs are accepted again.
-        assert_eq!(cache.check_and_insert("k", "d", 66_000), Seen::New);
+        assert_eq!(cache.check_and_insert("k", "d", 66_000, 0), Seen::New);
         assert_eq!(cache.len(), 1);
-        assert_eq!(cache.check_and_insert("k", "d", 66_001), Seen::Replayed);
+        assert_eq!(cache.check_and_insert("k", "d", 66_001, 0), Seen::Replayed);
+    }
+
+    #[test]
+    fn an_entry_outlives_the_last_moment_its_proof_passes() {
+        let cache = ReplayCache::new(3, Duration::from_secs(65));
+        // First seen at 0 with a proof that passes until 65_000 included.
+        assert_eq!(cache.check_and_insert("k", "a", 0, 65_000), Seen::New);
+        assert_eq!(
+            cache.check_and_insert("k", "a", 65_000, 65_000),
+            Seen::Replayed
+        );
+        assert_eq!(cache.check_and_insert("k", "b", 65_001, 0), Seen::New);
+        assert_eq!(cache.len(), 1, "a expired after 65_000");
     }
 }
