@@ -131,6 +131,7 @@ pub mod providers;
 mod response;
 mod rules;
 pub mod sender;
+mod sender_options;
 mod token;
 mod token_cache;
 mod user;

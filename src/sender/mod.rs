@@ -6,7 +6,7 @@
 //!
 //! - `cnf.jkt`: the RFC 7638 thumbprint of a key the client signs a DPoP proof with on every
 //!   request (`Authorization: DPoP <token>` plus a `DPoP: <proof>` header). Turn it on per
-//!   layer with [`JwksAuthLayer::dpop`] and a [`Dpop`] configuration.
+//!   layer with [`JwksAuthLayer::dpop`](crate::JwksAuthLayer::dpop) and a [`Dpop`] configuration.
 //! - `cnf.x5t#S256`: the SHA-256 thumbprint of the client's TLS certificate. The TLS server
 //!   puts the certificate into the request extensions as a [`ClientCertificate`]; nothing
 //!   needs configuring in the layer.
@@ -53,7 +53,6 @@ pub use mtls::ClientCertificate;
 pub(crate) use challenge::decorate;
 
 use crate::error::{AuthError, AuthReason};
-use crate::layer::JwksAuthLayer;
 use crate::token::{self, Found, TokenSource};
 use crate::user::User;
 
@@ -63,45 +62,6 @@ pub(crate) struct SenderConfig {
     pub(crate) dpop: Option<Dpop>,
     /// RFC 9728 section 5.1: `resource_metadata="<url>"` in 401 challenges.
     pub(crate) resource_metadata: Option<Box<str>>,
-}
-
-impl<B> JwksAuthLayer<B> {
-    /// Accepts DPoP-bound tokens (RFC 9449): `Authorization: DPoP <token>` with a `DPoP` proof
-    /// header, checked as [`Dpop`] describes. Off by default; set per layer, so routes can
-    /// differ: give the routes that take DPoP their own router and layer, and `merge` it with
-    /// the others (nesting a DPoP layer inside a layer without DPoP does not work: the outer
-    /// layer does not read the `DPoP` scheme).
-    ///
-    /// Layers built from one [`Dpop`] (clones) share its replay cache; give each service that
-    /// must reject a proof already used elsewhere the same `Dpop`.
-    ///
-    /// ```
-    /// use jwks_auth::sender::{Dpop, HtuOrigin};
-    /// # fn demo(verifier: jwks_auth::JwksVerifier) -> Result<(), jwks_auth::ConfigError> {
-    /// let layer = jwks_auth::JwksAuthLayer::new(verifier)
-    ///     .dpop(Dpop::required(HtuOrigin::fixed("https://api.example.com")).build()?);
-    /// # let _ = layer; Ok(()) }
-    /// ```
-    pub fn dpop(mut self, dpop: Dpop) -> Self {
-        self.config_mut().sender.dpop = Some(dpop);
-        self.share_sender_config()
-    }
-
-    /// Adds `resource_metadata="<url>"` to 401 challenges (RFC 9728 section 5.1): where a
-    /// client finds this resource's [`ProtectedResourceMetadata`], typically
-    /// `https://api.example.com/.well-known/oauth-protected-resource`.
-    pub fn resource_metadata(mut self, url: impl Into<String>) -> Self {
-        self.config_mut().sender.resource_metadata = Some(url.into().into_boxed_str());
-        self.share_sender_config()
-    }
-
-    /// Leaves the settings in the request extensions, so that refusals behind the layer
-    /// (per-route requirements, extractors) carry the same challenges.
-    fn share_sender_config(mut self) -> Self {
-        let config = self.config_mut();
-        config.extensions.insert(config.sender.clone());
-        self
-    }
 }
 
 /// The token of a request: `Authorization: DPoP` first when DPoP is enabled, then the
