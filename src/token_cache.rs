@@ -92,6 +92,16 @@ struct UntilExp {
     leeway: Duration,
 }
 
+impl UntilExp {
+    fn lifetime(&self, value: &Entry) -> Option<Duration> {
+        Some(
+            self.clock
+                .now()
+                .until(value.verified.exp.saturating_add(self.leeway)),
+        )
+    }
+}
+
 impl moka::Expiry<TokenKey, Arc<Entry>> for UntilExp {
     fn expire_after_create(
         &self,
@@ -99,11 +109,20 @@ impl moka::Expiry<TokenKey, Arc<Entry>> for UntilExp {
         value: &Arc<Entry>,
         _created_at: Instant,
     ) -> Option<Duration> {
-        Some(
-            self.clock
-                .now()
-                .until(value.verified.exp.saturating_add(self.leeway)),
-        )
+        self.lifetime(value)
+    }
+
+    /// A replaced slot takes its new token's lifetime. moka's default keeps the old entry's,
+    /// and the new token may be another one (a slot collision) expiring sooner: its entry,
+    /// which holds the token itself, must not outlive it.
+    fn expire_after_update(
+        &self,
+        _key: &TokenKey,
+        value: &Arc<Entry>,
+        _updated_at: Instant,
+        _duration_until_expiry: Option<Duration>,
+    ) -> Option<Duration> {
+        self.lifetime(value)
     }
 }
 
@@ -320,6 +339,50 @@ mod tests {
         cache.insert(slot, "a.b.d", entry(10_000));
         assert!(cache.get(slot, "a.b.d").is_some());
         assert!(cache.get(slot, "a.b.c").is_none());
+    }
+
+    #[test]
+    fn a_replaced_slot_expires_with_its_new_token() {
+        let clock = SharedClock(Arc::new(ManualClock::at_unix(1_000)));
+        let cache = TokenCache::new(10, clock, Duration::ZERO);
+        let slot = cache.key("a.b.c");
+        cache.insert(slot, "a.b.c", entry(10_000));
+        // A colliding token at its exp replaces it: zero lifetime, as if created, never the
+        // 9,000 s the slot had left.
+        cache.insert(slot, "a.b.d", entry(1_000));
+        assert!(cache.get(slot, "a.b.d").is_none(), "kept past its exp");
+        assert!(cache.get(slot, "a.b.c").is_none(), "replaced");
+    }
+
+    #[test]
+    fn a_slot_replaced_while_read_never_answers_with_the_other_user() {
+        let clock = SharedClock(Arc::new(ManualClock::at_unix(1_000)));
+        let cache = TokenCache::new(10, clock, Duration::ZERO);
+        let slot = cache.key("a.b.c");
+        let tokens = ["a.b.c", "a.b.d"];
+        let verified = |token: &str| CachedToken {
+            user: User::from_claims(serde_json::json!({"sub": token, "exp": 10_000})),
+            ..entry(10_000)
+        };
+        std::thread::scope(|s| {
+            // Two writers put the colliding tokens in the one slot in turn, while two
+            // readers look each token up: a hit is always the token's own user.
+            for token in tokens {
+                let cache = &cache;
+                s.spawn(move || {
+                    for _ in 0..2_000 {
+                        cache.insert(slot, token, verified(token));
+                    }
+                });
+                s.spawn(move || {
+                    for _ in 0..2_000 {
+                        if let Some(hit) = cache.get(slot, token) {
+                            assert_eq!(hit.verified.user.sub(), Some(token));
+                        }
+                    }
+                });
+            }
+        });
     }
 
     #[test]
