@@ -226,6 +226,29 @@ fn every_request_outcome_is_counted_once_with_its_reason() {
     got.assert_no_token_material(&tokens, &urls);
 }
 
+/// `token_cache_capacity(0)` turns the verified-token cache off (for deployments that must not
+/// hold tokens in memory): a repeat token is verified again each time, never looked up, and
+/// the key set is still fetched once. (With the default capacity the same requests are hits:
+/// `every_request_outcome_is_counted_once_with_its_reason`.)
+#[test]
+fn a_zero_token_cache_capacity_turns_the_cache_off() {
+    let got = recorded(|| async {
+        let idp = MockIdp::start().await;
+        let verifier = builder(&idp)
+            .token_cache_capacity(0)
+            .build()
+            .expect("config");
+        let app = app(JwksAuthLayer::new(verifier));
+        let token = idp.token().subject("alice").sign();
+        for _ in 0..3 {
+            send_token(&app, &token).await.assert_ok("alice");
+        }
+        assert_eq!(idp.jwks_fetches(), 1);
+    });
+    assert_eq!(got.counter(REQUESTS, &[ACCEPTED, ("reason", "none")]), 3);
+    assert_eq!(got.total(TOKEN_CACHE), 0, "no lookup, no hit, no miss");
+}
+
 #[test]
 fn unavailable_keys_count_as_unavailable_and_failed_fetches() {
     let mut url = String::new();
