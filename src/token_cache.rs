@@ -1,6 +1,6 @@
 //! The verified-token cache: a token seen before skips the signature check.
 //!
-//! Keyed by a fast hash of the whole token under a per-process random key, and valued with
+//! Keyed by a fast hash of the whole token under a random key drawn per cache, and valued with
 //! the token itself, the user and what must be re-checked on every hit: `exp`/`nbf` against
 //! the clock, and that the key which verified it is still in the current set. A hit compares
 //! the whole token with the stored one, so two tokens whose hashes collide can never share an
@@ -11,6 +11,14 @@
 //! never cached. Memory is bounded twice: by the entry capacity, and by [`DEFAULT_MAX_BYTES`]
 //! of estimated entry sizes (see [`CachedToken::weight`]; the stored token counts), so that
 //! large tokens cannot multiply the footprint.
+//!
+//! The trade-off: the cache holds the text of every token it caches - live bearer credentials
+//! (RFC 6750 section 5: whoever holds one is its user) - in process memory, until its `exp`
+//! plus leeway (dropped at the cache's next housekeeping pass after that, or earlier when the
+//! byte budget evicts it), and freed memory is not zeroed. A core dump, swap, or anyone able to
+//! read the process's memory can see them. Deployments for which that is unacceptable turn the
+//! cache off with `token_cache_capacity(0)` and pay a signature check on every request. The
+//! token never leaves memory through this module: `Debug` shows counts and lengths only.
 
 use std::fmt;
 use std::hash::{BuildHasher, Hasher};

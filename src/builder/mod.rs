@@ -449,7 +449,11 @@ impl JwksVerifierBuilder {
         self
     }
 
-    /// Entries in the verified-token cache (default 10,000; 0 turns it off).
+    /// Entries in the verified-token cache (default 10,000, within 5 MiB; 0 turns it off).
+    ///
+    /// The cache keeps each verified token's text in memory until its `exp` plus leeway, so
+    /// that a repeat token skips the signature check; turn it off where holding live bearer
+    /// tokens in process memory is not acceptable (README, "Security").
     pub fn token_cache_capacity(mut self, capacity: u64) -> Self {
         self.token_cache_capacity = capacity;
         self
