@@ -2506,6 +2506,92 @@ async fn present_but_unusable_credentials_are_401_even_when_optional() {
     assert_eq!(anonymous.status, StatusCode::OK, "{}", anonymous.body);
 }
 
+/// The `Authorization: Bearer` token is visible ASCII (0x21-0x7E) after the scheme and one or
+/// more SP, to its last byte. That is wider than RFC 6750's `b64token` (section 2.1), on
+/// purpose and as before the one-pass reader: a `"` or `,` reaches the token's own parser,
+/// which refuses it; what is not visible ASCII is a malformed credential, refused before any
+/// key lookup.
+#[tokio::test]
+async fn authorization_token_bytes_are_visible_ascii_to_the_last() {
+    let idp = MockIdp::start().await;
+    let (_, app) = build(builder(&idp));
+    let token = idp.token().subject("alice").sign();
+    let value = |bytes: Vec<u8>| http::HeaderValue::from_bytes(&bytes).expect("a header value");
+    let with = |before: &[u8], after: &[u8]| {
+        let mut v = before.to_vec();
+        v.extend_from_slice(token.as_bytes());
+        v.extend_from_slice(after);
+        value(v)
+    };
+    let refused: [(&str, http::HeaderValue, &str); 9] = [
+        (
+            "trailing SP",
+            with(b"Bearer ", b" "),
+            "malformed bearer token",
+        ),
+        (
+            "trailing HTAB",
+            with(b"Bearer ", b"\t"),
+            "malformed bearer token",
+        ),
+        (
+            "HTAB before the token",
+            with(b"Bearer \t", b""),
+            "malformed bearer token",
+        ),
+        (
+            "obs-text 0x80 (not UTF-8)",
+            with(b"Bearer ", b"\x80"),
+            "malformed bearer token",
+        ),
+        (
+            "obs-text 0xFF first",
+            with(b"Bearer \xff", b""),
+            "malformed bearer token",
+        ),
+        (
+            "UTF-8 e-acute",
+            with("Bearer \u{e9}".as_bytes(), b""),
+            "malformed bearer token",
+        ),
+        (
+            "quoted",
+            with(b"Bearer \"", b"\""),
+            "malformed token header",
+        ),
+        (
+            "leading comma",
+            with(b"Bearer ,", b""),
+            "malformed token header",
+        ),
+        (
+            "two tokens",
+            with(b"Bearer ", format!(" {token}").as_bytes()),
+            "malformed bearer token",
+        ),
+    ];
+    for (case, value, description) in refused {
+        let request = http::Request::get("/me")
+            .header("authorization", value)
+            .body(axum::body::Body::empty())
+            .expect("request");
+        assert_refused_because(&send(&app, request).await, case, description);
+    }
+    assert_eq!(idp.jwks_fetches(), 0, "all refused before any key lookup");
+    let accepted: [(&str, http::HeaderValue); 3] = [
+        ("two SP after the scheme", with(b"Bearer  ", b"")),
+        ("leading HTAB and SP", with(b"\t Bearer ", b"")),
+        ("lowercase scheme", with(b"bearer ", b"")),
+    ];
+    for (case, value) in accepted {
+        let request = http::Request::get("/me")
+            .header("authorization", value)
+            .body(axum::body::Body::empty())
+            .expect("request");
+        assert_accepted(&send(&app, request).await, case);
+    }
+}
+
 /// The default sources are headers only: a cookie, which browsers attach to cross-site
 /// requests, authenticates nothing unless configured (CSRF).
 #[tokio::test]
