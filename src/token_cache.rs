@@ -27,6 +27,7 @@ use std::time::{Duration, Instant};
 
 use foldhash::SharedSeed;
 use foldhash::quality::SeedableRandomState;
+use moka::ops::compute::Op;
 
 use crate::claims::NumericDate;
 use crate::clock::SharedClock;
@@ -190,9 +191,15 @@ impl TokenCache {
         );
     }
 
-    /// Drops the slot's entry (after a [`get`](Self::get) of that token found it stale).
-    pub(crate) fn remove(&self, key: TokenKey) {
-        self.entries.invalidate(&key);
+    /// Drops `stale` (which a [`get`](Self::get) returned) from its slot, unless the slot
+    /// already holds another entry: a fresh one inserted meanwhile by another request stays.
+    pub(crate) fn remove(&self, key: TokenKey, stale: &Arc<Entry>) {
+        self.entries
+            .entry(key)
+            .and_compute_with(|current| match current {
+                Some(current) if Arc::ptr_eq(current.value(), stale) => Op::Remove,
+                _ => Op::Nop,
+            });
     }
 
     #[cfg(test)]
@@ -286,6 +293,23 @@ mod tests {
         let over = TokenCache::with_max_bytes(1, 4_028, clock, Duration::ZERO);
         put(&over, "token", weighing(10_000, 1_000));
         assert_eq!(over.len(), 0, "4,029 bytes > the 4,028-byte budget");
+    }
+
+    #[test]
+    fn removing_a_stale_entry_keeps_a_fresh_one_inserted_meanwhile() {
+        let clock = SharedClock(Arc::new(ManualClock::at_unix(1_000)));
+        let cache = TokenCache::new(10, clock, Duration::ZERO);
+        put(&cache, "token", entry(10_000));
+        let stale = get(&cache, "token").expect("cached");
+        // Another request re-verified the token and replaced the entry before this one
+        // dropped what it found stale: the fresh entry stays.
+        put(&cache, "token", entry(20_000));
+        cache.remove(cache.key("token"), &stale);
+        let kept = get(&cache, "token").expect("the fresh entry is kept");
+        assert_eq!(kept.verified.exp, NumericDate::from_secs(20_000));
+        // The entry it found is removed.
+        cache.remove(cache.key("token"), &kept);
+        assert!(get(&cache, "token").is_none());
     }
 
     #[test]

@@ -109,7 +109,7 @@ impl IssuerVerifier {
             let reused = cache.get(key, token).and_then(|hit| {
                 let reused = self.reuse(&hit.verified, now);
                 if reused.is_none() {
-                    cache.remove(key);
+                    cache.remove(key, &hit);
                 }
                 reused
             });
