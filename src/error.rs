@@ -274,6 +274,10 @@ reasons! {
     ClientCertificateMismatch => InvalidToken, "client_certificate_mismatch", "client certificate does not match the token binding";
     /// The `cnf` claim is not an object of string members.
     MalformedConfirmation => InvalidToken, "malformed_confirmation", "malformed cnf claim";
+    /// The `cnf` claim binds the token only by methods this crate cannot check (e.g. RFC 7800
+    /// `jwk`, `jwe`, `kid`, or the SHA-1 `x5t`): accepting it would make it a bearer token
+    /// again.
+    UnsupportedConfirmation => InvalidToken, "unsupported_confirmation", "token bound by an unsupported cnf method";
 }
 
 impl fmt::Display for AuthReason {

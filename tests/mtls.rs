@@ -142,6 +142,36 @@ async fn malformed_cnf_is_refused() {
 }
 
 #[tokio::test]
+async fn a_token_bound_by_a_method_the_layer_cannot_check_is_refused() {
+    let idp = MockIdp::start().await;
+    let app = app(&idp, |layer| layer).await;
+    let unsupported = AuthReason::UnsupportedConfirmation;
+    for cnf in [
+        // RFC 7800 section 3.2, 3.3, 3.4; the SHA-1 certificate thumbprint; a future method.
+        serde_json::json!({"jwk": {"kty": "EC", "crv": "P-256", "x": "AA", "y": "AA"}}),
+        serde_json::json!({"jwe": "eyJhbGciOiJSU0EtT0FFUCJ9.a.b.c.d"}),
+        serde_json::json!({"kid": "client-key-1"}),
+        serde_json::json!({"x5t": "c2hhMQ"}),
+        serde_json::json!({"future#method": "x"}),
+    ] {
+        let token = idp.token().claim("cnf", cnf.clone()).sign();
+        assert_eq!(
+            call(&app, &token, Some(CERT_A)).await,
+            (
+                StatusCode::UNAUTHORIZED,
+                invalid(unsupported),
+                Some(unsupported)
+            ),
+            "{cnf}"
+        );
+    }
+    // An empty `cnf` binds nothing: the token is a bearer token.
+    let token = idp.token().claim("cnf", serde_json::json!({})).sign();
+    assert_eq!(call(&app, &token, None).await.0, StatusCode::OK);
+    assert_eq!(idp.jwks_fetches(), 1, "one key-set fetch for all of them");
+}
+
+#[tokio::test]
 async fn a_token_bound_to_both_needs_both() {
     let idp = MockIdp::start().await;
     let dpop = Dpop::allowed(HtuOrigin::fixed("https://api.example.com"))

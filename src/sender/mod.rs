@@ -23,6 +23,7 @@
 //! | `cnf.jkt` | `Bearer`, another token source, or DPoP not enabled on the layer | refused: `dpop_bound_token_as_bearer` |
 //! | `cnf.x5t#S256` | a [`ClientCertificate`] with that thumbprint | accepted |
 //! | `cnf.x5t#S256` | no certificate, or another one | refused: `client_certificate_missing` / `_mismatch` |
+//! | `cnf` with neither (e.g. RFC 7800 `jwk`, `kid`) | any | refused: `unsupported_confirmation` |
 //!
 //! The refusal of a bound token by a layer without DPoP is deliberate and not configurable:
 //! such a layer cannot prove the binding, and accepting the token would make it a bearer
@@ -106,10 +107,17 @@ fn confirmation(user: &User) -> Result<Confirmation<'_>, AuthError> {
         None => Ok(None),
         Some(value) => value.as_str().map(Some).ok_or_else(malformed),
     };
-    Ok(Confirmation {
+    let confirmation = Confirmation {
         jkt: member("jkt")?,
         x5t_s256: member("x5t#S256")?,
-    })
+    };
+    // A binding this crate cannot prove (RFC 7800's `jwk`, `jwe`, `kid`; SHA-1 `x5t`; a
+    // method yet to come) is refused, not ignored: ignoring it would turn a token its issuer
+    // meant to constrain into a bearer token. An empty `cnf` binds nothing.
+    if confirmation.jkt.is_none() && confirmation.x5t_s256.is_none() && !cnf.is_empty() {
+        return Err(AuthError::new(AuthReason::UnsupportedConfirmation));
+    }
+    Ok(confirmation)
 }
 
 /// The sender constraint of a verified token, checked against its request: the proof of
