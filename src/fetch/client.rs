@@ -155,21 +155,36 @@ impl HttpFetcher {
         previous: Option<&Validators>,
         extra: &HeaderMap,
     ) -> Result<Answer, GetFailure> {
-        let url_shown = redacted(url);
+        self.retrying("GET", url, || self.get_once(url, previous, extra))
+            .await
+    }
+
+    /// One exchange (`once`), each attempt under the whole-exchange timeout, retried with
+    /// [`backoff`] while it fails transiently and `retries` allow: the GET's and the POST's
+    /// shared policy.
+    pub(super) async fn retrying<T, F, Fut>(
+        &self,
+        method: &str,
+        url: &Url,
+        mut once: F,
+    ) -> Result<T, GetFailure>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, GetFailure>>,
+    {
         let mut attempt = 0;
         loop {
-            let result =
-                match tokio::time::timeout(self.timeout, self.get_once(url, previous, extra)).await
-                {
-                    Ok(result) => result,
-                    Err(_) => Err(GetFailure::from(FetchError::transient(format!(
-                        "GET {url_shown}: no complete answer within {:?}",
-                        self.timeout
-                    )))),
-                };
+            let result = match tokio::time::timeout(self.timeout, once()).await {
+                Ok(result) => result,
+                Err(_) => Err(GetFailure::from(FetchError::transient(format!(
+                    "{method} {}: no complete answer within {:?}",
+                    redacted(url),
+                    self.timeout
+                )))),
+            };
             match result {
                 Err(e) if e.error.is_retryable() && attempt < self.retries => {
-                    tracing::debug!(url = %url_shown, error = %e.error, attempt, "retrying fetch");
+                    tracing::debug!(url = %redacted(url), error = %e.error, attempt, method, "retrying");
                     tokio::time::sleep(backoff(attempt)).await;
                     attempt += 1;
                 }

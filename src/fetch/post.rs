@@ -9,7 +9,7 @@ use bytes::{Bytes, BytesMut};
 use http::{HeaderMap, StatusCode, header};
 use reqwest::Url;
 
-use super::client::{GetFailure, HttpFetcher, USER_AGENT, backoff, error_chain};
+use super::client::{GetFailure, HttpFetcher, USER_AGENT, error_chain};
 use super::document::FetchError;
 use super::encoding::{ACCEPT_ENCODING, decode};
 use super::url::redacted;
@@ -26,26 +26,8 @@ impl HttpFetcher {
         form: &str,
         extra: &HeaderMap,
     ) -> Result<Bytes, GetFailure> {
-        let url_shown = redacted(url);
-        let mut attempt = 0;
-        loop {
-            let result =
-                match tokio::time::timeout(self.timeout, self.post_once(url, form, extra)).await {
-                    Ok(result) => result,
-                    Err(_) => Err(GetFailure::from(FetchError::transient(format!(
-                        "POST {url_shown}: no complete answer within {:?}",
-                        self.timeout
-                    )))),
-                };
-            match result {
-                Err(e) if e.error.is_retryable() && attempt < self.retries => {
-                    tracing::debug!(url = %url_shown, error = %e.error, attempt, "retrying POST");
-                    tokio::time::sleep(backoff(attempt)).await;
-                    attempt += 1;
-                }
-                other => return other,
-            }
-        }
+        self.retrying("POST", url, || self.post_once(url, form, extra))
+            .await
     }
 
     async fn post_once(
