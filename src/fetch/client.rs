@@ -217,7 +217,7 @@ impl HttpFetcher {
                 request = request.header(header::IF_MODIFIED_SINCE, date);
             }
         }
-        let mut response = request.send().await.map_err(|e| {
+        let response = request.send().await.map_err(|e| {
             FetchError::transient(format!(
                 "GET {url_shown}: {}",
                 error_chain(&e.without_url())
@@ -237,8 +237,23 @@ impl HttpFetcher {
                 headers: response.headers().clone(),
             });
         }
+        let (headers, body) = self.read_ok("GET", &url_shown, response).await?;
+        Ok(Answer::Document { body, headers })
+    }
+
+    /// The answer's body if its status is exactly 200 (a 5xx is transient, anything else
+    /// permanent), read under the size cap (the declared length first, then as it streams)
+    /// and decoded (gzip/deflate, capped again): what every GET and POST of this module
+    /// accepts.
+    pub(super) async fn read_ok(
+        &self,
+        method: &str,
+        url_shown: &str,
+        mut response: reqwest::Response,
+    ) -> Result<(HeaderMap, Bytes), GetFailure> {
+        let status = response.status();
         if status != StatusCode::OK {
-            let message = format!("GET {url_shown}: status {status}, expected 200");
+            let message = format!("{method} {url_shown}: status {status}, expected 200");
             return Err(GetFailure {
                 status: Some(status),
                 error: if status.is_server_error() {
@@ -248,34 +263,34 @@ impl HttpFetcher {
                 },
             });
         }
+        let too_large = || {
+            GetFailure::from(FetchError::permanent(format!(
+                "{method} {url_shown}: body larger than {} bytes",
+                self.max_body
+            )))
+        };
         if response
             .content_length()
             .is_some_and(|len| len > self.max_body as u64)
         {
-            return Err(GetFailure::from(FetchError::permanent(format!(
-                "GET {url_shown}: body larger than {} bytes",
-                self.max_body
-            ))));
+            return Err(too_large());
         }
         let headers = response.headers().clone();
         let mut body = BytesMut::new();
         while let Some(chunk) = response.chunk().await.map_err(|e| {
             FetchError::transient(format!(
-                "GET {url_shown}: reading body: {}",
+                "{method} {url_shown}: reading body: {}",
                 error_chain(&e.without_url())
             ))
         })? {
             if body.len() + chunk.len() > self.max_body {
-                return Err(GetFailure::from(FetchError::permanent(format!(
-                    "GET {url_shown}: body larger than {} bytes",
-                    self.max_body
-                ))));
+                return Err(too_large());
             }
             body.extend_from_slice(&chunk);
         }
         let body = decode(&headers, body.freeze(), self.max_body)
-            .map_err(|why| FetchError::permanent(format!("GET {url_shown}: {why}")))?;
-        Ok(Answer::Document { body, headers })
+            .map_err(|why| FetchError::permanent(format!("{method} {url_shown}: {why}")))?;
+        Ok((headers, body))
     }
 }
 

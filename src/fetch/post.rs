@@ -5,13 +5,13 @@
 //! cap, and retries with backoff on connection errors, timeouts and 5xx only: asking again
 //! is harmless, introspection changes nothing on the server.
 
-use bytes::{Bytes, BytesMut};
-use http::{HeaderMap, StatusCode, header};
+use bytes::Bytes;
+use http::{HeaderMap, header};
 use reqwest::Url;
 
 use super::client::{GetFailure, HttpFetcher, USER_AGENT, error_chain};
 use super::document::FetchError;
-use super::encoding::{ACCEPT_ENCODING, decode};
+use super::encoding::ACCEPT_ENCODING;
 use super::url::redacted;
 
 impl HttpFetcher {
@@ -47,7 +47,7 @@ impl HttpFetcher {
         for (name, value) in extra {
             request = request.header(name, value);
         }
-        let mut response = request.send().await.map_err(|e| {
+        let response = request.send().await.map_err(|e| {
             FetchError::transient(format!(
                 "POST {url_shown}: {}",
                 error_chain(&e.without_url())
@@ -62,44 +62,7 @@ impl HttpFetcher {
                 )),
             });
         }
-        if status != StatusCode::OK {
-            let message = format!("POST {url_shown}: status {status}, expected 200");
-            return Err(GetFailure {
-                status: Some(status),
-                error: if status.is_server_error() {
-                    FetchError::transient(message)
-                } else {
-                    FetchError::permanent(message)
-                },
-            });
-        }
-        let too_large = || {
-            GetFailure::from(FetchError::permanent(format!(
-                "POST {url_shown}: body larger than {} bytes",
-                self.max_body
-            )))
-        };
-        if response
-            .content_length()
-            .is_some_and(|len| len > self.max_body as u64)
-        {
-            return Err(too_large());
-        }
-        let headers = response.headers().clone();
-        let mut body = BytesMut::new();
-        while let Some(chunk) = response.chunk().await.map_err(|e| {
-            FetchError::transient(format!(
-                "POST {url_shown}: reading body: {}",
-                error_chain(&e.without_url())
-            ))
-        })? {
-            if body.len() + chunk.len() > self.max_body {
-                return Err(too_large());
-            }
-            body.extend_from_slice(&chunk);
-        }
-        let body = decode(&headers, body.freeze(), self.max_body)
-            .map_err(|why| FetchError::permanent(format!("POST {url_shown}: {why}")))?;
+        let (_, body) = self.read_ok("POST", &url_shown, response).await?;
         Ok(body)
     }
 }
