@@ -901,6 +901,44 @@ async fn htu_is_the_full_path_inside_a_nested_router() {
         .assert_invalid_proof(AuthReason::DpopUrlMismatch);
 }
 
+#[tokio::test]
+async fn htu_with_the_path_prefix_a_proxy_strips() {
+    let idp = MockIdp::start().await;
+    let verifier = common::builder(&idp).build().expect("config");
+    // The client calls https://example.com/api/orders; the proxy sends `/orders` on.
+    for prefix in ["https://example.com/api", "https://example.com/api/"] {
+        let dpop = Dpop::required(HtuOrigin::fixed(prefix))
+            .build()
+            .expect("a path prefix is allowed");
+        let app = Router::new()
+            .route("/orders", get(|| async { "ok" }))
+            .layer(JwksAuthLayer::new(verifier.clone()).dpop(dpop));
+        let client = DpopProver::es256();
+        let token = idp.token().dpop_bound(&client).sign();
+        let request = |htu: &str| {
+            Request::get("/orders")
+                .header("authorization", format!("DPoP {token}"))
+                .header("dpop", client.proof("GET", htu, &token))
+                .body(Body::empty())
+                .expect("request")
+        };
+        reply(&app, request("https://example.com/api/orders"))
+            .await
+            .assert_ok();
+        for other in [
+            "https://example.com/orders",
+            "https://example.com/apiorders",
+            "https://example.com/api/api/orders",
+            "https://example.com/other/orders",
+        ] {
+            reply(&app, request(other))
+                .await
+                .assert_invalid_proof(AuthReason::DpopUrlMismatch);
+        }
+    }
+    assert_eq!(idp.jwks_fetches(), 1, "one key-set fetch for all of them");
+}
+
 #[test]
 fn configuration_mistakes_are_config_errors() {
     let origin = || HtuOrigin::fixed(ORIGIN);
@@ -909,11 +947,17 @@ fn configuration_mistakes_are_config_errors() {
             .build()
             .is_err()
     );
-    assert!(
-        Dpop::required(HtuOrigin::fixed("https://api.example.com/v1"))
+    for (origin, why) in [
+        ("https://api.example.com/v1?x=1", "query"),
+        ("https://api.example.com/#f", "fragment"),
+        ("https://user@api.example.com", "user information"),
+        ("ftp://api.example.com", "scheme"),
+    ] {
+        let error = Dpop::required(HtuOrigin::fixed(origin))
             .build()
-            .is_err()
-    );
+            .unwrap_err();
+        assert!(error.to_string().contains(why), "{origin}: {error}");
+    }
     let hs = Dpop::required(origin()).algorithms([jwks_auth::Algorithm::HS256]);
     assert!(hs.build().is_err());
     assert!(Dpop::required(origin()).algorithms([]).build().is_err());

@@ -17,7 +17,8 @@ use crate::error::ConfigError;
 ///
 /// - [`fixed`](Self::fixed): the external origin, e.g. `https://api.example.com`. The
 ///   recommended choice: the `Host` header plays no part, so a proof is only good for this
-///   origin.
+///   origin. It may end with the path prefix a proxy strips before the request reaches this
+///   service (`https://example.com/api` when `/api/orders` arrives as `/orders`).
 /// - [`from_host`](Self::from_host): a fixed scheme, and the authority the request names (its
 ///   URI's authority, as HTTP/2 sends it, else the `Host` header). For a service reached
 ///   under several names; make sure the proxy in front passes the client's `Host` unchanged.
@@ -34,8 +35,10 @@ enum Repr {
 }
 
 impl HtuOrigin {
-    /// The external origin, `scheme://host[:port]` (`https://api.example.com`); checked when
-    /// the [`Dpop`](super::Dpop) is built (http or https, a host, no path, query, fragment or
+    /// The external origin, `scheme://host[:port]` (`https://api.example.com`), optionally
+    /// followed by the path prefix a proxy in front strips (`https://example.com/api`: the
+    /// request `/orders` was called, and signed, as `https://example.com/api/orders`); checked
+    /// when the [`Dpop`](super::Dpop) is built (http or https, a host, no query, fragment or
     /// user information).
     #[must_use]
     pub fn fixed(origin: impl Into<String>) -> Self {
@@ -73,13 +76,19 @@ impl HtuOrigin {
                 if url.host_str().is_none() {
                     return Err(fix("no host"));
                 }
-                if url.path() != "/" || url.query().is_some() || url.fragment().is_some() {
-                    return Err(fix("an origin has no path, query or fragment"));
+                if url.query().is_some() || url.fragment().is_some() {
+                    return Err(fix("an origin has no query or fragment"));
                 }
                 if !url.username().is_empty() || url.password().is_some() {
                     return Err(fix("an origin has no user information"));
                 }
-                Ok(Origin::Fixed(url.origin().ascii_serialization()))
+                // The prefix as the URL parser normalised it (dot segments resolved, escapes
+                // kept), without its trailing slash: the request's path starts with one.
+                let prefix = url.path().trim_end_matches('/');
+                Ok(Origin::Fixed(format!(
+                    "{}{prefix}",
+                    url.origin().ascii_serialization()
+                )))
             }
         }
     }
@@ -97,7 +106,8 @@ impl fmt::Debug for HtuOrigin {
 /// A checked [`HtuOrigin`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Origin {
-    /// `scheme://host[:port]`, as the `url` crate serialises an origin.
+    /// `scheme://host[:port]`, as the `url` crate serialises an origin, then the path prefix
+    /// (empty, or `/api`: no trailing slash).
     Fixed(String),
     FromHost(&'static str),
 }
@@ -232,10 +242,26 @@ mod tests {
             HtuOrigin::fixed("HTTPS://Api.Example.com:443/").check(),
             Ok(Origin::Fixed("https://api.example.com".into()))
         );
+        // A path prefix (stripped by a proxy in front) is kept, normalised, without its
+        // trailing slash.
+        for (prefix, checked) in [
+            ("https://api.example.com/v1", "https://api.example.com/v1"),
+            ("https://api.example.com/v1/", "https://api.example.com/v1"),
+            (
+                "https://API.example.com/a/../v1",
+                "https://api.example.com/v1",
+            ),
+        ] {
+            assert_eq!(
+                HtuOrigin::fixed(prefix).check(),
+                Ok(Origin::Fixed(checked.into()))
+            );
+        }
         for bad in [
             "api.example.com",
             "ftp://api.example.com",
-            "https://api.example.com/v1",
+            "https://api.example.com/v1?x",
+            "https://api.example.com/#f",
             "https://api.example.com?x",
             "https://u:p@api.example.com",
         ] {
