@@ -317,8 +317,8 @@ where
             Attempt::Done(Err(e)) => {
                 ResponseFuture::rejected(reject::<B, ResBody>(config, req.headers(), &e))
             }
-            Attempt::NeedsKeys(pending) => {
-                // Only this path is boxed: it waits for a key set refresh. The request reaches
+            Attempt::MustWait(pending) => {
+                // Only this path is boxed: it waits for a key set refresh (or the introspection endpoint). The request reaches
                 // the inner service only if that verification succeeds, so the token can ride
                 // along now.
                 let token = verified.clone();

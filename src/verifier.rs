@@ -45,7 +45,7 @@ pub(crate) enum Attempt {
     Done(Result<User, AuthError>),
     /// Must wait (for the key set, or for the introspection endpoint): finish with
     /// [`JwksVerifier::verify_pending`].
-    NeedsKeys(Pending),
+    MustWait(Pending),
 }
 
 /// What the synchronous attempt learnt, for the slow path.
@@ -140,7 +140,7 @@ impl JwksVerifier {
     pub async fn verify(&self, token: &str) -> Result<User, AuthError> {
         match self.verify_now(token) {
             Attempt::Done(result) => result,
-            Attempt::NeedsKeys(pending) => self.verify_pending(token, pending).await,
+            Attempt::MustWait(pending) => self.verify_pending(token, pending).await,
         }
     }
 
@@ -165,7 +165,7 @@ impl JwksVerifier {
     }
 
     /// The synchronous part, for the layer: decides without awaiting when it can. On
-    /// [`Attempt::NeedsKeys`], finish with [`verify_pending`](Self::verify_pending): the
+    /// [`Attempt::MustWait`], finish with [`verify_pending`](Self::verify_pending): the
     /// pending state remembers the route, the header and the token digest.
     pub(crate) fn verify_now(&self, token: &str) -> Attempt {
         if let Some(introspector) = &self.introspection
@@ -173,13 +173,13 @@ impl JwksVerifier {
         {
             return match introspector.verify_now(token) {
                 Ok(done) => Attempt::Done(done),
-                Err(pending) => Attempt::NeedsKeys(Pending::Introspect(pending)),
+                Err(pending) => Attempt::MustWait(Pending::Introspect(pending)),
             };
         }
         match self.route(token) {
             Ok((route, one)) => match one.verify_now(token) {
                 verify::Attempt::NeedsKeys(pending) => {
-                    Attempt::NeedsKeys(Pending::Keys(pending.routed(route)))
+                    Attempt::MustWait(Pending::Keys(pending.routed(route)))
                 }
                 verify::Attempt::Done(done) => Attempt::Done(done),
             },
