@@ -318,9 +318,9 @@ where
                 ResponseFuture::rejected(reject::<B, ResBody>(config, req.headers(), &e))
             }
             Attempt::MustWait(pending) => {
-                // Only this path is boxed: it waits for a key set refresh (or the introspection endpoint). The request reaches
-                // the inner service only if that verification succeeds, so the token can ride
-                // along now.
+                // Only this path is boxed: it waits for a key set refresh or the introspection
+                // endpoint. The request reaches the inner service only if that verification
+                // succeeds, so the token can ride along now.
                 let token = verified.clone();
                 req.extensions_mut().insert(verified);
                 let verifier = config.verifier.clone();
