@@ -833,6 +833,102 @@ async fn introspected_opaque_tokens_with_cnf_are_bound_too() {
 }
 
 #[tokio::test]
+async fn a_cnf_the_layer_cannot_check_is_refused_for_introspected_tokens_too() {
+    use jwks_auth::introspection::{ClientAuth, Introspection};
+    use jwks_auth::testing::{INTROSPECTION_CLIENT_ID, INTROSPECTION_CLIENT_SECRET};
+    let idp = MockIdp::start().await;
+    let introspection = Introspection::builder()
+        .endpoint(idp.introspection_url())
+        .client_auth(ClientAuth::client_secret_basic(
+            INTROSPECTION_CLIENT_ID,
+            INTROSPECTION_CLIENT_SECRET,
+        ))
+        .build()
+        .expect("introspection");
+    let verifier = common::builder(&idp)
+        .introspection(introspection)
+        .build()
+        .expect("config");
+    let dpop = Dpop::allowed(HtuOrigin::fixed(ORIGIN))
+        .build()
+        .expect("config");
+    let app = Router::new()
+        .route("/orders", get(|| async { "ok" }))
+        .layer(JwksAuthLayer::new(verifier).dpop(dpop));
+    let client = DpopProver::es256();
+    let bearer_challenge = |reason: AuthReason| {
+        format!(
+            r#"Bearer error="invalid_token", error_description="{}""#,
+            reason.description()
+        )
+    };
+    for (cnf, reason) in [
+        (
+            json!({"jwk": {"kty": "EC", "crv": "P-256", "x": "AA", "y": "AA"}}),
+            AuthReason::UnsupportedConfirmation,
+        ),
+        (
+            json!({"x5t": "c2hhMQ"}),
+            AuthReason::UnsupportedConfirmation,
+        ),
+        (json!(null), AuthReason::MalformedConfirmation),
+        (json!({"jkt": 7}), AuthReason::MalformedConfirmation),
+    ] {
+        let token = idp.opaque_token().claim("cnf", cnf.clone()).issue();
+        // Presented as a bearer token, and with a DPoP proof: refused either way, and
+        // again once the introspection answer is cached.
+        for _ in 0..2 {
+            let r = send(&app, "GET", "Bearer", &token, &[]).await;
+            assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{cnf}");
+            assert_eq!(r.reason, Some(reason), "{cnf}");
+            assert!(
+                r.challenges.contains(&bearer_challenge(reason)),
+                "{cnf}: {:?}",
+                r.challenges
+            );
+            let proof = client.proof("GET", URL, &token);
+            let r = send(&app, "GET", "DPoP", &token, &[&proof]).await;
+            assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{cnf}");
+            assert_eq!(r.reason, Some(reason), "{cnf}");
+            assert!(!r.challenges.is_empty(), "{cnf}");
+        }
+    }
+    assert_eq!(
+        idp.introspection_calls(),
+        4,
+        "one call per token, then cached"
+    );
+}
+
+#[tokio::test]
+async fn a_jkt_next_to_a_member_the_layer_cannot_check_still_binds() {
+    // The unknown member is ignored only because `jkt` is proven: the token stays
+    // sender-constrained, never a bearer token.
+    let api = api().await;
+    let client = DpopProver::es256();
+    let token = api
+        .idp
+        .token()
+        .claim(
+            "cnf",
+            json!({ "jkt": client.thumbprint(), "kid": "client-key-1" }),
+        )
+        .sign();
+    let proof = client.proof("GET", URL, &token);
+    send(&api.app, "GET", "DPoP", &token, &[&proof])
+        .await
+        .assert_ok();
+    send(&api.app, "GET", "Bearer", &token, &[])
+        .await
+        .assert_dpop_refusal(AuthReason::DpopBoundTokenAsBearer, "invalid_token");
+    let thief = DpopProver::es256();
+    let proof = thief.proof("GET", URL, &token);
+    send(&api.app, "GET", "DPoP", &token, &[&proof])
+        .await
+        .assert_invalid_proof(AuthReason::DpopKeyMismatch);
+}
+
+#[tokio::test]
 async fn per_route_scope_refusals_answer_in_the_dpop_scheme() {
     let idp = MockIdp::start().await;
     let verifier = common::builder(&idp).build().expect("config");
@@ -936,6 +1032,59 @@ async fn htu_with_the_path_prefix_a_proxy_strips() {
                 .assert_invalid_proof(AuthReason::DpopUrlMismatch);
         }
     }
+    assert_eq!(idp.jwks_fetches(), 1, "one key-set fetch for all of them");
+}
+
+#[tokio::test]
+async fn a_dot_segment_in_the_request_path_cannot_climb_out_of_the_prefix() {
+    // The service behind `https://example.com/api` is reached directly (or through a proxy
+    // that forwards dot segments) with `/../admin`: the client URL it stands for is
+    // `https://example.com/api/admin` (the path resolved on its own, `..` stops at the
+    // service's root), never `https://example.com/admin`, another service on the same origin
+    // whose proofs must not be good here.
+    let idp = MockIdp::start().await;
+    let verifier = common::builder(&idp).build().expect("config");
+    let dpop = Dpop::required(HtuOrigin::fixed("https://example.com/api"))
+        .build()
+        .expect("config");
+    let app = Router::new()
+        .fallback(|| async { "reached" })
+        .layer(JwksAuthLayer::new(verifier).dpop(dpop));
+    let client = DpopProver::es256();
+    let token = idp.token().dpop_bound(&client).sign();
+    let request = |path: &str, htu: &str| {
+        Request::get(path)
+            .header("authorization", format!("DPoP {token}"))
+            .header("dpop", client.proof("GET", htu, &token))
+            .body(Body::empty())
+            .expect("request")
+    };
+    for path in [
+        "/../admin",
+        "/%2e%2e/admin",
+        "/orders/../../admin",
+        "/.%2E/admin",
+    ] {
+        reply(&app, request(path, "https://example.com/admin"))
+            .await
+            .assert_invalid_proof(AuthReason::DpopUrlMismatch);
+        // The URL that path stands for under the prefix.
+        reply(&app, request(path, "https://example.com/api/admin"))
+            .await
+            .assert_ok();
+    }
+    // An asterisk-form target (`OPTIONS *`) names no URL under the prefix.
+    let star = Request::options("*")
+        .header("authorization", format!("DPoP {token}"))
+        .header(
+            "dpop",
+            client.proof("OPTIONS", "https://example.com/api*", &token),
+        )
+        .body(Body::empty())
+        .expect("request");
+    reply(&app, star)
+        .await
+        .assert_invalid_proof(AuthReason::DpopUrlMismatch);
     assert_eq!(idp.jwks_fetches(), 1, "one key-set fetch for all of them");
 }
 

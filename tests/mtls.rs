@@ -126,6 +126,8 @@ async fn malformed_cnf_is_refused() {
     let malformed = AuthReason::MalformedConfirmation;
     for cnf in [
         serde_json::json!("jkt"),
+        // A `cnf` that is there but null is not "no cnf".
+        serde_json::json!(null),
         serde_json::json!({"x5t#S256": 7}),
         serde_json::json!({"jkt": ["a"]}),
     ] {

@@ -84,11 +84,10 @@ impl HtuOrigin {
                 }
                 // The prefix as the URL parser normalised it (dot segments resolved, escapes
                 // kept), without its trailing slash: the request's path starts with one.
-                let prefix = url.path().trim_end_matches('/');
-                Ok(Origin::Fixed(format!(
-                    "{}{prefix}",
-                    url.origin().ascii_serialization()
-                )))
+                Ok(Origin::Fixed {
+                    origin: url.origin().ascii_serialization(),
+                    prefix: url.path().trim_end_matches('/').to_owned(),
+                })
             }
         }
     }
@@ -106,9 +105,13 @@ impl fmt::Debug for HtuOrigin {
 /// A checked [`HtuOrigin`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Origin {
-    /// `scheme://host[:port]`, as the `url` crate serialises an origin, then the path prefix
-    /// (empty, or `/api`: no trailing slash).
-    Fixed(String),
+    /// `scheme://host[:port]`, as the `url` crate serialises an origin, and the path prefix
+    /// (empty, or `/api`: no trailing slash). Kept apart: the request's path is resolved on
+    /// its own before the prefix goes in front (see [`Origin::request_url`]).
+    Fixed {
+        origin: String,
+        prefix: String,
+    },
     FromHost(&'static str),
 }
 
@@ -117,8 +120,12 @@ impl Origin {
     /// usable authority (no `Host` with [`HtuOrigin::from_host`]).
     pub(crate) fn request_url<B>(&self, request: &Request<B>) -> Option<Url> {
         let path = original_path(request);
+        // An origin-form path; `*` (OPTIONS) or anything else names no URL to compare.
+        if !path.starts_with('/') {
+            return None;
+        }
         let text = match self {
-            Self::Fixed(origin) => format!("{origin}{path}"),
+            Self::Fixed { origin, .. } => format!("{origin}{path}"),
             Self::FromHost(scheme) => {
                 // Parsed as an authority: a `Host` holding `/`, `?`, `#` or `\` would
                 // otherwise put a path of its own before (or a fragment over) the request's,
@@ -135,7 +142,18 @@ impl Origin {
                 format!("{scheme}://{authority}{path}")
             }
         };
-        let url = Url::parse(&text).ok()?;
+        let mut url = Url::parse(&text).ok()?;
+        if let Self::Fixed { prefix, .. } = self
+            && !prefix.is_empty()
+        {
+            // The request's path was resolved (dot segments, `%2e` included) against the
+            // origin alone, so `..` stops at this service's root; only then does the prefix
+            // go in front. Parsed together, `/api` + `/../admin` would be `/admin`: another
+            // service's URL on the same origin, whose proofs must not be good here. (The
+            // prefix is already normalised and ends in a plain segment: nothing to resolve.)
+            let joined = format!("{prefix}{}", url.path());
+            url.set_path(&joined);
+        }
         // A `Host` holding user information would smuggle in another URL.
         (url.username().is_empty()
             && url.password().is_none()
@@ -210,6 +228,44 @@ mod tests {
         Url::parse(text).expect("url")
     }
 
+    fn fixed(origin: &str, prefix: &str) -> Origin {
+        Origin::Fixed {
+            origin: origin.into(),
+            prefix: prefix.into(),
+        }
+    }
+
+    #[test]
+    fn the_request_path_is_resolved_before_the_prefix_goes_in_front() {
+        let origin = HtuOrigin::fixed("https://example.com/api/")
+            .check()
+            .unwrap();
+        let shown = |target: &str| {
+            let request = Request::get(target).body(()).unwrap();
+            origin.request_url(&request).map(String::from)
+        };
+        for (target, url) in [
+            ("/orders?x=1", "https://example.com/api/orders"),
+            ("/", "https://example.com/api/"),
+            ("/../admin", "https://example.com/api/admin"),
+            ("/%2e%2e/admin", "https://example.com/api/admin"),
+            ("/orders/../../../admin", "https://example.com/api/admin"),
+            ("/./a/.%2E/b", "https://example.com/api/b"),
+            ("//orders", "https://example.com/api//orders"),
+            ("/a%2F..%2Fb", "https://example.com/api/a%2F..%2Fb"),
+        ] {
+            assert_eq!(shown(target).as_deref(), Some(url), "{target}");
+        }
+        assert_eq!(shown("*"), None);
+        // Without a prefix, as before.
+        let origin = HtuOrigin::fixed("https://example.com").check().unwrap();
+        let request = Request::get("/../admin").body(()).unwrap();
+        assert_eq!(
+            origin.request_url(&request).map(String::from).as_deref(),
+            Some("https://example.com/admin")
+        );
+    }
+
     #[test]
     fn htu_ignores_query_fragment_case_and_default_port() {
         let request = url("https://api.example.com/orders/a~b");
@@ -240,21 +296,18 @@ mod tests {
     fn origins_are_checked_when_configured() {
         assert_eq!(
             HtuOrigin::fixed("HTTPS://Api.Example.com:443/").check(),
-            Ok(Origin::Fixed("https://api.example.com".into()))
+            Ok(fixed("https://api.example.com", ""))
         );
         // A path prefix (stripped by a proxy in front) is kept, normalised, without its
         // trailing slash.
         for (prefix, checked) in [
-            ("https://api.example.com/v1", "https://api.example.com/v1"),
-            ("https://api.example.com/v1/", "https://api.example.com/v1"),
-            (
-                "https://API.example.com/a/../v1",
-                "https://api.example.com/v1",
-            ),
+            ("https://api.example.com/v1", "/v1"),
+            ("https://api.example.com/v1/", "/v1"),
+            ("https://API.example.com/a/../v1", "/v1"),
         ] {
             assert_eq!(
                 HtuOrigin::fixed(prefix).check(),
-                Ok(Origin::Fixed(checked.into()))
+                Ok(fixed("https://api.example.com", checked))
             );
         }
         for bad in [
