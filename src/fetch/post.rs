@@ -66,3 +66,104 @@ impl HttpFetcher {
         Ok(body)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    use super::*;
+    use crate::fetch::client::no_redirect_client;
+
+    /// A server answering every connection with `answer` (None: reads, never answers); the
+    /// URL to POST to carries user information and a query, which messages must not show.
+    async fn server(answer: Option<&'static str>) -> (Url, String) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    let mut buf = vec![0; 65536];
+                    let _ = socket.read(&mut buf).await;
+                    match answer {
+                        Some(text) => {
+                            let _ = socket.write_all(text.as_bytes()).await;
+                        }
+                        None => tokio::time::sleep(Duration::from_secs(60)).await,
+                    }
+                });
+            }
+        });
+        let url = Url::parse(&format!("http://{addr}/introspect?token=secret")).unwrap();
+        (url, format!("POST http://{addr}/introspect"))
+    }
+
+    fn fetcher() -> HttpFetcher {
+        HttpFetcher {
+            client: no_redirect_client().expect("client"),
+            timeout: Duration::from_millis(500),
+            max_body: 16,
+            retries: 0,
+        }
+    }
+
+    #[tokio::test]
+    async fn failures_name_the_method_and_the_redacted_url() {
+        let headers = HeaderMap::new();
+        for (answer, status, expected, retryable) in [
+            (
+                Some("HTTP/1.1 500 Internal Server Error\r\ncontent-length: 0\r\n\r\n"),
+                Some(500),
+                ": status 500 Internal Server Error, expected 200".to_owned(),
+                true,
+            ),
+            (
+                Some(
+                    "HTTP/1.1 307 Temporary Redirect\r\nlocation: /x\r\ncontent-length: 0\r\n\r\n",
+                ),
+                Some(307),
+                ": status 307 Temporary Redirect, expected 200".to_owned(),
+                false,
+            ),
+            (
+                Some("HTTP/1.1 200 OK\r\ncontent-length: 17\r\n\r\n{\"active\":false }"),
+                None,
+                ": body larger than 16 bytes".to_owned(),
+                false,
+            ),
+            (
+                Some("HTTP/1.1 200 OK\r\ncontent-encoding: br\r\ncontent-length: 2\r\n\r\n{}"),
+                None,
+                String::new(),
+                false,
+            ),
+            (
+                None,
+                None,
+                ": no complete answer within 500ms".to_owned(),
+                true,
+            ),
+        ] {
+            let (url, shown) = server(answer).await;
+            let failure = fetcher()
+                .post_form(&url, "token=secret", &headers)
+                .await
+                .expect_err("refused");
+            let message = failure.error.to_string();
+            assert!(
+                message.starts_with(&format!("{shown}{expected}")),
+                "{message}"
+            );
+            assert!(!message.contains("secret"), "{message}");
+            assert_eq!(failure.status.map(|s| s.as_u16()), status, "{message}");
+            assert_eq!(failure.error.is_retryable(), retryable, "{message}");
+        }
+        // And a good answer comes back whole.
+        let (url, _) = server(Some("HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}")).await;
+        let body = fetcher().post_form(&url, "token=x", &headers).await;
+        assert_eq!(body.expect("ok").as_ref(), b"{}");
+    }
+}
