@@ -37,7 +37,9 @@ enum Repr {
 impl HtuOrigin {
     /// The external origin, `scheme://host[:port]` (`https://api.example.com`), optionally
     /// followed by the path prefix a proxy in front strips (`https://example.com/api`: the
-    /// request `/orders` was called, and signed, as `https://example.com/api/orders`); checked
+    /// request `/orders` was called, and signed, as `https://example.com/api/orders`; the
+    /// request's path is resolved on its own first, so `/../admin` stands for
+    /// `https://example.com/api/admin`, never a URL outside the prefix); checked
     /// when the [`Dpop`](super::Dpop) is built (http or https, a host, no query, fragment or
     /// user information).
     #[must_use]
