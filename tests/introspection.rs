@@ -427,6 +427,23 @@ async fn configuration_mistakes_name_the_fix() {
         plain_http.to_string().contains("plain http"),
         "{plain_http}"
     );
+    // Credentials in the endpoint URL: refused at build, without echoing the password.
+    let userinfo = builder(&idp)
+        .introspection(
+            Introspection::builder()
+                .endpoint("https://client:hunter2@idp.example/introspect")
+                .client_auth(ClientAuth::client_secret_basic("a", "b"))
+                .build()
+                .expect("config"),
+        )
+        .build()
+        .expect_err("user information");
+    let text = userinfo.to_string();
+    assert!(
+        text.contains("user information") && text.contains("client_auth"),
+        "{text}"
+    );
+    assert!(!text.contains("hunter2"), "{text}");
     let tenant = builder(&idp)
         .introspection(introspection(&idp).build().expect("config"))
         .build()
