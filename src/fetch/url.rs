@@ -26,8 +26,9 @@ pub(crate) fn check_url(
         "https" => Ok(parsed),
         "http" if allow_http || is_loopback(&parsed) => Ok(parsed),
         "http" => Err(ConfigError::new(format!(
-            "{setting}: `{url}` is plain http; use https (http is only accepted for loopback \
-             hosts, or with .allow_http(true))"
+            "{setting}: `{}` is plain http; use https (http is only accepted for loopback \
+             hosts, or with .allow_http(true))",
+            redacted(&parsed)
         ))),
         other => Err(ConfigError::new(format!(
             "{setting}: scheme `{other}` is not supported; use https"
@@ -63,6 +64,22 @@ mod tests {
             err.to_string()
                 .contains("jwks_url: `http://idp.example/k` is plain http"),
             "{err}"
+        );
+        // Shown redacted, as every URL the crate shows: no credential reaches the error.
+        let err = check_url(
+            "http://id:hunter2@idp.example/k?key=s3cret",
+            false,
+            "endpoint",
+        )
+        .expect_err("plain http");
+        let text = err.to_string();
+        assert!(
+            text.contains("endpoint: `http://idp.example/k` is plain http"),
+            "{text}"
+        );
+        assert!(
+            !text.contains("hunter2") && !text.contains("s3cret") && !text.contains("id:"),
+            "{text}"
         );
         assert!(check_url("http://idp.example/k", true, "s").is_ok());
         assert!(check_url("ftp://idp.example/k", true, "s").is_err());
