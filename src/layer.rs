@@ -16,6 +16,7 @@ use tower_service::Service;
 
 use crate::error::AuthError;
 use crate::grpc::GrpcMode;
+use crate::metrics::Lookup::{self, NoToken};
 use crate::response::{
     BodyFromBytes, DefaultRejection, RejectionBody, RejectionHandler, SharedRejection,
     rejection_response_for,
@@ -291,31 +292,30 @@ where
                 return ResponseFuture::inner(self.inner.call(req));
             }
             Ok(None) => {
-                let refusal = reject::<B, ResBody>(config, req.headers(), &AuthError::missing());
+                let missing = AuthError::missing();
+                let refusal = reject::<B, ResBody>(config, req.headers(), &missing, NoToken);
                 return ResponseFuture::rejected(refusal);
             }
             Err(e) => {
-                return ResponseFuture::rejected(reject::<B, ResBody>(config, req.headers(), &e));
+                let refusal = reject::<B, ResBody>(config, req.headers(), &e, NoToken);
+                return ResponseFuture::rejected(refusal);
             }
         };
         match attempt {
-            Attempt::Done(Ok(user)) => {
+            Attempt::Done(Ok(user), lookup) => {
                 // Sender constraints run after verification, cached or not (`crate::sender`).
                 if let Err(e) = crate::sender::check(&config.sender, &req, &user, verified.as_str())
                 {
-                    return ResponseFuture::rejected(reject::<B, ResBody>(
-                        config,
-                        req.headers(),
-                        &e,
-                    ));
+                    let refusal = reject::<B, ResBody>(config, req.headers(), &e, lookup);
+                    return ResponseFuture::rejected(refusal);
                 }
-                crate::metrics::accepted();
+                crate::metrics::accepted(lookup == Lookup::Hit);
                 req.extensions_mut().insert(user);
                 req.extensions_mut().insert(verified);
                 ResponseFuture::inner(self.inner.call(req))
             }
-            Attempt::Done(Err(e)) => {
-                ResponseFuture::rejected(reject::<B, ResBody>(config, req.headers(), &e))
+            Attempt::Done(Err(e), lookup) => {
+                ResponseFuture::rejected(reject::<B, ResBody>(config, req.headers(), &e, lookup))
             }
             Attempt::MustWait(pending) => {
                 // Only this path is boxed: it waits for a key set refresh or the introspection
@@ -342,9 +342,10 @@ fn reject<B: RejectionBody<ResBody>, ResBody>(
     config: &LayerConfig,
     headers: &http::HeaderMap,
     error: &AuthError,
+    lookup: Lookup,
 ) -> Response<ResBody> {
     tracing::debug!(reason = error.reason().code(), "jwks-auth: request refused");
-    crate::metrics::refused(error);
+    crate::metrics::refused(error, lookup);
     let mut response = rejection_response_for(headers, Some(&config.rejection), config.grpc, error);
     crate::sender::decorate(&config.sender, headers, error, &mut response);
     response.map(B::body)
@@ -364,7 +365,7 @@ type AuthFuture = Pin<Box<dyn Future<Output = Result<User, AuthError>> + Send>>;
 
 /// Builds a refusal in the inner service's response type: `reject` for the layer's body
 /// builder, fixed when the future is created so that the future's type does not name it.
-type Reject<R> = fn(&LayerConfig, &http::HeaderMap, &AuthError) -> R;
+type Reject<R> = fn(&LayerConfig, &http::HeaderMap, &AuthError, Lookup) -> R;
 
 pin_project! {
     /// Response future of [`JwksAuth`].
@@ -468,14 +469,14 @@ where
                     });
                     let next = match checked {
                         Ok(user) => {
-                            crate::metrics::accepted();
+                            crate::metrics::accepted(false);
                             request.extensions_mut().insert(user);
                             State::Inner {
                                 future: service.call(request),
                             }
                         }
                         Err(e) => State::Rejected {
-                            response: Some(reject(config, request.headers(), &e)),
+                            response: Some(reject(config, request.headers(), &e, Lookup::Miss)),
                         },
                     };
                     this.state.set(next);

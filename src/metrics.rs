@@ -12,8 +12,7 @@
 //!
 //! | Name | Kind | Labels |
 //! |------|------|--------|
-//! | [`REQUESTS`] | counter | `outcome`: `accepted`, `refused`, `unavailable`; `reason`: [`AuthReason::code`](crate::AuthReason::code), or `none` when accepted |
-//! | [`TOKEN_CACHE`] | counter | `result`: `hit`, `miss` |
+//! | [`REQUESTS`] | counter | `outcome`: `accepted`, `refused`, `unavailable`; `reason`: [`AuthReason::code`](crate::AuthReason::code), or `none` when accepted; `token_cache`: `hit`, `miss`, `none` |
 //! | [`KEY_FETCHES`] | counter | `jwks`; `result`: `200`, `304`, `error` |
 //! | [`KEY_FETCH_DURATION`] | histogram (seconds) | `jwks`; `result` |
 //! | [`KEY_SET_AGE`] | gauge (seconds) | `jwks` |
@@ -21,7 +20,7 @@
 //! | [`KEY_SET_STALE_USES`] | counter | `jwks` |
 //! | [`UNKNOWN_KID_COOLDOWN`] | counter | `jwks` |
 //! | [`IDENTITY_FETCHES`] | counter | `result`: `ok`, `refused`, `unavailable`, `error` |
-//! | [`INTROSPECTIONS`] | counter | `result`: `active`, `inactive`, `refused`, `error` |
+//! | [`INTROSPECTIONS`] | counter | `result`: `active`, `inactive`, `refused`, `error`, `saturated` |
 //!
 //! The `jwks` label is the key set's URL without query or fragment (`custom` for a
 //! [`KeySource`](crate::jwks::KeySource) that does not name itself). The key-set gauges are
@@ -29,14 +28,28 @@
 //! `jwks_auth::health` probes do), so a probe every few seconds keeps them current.
 
 /// Requests seen by the layer: `outcome` (`accepted`, `refused` for 401/403, `unavailable`
-/// for 503) and `reason` (the refusal's stable code; `none` when accepted). A per-route
-/// requirement ([`Require`](crate::Require)) that refuses an authenticated request adds a
-/// `refused` count with its reason (`insufficient_scope`, `missing_role`, ...): that request
-/// was `accepted` by the layer first, so it counts once under each.
+/// for 503), `reason` (the refusal's stable code; `none` when accepted) and `token_cache`, how
+/// the verified-token cache took part:
+///
+/// - `hit`: the decision reused a verification from the cache (no signature checked);
+/// - `miss`: the token reached the verifier and was not answered from the cache (verified in
+///   full, refused before its signature, introspected, or the cache is off);
+/// - `none`: no token reached the verifier (missing or malformed credentials), or a per-route
+///   requirement refused the request after the layer.
+///
+/// The cache's hit ratio is therefore
+/// `sum(rate(jwks_auth_requests_total{token_cache="hit"}[5m])) /
+/// sum(rate(jwks_auth_requests_total{token_cache=~"hit|miss"}[5m]))`. It is a label rather
+/// than a counter of its own so that a request served from the cache records one series, not
+/// two: the repeat-token path is short enough that a second increment shows in its cost.
+/// [`JwksVerifier::verify`](crate::JwksVerifier::verify) called outside the layer records no
+/// request (the key-set series still move).
+///
+/// A per-route requirement ([`Require`](crate::Require)) that refuses an authenticated request
+/// adds a `refused` count with its reason (`insufficient_scope`, `missing_role`, ...) and
+/// `token_cache` `none`: that request was `accepted` by the layer first, so it counts once
+/// under each.
 pub const REQUESTS: &str = "jwks_auth_requests_total";
-/// Verified-token cache lookups: `result` = `hit` (the cached verification was reused) or
-/// `miss` (the token is verified in full).
-pub const TOKEN_CACHE: &str = "jwks_auth_token_cache_total";
 /// Key-set fetches (a retried fetch counts once): `jwks`, `result` = `200` (a new document),
 /// `304` (not modified, the cached set kept) or `error` (failed; the previous set stays).
 pub const KEY_FETCHES: &str = "jwks_auth_key_fetches_total";
@@ -60,6 +73,29 @@ pub const IDENTITY_FETCHES: &str = "jwks_auth_identity_fetches_total";
 /// called: `max_in_flight` calls already in the air; the request got 503).
 pub const INTROSPECTIONS: &str = "jwks_auth_introspections_total";
 
+/// How the verified-token cache took part in a request: the `token_cache` label of
+/// [`REQUESTS`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Lookup {
+    /// The decision came from the cache.
+    Hit,
+    /// The token reached the verifier; the cache did not answer.
+    Miss,
+    /// No token reached the verifier.
+    NoToken,
+}
+
+impl Lookup {
+    #[cfg(feature = "metrics")]
+    fn label(self) -> &'static str {
+        match self {
+            Self::Hit => "hit",
+            Self::Miss => "miss",
+            Self::NoToken => "none",
+        }
+    }
+}
+
 #[cfg(feature = "metrics")]
 mod record {
     use std::sync::Arc;
@@ -67,32 +103,38 @@ mod record {
 
     use crate::error::{AuthError, AuthErrorKind};
 
-    // The hot path's counters (accepted requests, token cache hits and misses) are looked up
-    // in the recorder once per thread and recorder, not per request: a registry lookup costs
-    // more than the cached verification it would count (measured with the Prometheus
-    // exporter: +14% on the repeat path per lookup pair). The handles are keyed by the
-    // recorder's address, so installing a recorder later (or a test's local recorder) is
-    // seen at the next call.
+    // The accepted-request counters, one per `token_cache` value, are looked up in the
+    // recorder once per thread and recorder, not per request: a registry lookup costs more
+    // than the cached verification it would count (measured with the Prometheus exporter:
+    // +14% on the repeat path per lookup pair). The handles are keyed by the recorder's
+    // address, so installing a recorder later (or a test's local recorder) is seen at the
+    // next call. (A recorder dropped and another built at the same address on the same
+    // thread would be given the old one's handles: tests give each local recorder its own
+    // thread, as `cargo test` does.) A hit records this one counter and nothing else.
     mod hot {
         use std::cell::RefCell;
 
         use ::metrics::{Counter, Key, Label, Level, Metadata, Recorder};
 
-        static ACCEPTED_LABELS: [Label; 2] = [
+        use super::super::REQUESTS;
+
+        static HIT_LABELS: [Label; 3] = [
             Label::from_static_parts("outcome", "accepted"),
             Label::from_static_parts("reason", "none"),
+            Label::from_static_parts("token_cache", "hit"),
         ];
-        static HIT_LABELS: [Label; 1] = [Label::from_static_parts("result", "hit")];
-        static MISS_LABELS: [Label; 1] = [Label::from_static_parts("result", "miss")];
-        static ACCEPTED: Key = Key::from_static_parts(super::super::REQUESTS, &ACCEPTED_LABELS);
-        static HIT: Key = Key::from_static_parts(super::super::TOKEN_CACHE, &HIT_LABELS);
-        static MISS: Key = Key::from_static_parts(super::super::TOKEN_CACHE, &MISS_LABELS);
+        static MISS_LABELS: [Label; 3] = [
+            Label::from_static_parts("outcome", "accepted"),
+            Label::from_static_parts("reason", "none"),
+            Label::from_static_parts("token_cache", "miss"),
+        ];
+        static HIT: Key = Key::from_static_parts(REQUESTS, &HIT_LABELS);
+        static MISS: Key = Key::from_static_parts(REQUESTS, &MISS_LABELS);
         static METADATA: Metadata<'static> =
             Metadata::new(module_path!(), Level::INFO, Some(module_path!()));
 
         struct Handles {
             recorder: usize,
-            accepted: Counter,
             hit: Counter,
             miss: Counter,
         }
@@ -101,15 +143,8 @@ mod record {
             static HANDLES: RefCell<Option<Handles>> = const { RefCell::new(None) };
         }
 
-        #[derive(Clone, Copy)]
-        pub(crate) enum Hot {
-            Accepted,
-            Hit,
-            Miss,
-        }
-
         #[inline]
-        pub(crate) fn increment(which: Hot) {
+        pub(crate) fn accepted(hit: bool) {
             ::metrics::with_recorder(|recorder| {
                 let id = std::ptr::from_ref::<dyn Recorder>(recorder).cast::<()>() as usize;
                 HANDLES.with(|cell| {
@@ -118,43 +153,44 @@ mod record {
                         Some(h) if h.recorder == id => h,
                         slot => slot.insert(Handles {
                             recorder: id,
-                            accepted: recorder.register_counter(&ACCEPTED, &METADATA),
                             hit: recorder.register_counter(&HIT, &METADATA),
                             miss: recorder.register_counter(&MISS, &METADATA),
                         }),
                     };
-                    match which {
-                        Hot::Accepted => &handles.accepted,
-                        Hot::Hit => &handles.hit,
-                        Hot::Miss => &handles.miss,
-                    }
-                    .increment(1);
+                    if hit { &handles.hit } else { &handles.miss }.increment(1);
                 });
             });
         }
     }
 
+    /// An accepted request; `hit` when the verified-token cache decided it.
     #[inline]
-    pub(crate) fn accepted() {
-        hot::increment(hot::Hot::Accepted);
+    pub(crate) fn accepted(hit: bool) {
+        hot::accepted(hit);
     }
 
-    #[inline]
-    pub(crate) fn refused(error: &AuthError) {
+    // Everything below is off the accepted path: kept out of line, so that the code of the
+    // functions that call it (the key cache's `usable` check is on every request) stays what
+    // it is without the feature.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn refused(error: &AuthError, lookup: super::Lookup) {
         let outcome = if error.kind() == AuthErrorKind::KeysUnavailable {
             "unavailable"
         } else {
             "refused"
         };
-        ::metrics::counter!(super::REQUESTS, "outcome" => outcome, "reason" => error.reason().code())
-            .increment(1);
+        ::metrics::counter!(
+            super::REQUESTS,
+            "outcome" => outcome,
+            "reason" => error.reason().code(),
+            "token_cache" => lookup.label()
+        )
+        .increment(1);
     }
 
-    #[inline]
-    pub(crate) fn token_cache(hit: bool) {
-        hot::increment(if hit { hot::Hot::Hit } else { hot::Hot::Miss });
-    }
-
+    #[cold]
+    #[inline(never)]
     pub(crate) fn key_fetch(jwks: &Arc<str>, result: &'static str, took: Duration) {
         let labels = [
             ::metrics::Label::new("jwks", Arc::clone(jwks)),
@@ -164,6 +200,8 @@ mod record {
         ::metrics::histogram!(super::KEY_FETCH_DURATION, labels.iter()).record(took);
     }
 
+    #[cold]
+    #[inline(never)]
     pub(crate) fn key_set(jwks: &Arc<str>, age: Option<Duration>, stale: bool) {
         let labels = [::metrics::Label::new("jwks", Arc::clone(jwks))];
         if let Some(age) = age {
@@ -172,20 +210,28 @@ mod record {
         ::metrics::gauge!(super::KEY_SET_STALE, labels.iter()).set(f64::from(u8::from(stale)));
     }
 
+    #[cold]
+    #[inline(never)]
     pub(crate) fn stale_use(jwks: &Arc<str>) {
         let labels = [::metrics::Label::new("jwks", Arc::clone(jwks))];
         ::metrics::counter!(super::KEY_SET_STALE_USES, labels.iter()).increment(1);
     }
 
+    #[cold]
+    #[inline(never)]
     pub(crate) fn cooldown_refusal(jwks: &Arc<str>) {
         let labels = [::metrics::Label::new("jwks", Arc::clone(jwks))];
         ::metrics::counter!(super::UNKNOWN_KID_COOLDOWN, labels.iter()).increment(1);
     }
 
+    #[cold]
+    #[inline(never)]
     pub(crate) fn identity_fetch(result: &'static str) {
         ::metrics::counter!(super::IDENTITY_FETCHES, "result" => result).increment(1);
     }
 
+    #[cold]
+    #[inline(never)]
     pub(crate) fn introspection(result: &'static str) {
         ::metrics::counter!(super::INTROSPECTIONS, "result" => result).increment(1);
     }
@@ -201,11 +247,9 @@ mod record {
     use crate::error::AuthError;
 
     #[inline(always)]
-    pub(crate) fn accepted() {}
+    pub(crate) fn accepted(_: bool) {}
     #[inline(always)]
-    pub(crate) fn refused(_: &AuthError) {}
-    #[inline(always)]
-    pub(crate) fn token_cache(_: bool) {}
+    pub(crate) fn refused(_: &AuthError, _: super::Lookup) {}
     #[inline(always)]
     pub(crate) fn key_fetch(_: &Arc<str>, _: &'static str, _: Duration) {}
     #[inline(always)]
@@ -222,7 +266,7 @@ mod record {
 
 pub(crate) use record::{
     accepted, cooldown_refusal, identity_fetch, introspection, key_fetch, key_set, refused,
-    stale_use, token_cache,
+    stale_use,
 };
 
 /// Counts a Cloudflare Access identity fetch by its result, and passes the result through.

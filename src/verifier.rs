@@ -12,6 +12,7 @@ use crate::error::{AuthError, AuthReason, ConfigError};
 use crate::fetch::FetchError;
 use crate::introspection::{self, Introspector};
 use crate::jwks::cache::CacheStatus;
+use crate::metrics::Lookup;
 use crate::policy::IdTokenChecks;
 use crate::user::User;
 use crate::verify::{self, IssuerVerifier};
@@ -41,8 +42,9 @@ pub struct JwksVerifier {
 
 /// The result of the synchronous part of verification.
 pub(crate) enum Attempt {
-    /// Decided without waiting.
-    Done(Result<User, AuthError>),
+    /// Decided without waiting; how the verified-token cache took part (`Hit` or `Miss`), for
+    /// the requests metric.
+    Done(Result<User, AuthError>, Lookup),
     /// Must wait (for the key set, or for the introspection endpoint): finish with
     /// [`JwksVerifier::verify_pending`].
     MustWait(Pending),
@@ -139,7 +141,7 @@ impl JwksVerifier {
     /// unavailable (503).
     pub async fn verify(&self, token: &str) -> Result<User, AuthError> {
         match self.verify_now(token) {
-            Attempt::Done(result) => result,
+            Attempt::Done(result, _) => result,
             Attempt::MustWait(pending) => self.verify_pending(token, pending).await,
         }
     }
@@ -172,7 +174,7 @@ impl JwksVerifier {
             && introspector.applies(token)
         {
             return match introspector.verify_now(token) {
-                Ok(done) => Attempt::Done(done),
+                Ok(done) => Attempt::Done(done, Lookup::Miss),
                 Err(pending) => Attempt::MustWait(Pending::Introspect(pending)),
             };
         }
@@ -181,9 +183,10 @@ impl JwksVerifier {
                 verify::Attempt::NeedsKeys(pending) => {
                     Attempt::MustWait(Pending::Keys(pending.routed(route)))
                 }
-                verify::Attempt::Done(done) => Attempt::Done(done),
+                verify::Attempt::Done(done) => Attempt::Done(done, Lookup::Miss),
+                verify::Attempt::Cached(done) => Attempt::Done(done, Lookup::Hit),
             },
-            Err(e) => Attempt::Done(Err(e)),
+            Err(e) => Attempt::Done(Err(e), Lookup::Miss),
         }
     }
 

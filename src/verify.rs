@@ -37,8 +37,10 @@ pub(crate) struct IssuerVerifier {
 
 /// The result of the synchronous part of verification.
 pub(crate) enum Attempt {
-    /// Decided without waiting.
+    /// Decided without waiting, without the verified-token cache's help.
     Done(Result<User, AuthError>),
+    /// Decided from the verified-token cache.
+    Cached(Result<User, AuthError>),
     /// The key set must be fetched or refreshed first: go async with what was learnt.
     NeedsKeys(Pending),
 }
@@ -84,7 +86,7 @@ impl IssuerVerifier {
     /// subscriber wants it.
     pub(crate) fn verify_now(&self, token: &str) -> Attempt {
         let attempt = self.attempt_now(token);
-        if let Attempt::Done(result) = &attempt
+        if let Attempt::Done(result) | Attempt::Cached(result) = &attempt
             && tracing::enabled!(tracing::Level::DEBUG)
         {
             let (outcome, reason) = outcome(result);
@@ -113,9 +115,8 @@ impl IssuerVerifier {
                 }
                 reused
             });
-            crate::metrics::token_cache(reused.is_some());
             if let Some(result) = reused {
-                return Attempt::Done(result.and_then(|u| self.authorize(u)));
+                return Attempt::Cached(result.and_then(|u| self.authorize(u)));
             }
         }
         let mut header_buf = Vec::new();

@@ -16,7 +16,7 @@ use common::{app, builder, get_with, send, send_token};
 use http::StatusCode;
 use jwks_auth::metrics::{
     IDENTITY_FETCHES, INTROSPECTIONS, KEY_FETCH_DURATION, KEY_FETCHES, KEY_SET_AGE, KEY_SET_STALE,
-    REQUESTS, TOKEN_CACHE, UNKNOWN_KID_COOLDOWN,
+    REQUESTS, UNKNOWN_KID_COOLDOWN,
 };
 use jwks_auth::testing::{Fault, MockIdp};
 use jwks_auth::{Algorithm, AuthReason, CloudflareAccess, JwksAuthLayer};
@@ -157,6 +157,13 @@ fn recorded<F: Future<Output = ()>>(test: impl FnOnce() -> F) -> Recorded {
 const ACCEPTED: (&str, &str) = ("outcome", "accepted");
 const REFUSED: (&str, &str) = ("outcome", "refused");
 const UNAVAILABLE: (&str, &str) = ("outcome", "unavailable");
+const NO_REASON: (&str, &str) = ("reason", "none");
+/// The `token_cache` label: the decision came from the verified-token cache.
+const HIT: (&str, &str) = ("token_cache", "hit");
+/// The token reached the verifier; the cache did not answer.
+const MISS: (&str, &str) = ("token_cache", "miss");
+/// No token reached the verifier.
+const NO_TOKEN: (&str, &str) = ("token_cache", "none");
 
 fn reason(r: AuthReason) -> (&'static str, &'static str) {
     ("reason", r.code())
@@ -197,33 +204,71 @@ fn every_request_outcome_is_counted_once_with_its_reason() {
         send_token(&app, "not-a-jwt").await.assert_invalid();
         send_token(&app, &expired).await.assert_invalid();
         send_token(&app, &forged).await.assert_invalid();
+        // A refusal is never cached: the forged token is checked (and refused) again.
+        send_token(&app, &forged).await.assert_invalid();
         assert_eq!(idp.jwks_fetches(), 1, "one fetch served every request");
         tokens.extend([good, expired, forged]);
     });
-    assert_eq!(got.counter(REQUESTS, &[ACCEPTED, ("reason", "none")]), 3);
+    // The first good request verified the token in full; the next two reused it.
+    assert_eq!(got.counter(REQUESTS, &[ACCEPTED, NO_REASON, MISS]), 1);
+    assert_eq!(got.counter(REQUESTS, &[ACCEPTED, NO_REASON, HIT]), 2);
     assert_eq!(
-        got.counter(REQUESTS, &[REFUSED, reason(AuthReason::MissingToken)]),
+        got.counter(
+            REQUESTS,
+            &[REFUSED, reason(AuthReason::MissingToken), NO_TOKEN]
+        ),
         1
     );
     assert_eq!(
-        got.counter(REQUESTS, &[REFUSED, reason(AuthReason::MalformedToken)]),
+        got.counter(
+            REQUESTS,
+            &[REFUSED, reason(AuthReason::MalformedToken), MISS]
+        ),
         1
     );
     assert_eq!(
-        got.counter(REQUESTS, &[REFUSED, reason(AuthReason::Expired)]),
+        got.counter(REQUESTS, &[REFUSED, reason(AuthReason::Expired), MISS]),
         1
     );
     assert_eq!(
-        got.counter(REQUESTS, &[REFUSED, reason(AuthReason::InvalidSignature)]),
-        1
+        got.counter(
+            REQUESTS,
+            &[REFUSED, reason(AuthReason::InvalidSignature), MISS]
+        ),
+        2
     );
-    assert_eq!(got.total(REQUESTS), 7, "each request counted exactly once");
-    assert_eq!(got.counter(TOKEN_CACHE, &[("result", "hit")]), 2);
-    // The first good token, the garbage, the expired and the forged one: none reused.
-    assert_eq!(got.counter(TOKEN_CACHE, &[("result", "miss")]), 4);
+    assert_eq!(got.total(REQUESTS), 8, "each request counted exactly once");
     let tokens: Vec<&str> = tokens.iter().map(String::as_str).collect();
     let urls: Vec<&str> = urls.iter().map(String::as_str).collect();
     got.assert_no_token_material(&tokens, &urls);
+}
+
+/// A cached verification can still end in a refusal: the entry is re-checked against the
+/// clock and the key set on every hit. Past `exp` the entry still answers (with the refusal,
+/// and no signature work) until the cache expires it: each such refusal is a refused `hit`.
+#[test]
+fn a_cached_token_refused_on_reuse_counts_as_a_refused_hit() {
+    use jwks_auth::ManualClock;
+    let got = recorded(|| async {
+        let idp = MockIdp::start().await;
+        let clock = ManualClock::now();
+        let verifier = builder(&idp)
+            .clock(clock.clone())
+            .leeway(Duration::ZERO)
+            .build()
+            .expect("config");
+        let app = app(JwksAuthLayer::new(verifier));
+        let token = idp.token().subject("alice").expires_in(60).sign();
+        send_token(&app, &token).await.assert_ok("alice");
+        clock.advance(Duration::from_secs(61));
+        send_token(&app, &token).await.assert_invalid();
+        send_token(&app, &token).await.assert_invalid();
+        assert_eq!(idp.jwks_fetches(), 1);
+    });
+    assert_eq!(got.counter(REQUESTS, &[ACCEPTED, NO_REASON, MISS]), 1);
+    let expired = |lookup| got.counter(REQUESTS, &[REFUSED, reason(AuthReason::Expired), lookup]);
+    assert_eq!((expired(HIT), expired(MISS)), (2, 0));
+    assert_eq!(got.total(REQUESTS), 3);
 }
 
 /// `token_cache_capacity(0)` turns the verified-token cache off (for deployments that must not
@@ -245,8 +290,8 @@ fn a_zero_token_cache_capacity_turns_the_cache_off() {
         }
         assert_eq!(idp.jwks_fetches(), 1);
     });
-    assert_eq!(got.counter(REQUESTS, &[ACCEPTED, ("reason", "none")]), 3);
-    assert_eq!(got.total(TOKEN_CACHE), 0, "no lookup, no hit, no miss");
+    assert_eq!(got.counter(REQUESTS, &[ACCEPTED, NO_REASON, MISS]), 3);
+    assert_eq!(got.total(REQUESTS), 3, "no hit");
 }
 
 #[test]
@@ -276,7 +321,7 @@ fn unavailable_keys_count_as_unavailable_and_failed_fetches() {
     let jwks_label = [("jwks", url.as_str())];
     assert_eq!(got.gauge(KEY_SET_STALE, &jwks_label), Some(1.0));
     assert_eq!(got.gauge(KEY_SET_AGE, &jwks_label), None);
-    let unavailable = [UNAVAILABLE, reason(AuthReason::KeysUnavailable)];
+    let unavailable = [UNAVAILABLE, reason(AuthReason::KeysUnavailable), MISS];
     assert_eq!(got.counter(REQUESTS, &unavailable), 1);
     assert_eq!(got.total(REQUESTS), 1);
     let error = [("jwks", url.as_str()), ("result", "error")];
@@ -349,7 +394,7 @@ fn unknown_kid_cooldown_refusals_are_counted() {
         2
     );
     assert_eq!(
-        got.counter(REQUESTS, &[REFUSED, reason(AuthReason::UnknownKeyId)]),
+        got.counter(REQUESTS, &[REFUSED, reason(AuthReason::UnknownKeyId), MISS]),
         3
     );
     // The warm-up's 200, then the unknown kid's conditional refetch: 304.
@@ -428,11 +473,17 @@ fn per_route_requirement_refusals_are_counted() {
         assert_eq!(grpc.headers["grpc-status"], "7");
         tokens.push(reader);
     });
-    assert_eq!(got.counter(REQUESTS, &[ACCEPTED, ("reason", "none")]), 2);
+    // The layer accepted both (verified, then reused); the requirement refused both after it.
+    assert_eq!(got.counter(REQUESTS, &[ACCEPTED, NO_REASON, MISS]), 1);
+    assert_eq!(got.counter(REQUESTS, &[ACCEPTED, NO_REASON, HIT]), 1);
     assert_eq!(
-        got.counter(REQUESTS, &[REFUSED, reason(AuthReason::InsufficientScope)]),
+        got.counter(
+            REQUESTS,
+            &[REFUSED, reason(AuthReason::InsufficientScope), NO_TOKEN]
+        ),
         2
     );
+    assert_eq!(got.total(REQUESTS), 4);
     let tokens: Vec<&str> = tokens.iter().map(String::as_str).collect();
     let urls: Vec<&str> = urls.iter().map(String::as_str).collect();
     got.assert_no_token_material(&tokens, &urls);
@@ -482,12 +533,23 @@ fn introspection_calls_are_counted_by_result_and_cache_hits_are_not_calls() {
     assert_eq!(
         got.counter(
             REQUESTS,
-            &[UNAVAILABLE, reason(AuthReason::IntrospectionUnavailable)]
+            &[
+                UNAVAILABLE,
+                reason(AuthReason::IntrospectionUnavailable),
+                MISS
+            ]
         ),
         1
     );
     assert_eq!(
-        got.counter(REQUESTS, &[REFUSED, reason(AuthReason::InactiveToken)]),
+        got.counter(
+            REQUESTS,
+            &[REFUSED, reason(AuthReason::InactiveToken), MISS]
+        ),
         1
     );
+    // Introspected tokens are not in the verified-token cache: the answer cache served the
+    // repeats, so they are accepted misses.
+    assert_eq!(got.counter(REQUESTS, &[ACCEPTED, NO_REASON, MISS]), 3);
+    assert_eq!(got.counter(REQUESTS, &[ACCEPTED, NO_REASON, HIT]), 0);
 }

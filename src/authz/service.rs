@@ -120,7 +120,7 @@ fn refusal(
         reason = error.reason().code(),
         "jwks-auth: requirement refused"
     );
-    crate::metrics::refused(&error);
+    crate::metrics::refused(&error, crate::metrics::Lookup::NoToken);
     Some(refusal_for_request(headers, extensions, &error))
 }
 
