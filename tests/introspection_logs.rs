@@ -148,3 +148,82 @@ async fn a_flood_past_max_in_flight_is_logged_every_10_s_and_never_names_a_token
     );
     assert!(!logs.contains("secret-"), "no token in the logs: {logs}");
 }
+
+/// A discovery document announcing an `introspection_endpoint` with user information is
+/// refused like a configured one (the HTTP client would move the credentials out of the URL
+/// and every answer would look redirected): 503 for the client, nothing POSTed there, and an
+/// error naming the fix without the password.
+#[tokio::test]
+async fn a_discovered_endpoint_with_user_information_is_refused_and_named() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use axum::Router;
+    use axum::routing::{get, post};
+
+    let logs = Logs::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let issuer = format!("http://{addr}");
+    let posts = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&posts);
+    let document = serde_json::json!({
+        "issuer": issuer,
+        "jwks_uri": format!("{issuer}/jwks"),
+        "introspection_endpoint": format!("http://admin:hunter2@{addr}/introspect?tenant=x"),
+    });
+    let router = Router::new()
+        .route(
+            "/.well-known/openid-configuration",
+            get(move || {
+                let document = document.clone();
+                async move { axum::Json(document) }
+            }),
+        )
+        .route(
+            "/introspect",
+            post(move || {
+                counter.fetch_add(1, Ordering::SeqCst);
+                async { r#"{"active":true,"sub":"x"}"# }
+            }),
+        );
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    let verifier = JwksVerifier::builder()
+        .oidc_issuer(&issuer)
+        .audience("api")
+        .http_timeout(Duration::from_secs(2))
+        .introspection(
+            Introspection::builder()
+                .client_auth(ClientAuth::client_secret_basic("api", "secret"))
+                .build()
+                .expect("config"),
+        )
+        .build()
+        .expect("verifier");
+    let err = verifier
+        .verify("opaque-token")
+        .await
+        .expect_err("no usable endpoint");
+    assert_eq!(err.reason(), AuthReason::IntrospectionUnavailable);
+    assert!(err.retry_after().is_some());
+    assert_eq!(posts.load(Ordering::SeqCst), 0, "the token went nowhere");
+    let logs = String::from_utf8_lossy(&logs.0.lock().unwrap_or_else(PoisonError::into_inner))
+        .into_owned();
+    assert!(
+        logs.contains("discovered introspection_endpoint")
+            && logs.contains("with user information")
+            && logs.contains("client_auth"),
+        "{logs}"
+    );
+    assert!(
+        !logs.contains("hunter2") && !logs.contains("tenant=x"),
+        "{logs}"
+    );
+}

@@ -164,7 +164,24 @@ impl Client {
             "discovered introspection_endpoint",
         )
         .map_err(|e| FetchError::permanent(e.to_string()))?;
+        without_user_info(&url, "discovered introspection_endpoint")
+            .map_err(FetchError::permanent)?;
         *found.lock().unwrap_or_else(PoisonError::into_inner) = Some(url.clone());
         Ok(url)
     }
+}
+
+/// Refuses an endpoint URL with user information. The HTTP client moves it into an
+/// `Authorization` header of its own (beside the client authentication's) and out of the URL,
+/// so every answer looked redirected and was refused: an outage for every opaque token. The
+/// message shows the URL redacted (no user, password or query).
+pub(super) fn without_user_info(url: &Url, what: &str) -> Result<(), String> {
+    if url.username().is_empty() && url.password().is_none() {
+        return Ok(());
+    }
+    Err(format!(
+        "{what}: `{}` with user information; remove it and authenticate with \
+         .client_auth(ClientAuth::client_secret_basic(..)) or another ClientAuth",
+        crate::fetch::redacted(url)
+    ))
 }

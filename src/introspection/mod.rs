@@ -67,7 +67,7 @@ use std::time::Duration;
 
 use crate::clock::SharedClock;
 use crate::error::ConfigError;
-use crate::fetch::{HttpFetcher, check_url, redacted};
+use crate::fetch::{HttpFetcher, check_url};
 use crate::jwks::cache::KeyCache;
 use crate::oidc::discovery_url;
 use crate::policy::Policy;
@@ -353,17 +353,7 @@ pub(crate) fn assemble(
     let endpoint = match (config.endpoint, oidc_issuer) {
         (Some(url), _) => {
             let url = check_url(&url, allow_http, "introspection endpoint")?;
-            // The HTTP client moves user information into an `Authorization` header of its
-            // own (beside the client authentication's) and out of the URL, so that every
-            // answer looked redirected and was refused: an outage, not a config error.
-            if !url.username().is_empty() || url.password().is_some() {
-                return Err(ConfigError::new(format!(
-                    "introspection endpoint: `{}` with user information; remove it and \
-                     authenticate with .client_auth(ClientAuth::client_secret_basic(..)) or \
-                     another ClientAuth",
-                    redacted(&url)
-                )));
-            }
+            client::without_user_info(&url, "introspection endpoint").map_err(ConfigError::new)?;
             client::Endpoint::Fixed(url)
         }
         (None, Some(issuer)) => client::Endpoint::Discovered {
