@@ -41,7 +41,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             get(move || {
                 let (prometheus, verifier) = (prometheus.clone(), verifier.clone());
                 async move {
-                    // Reading the status refreshes the key-set age and staleness gauges.
+                    // Reading the status refreshes the key-set age and staleness gauges, and
+                    // makes the accepted-request counters register again (their handles are
+                    // cached per thread; an exporter may have dropped an idle series).
                     let _ = verifier.status();
                     prometheus.render()
                 }

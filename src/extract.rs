@@ -120,6 +120,9 @@ impl IntoResponse for AuthRejection {
                     reason = error.reason().code(),
                     "jwks-auth: extractor refused"
                 );
+                // Counted here, when the refusal becomes a response, as a per-route `Require`
+                // counts its own (after the layer accepted the request, so `none`).
+                crate::metrics::refused(error, crate::metrics::Lookup::NoToken);
                 rejection_response(self.handler.as_ref(), error).map(axum::body::Body::from)
             }
         }

@@ -26,6 +26,15 @@
 //! [`KeySource`](crate::jwks::KeySource) that does not name itself). The key-set gauges are
 //! updated after every fetch and whenever `status()` is read (as the
 //! `jwks_auth::health` probes do), so a probe every few seconds keeps them current.
+//!
+//! Read [`JwksVerifier::status`](crate::JwksVerifier::status) in the handler that renders
+//! your metrics, before rendering (as `examples/metrics.rs` does). Besides the gauges, it
+//! makes the accepted-request counters register their handles with the recorder again: they
+//! are cached per thread (a registry lookup per request would cost more than the cached
+//! verification it counts), and an exporter that drops idle series (Prometheus
+//! `idle_timeout` for counters) would otherwise leave them counting into a series nobody
+//! renders. The same holds for tests that replace one local recorder with another on the
+//! same thread: read `status()` after the swap, or give each recorder its own thread.
 
 /// Requests seen by the layer: `outcome` (`accepted`, `refused` for 401/403, `unavailable`
 /// for 503), `reason` (the refusal's stable code; `none` when accepted) and `token_cache`, how
@@ -35,20 +44,29 @@
 /// - `miss`: the token reached the verifier and was not answered from the cache (verified in
 ///   full, refused before its signature, introspected, or the cache is off);
 /// - `none`: no token reached the verifier (missing or malformed credentials), or a per-route
-///   requirement refused the request after the layer.
+///   requirement or an extractor refused the request after the layer.
 ///
 /// The cache's hit ratio is therefore
 /// `sum(rate(jwks_auth_requests_total{token_cache="hit"}[5m])) /
 /// sum(rate(jwks_auth_requests_total{token_cache=~"hit|miss"}[5m]))`. It is a label rather
 /// than a counter of its own so that a request served from the cache records one series, not
 /// two: the repeat-token path is short enough that a second increment shows in its cost.
-/// [`JwksVerifier::verify`](crate::JwksVerifier::verify) called outside the layer records no
-/// request (the key-set series still move).
+/// Introspected opaque tokens are always `miss` (their answers have a cache of their own, seen
+/// in [`INTROSPECTIONS`] as the calls it saved): with
+/// [`Routing::AllTokens`](crate::introspection::Routing::AllTokens) the ratio is 0.
 ///
-/// A per-route requirement ([`Require`](crate::Require)) that refuses an authenticated request
-/// adds a `refused` count with its reason (`insufficient_scope`, `missing_role`, ...) and
-/// `token_cache` `none`: that request was `accepted` by the layer first, so it counts once
-/// under each.
+/// A per-route requirement ([`Require`](crate::Require)) or an extractor
+/// ([`Authorized`](crate::authz::Authorized), [`User`](crate::User) or [`Claims`](crate::Claims) under
+/// an optional layer) that refuses a request adds a `refused` count with its reason
+/// (`insufficient_scope`, `missing_role`, `missing_token`, ...) and `token_cache` `none`. A
+/// token-bearing request was `accepted` by the layer first, so it counts once under each: to
+/// count requests, sum the layer's own outcomes (`token_cache` `hit`, `miss`, or `none` with
+/// `reason` `missing_token` and the like), or mind the double count.
+///
+/// Not counted: requests the layer lets through without a verified token (an
+/// [`optional`](crate::JwksAuthLayer::optional) layer's anonymous requests, the dev-user
+/// bypass), and [`JwksVerifier::verify`](crate::JwksVerifier::verify) called outside the layer
+/// (the key-set series still move).
 pub const REQUESTS: &str = "jwks_auth_requests_total";
 /// Key-set fetches (a retried fetch counts once): `jwks`, `result` = `200` (a new document),
 /// `304` (not modified, the cached set kept) or `error` (failed; the previous set stays).
@@ -104,15 +122,20 @@ mod record {
     use crate::error::{AuthError, AuthErrorKind};
 
     // The accepted-request counters, one per `token_cache` value, are looked up in the
-    // recorder once per thread and recorder, not per request: a registry lookup costs more
-    // than the cached verification it would count (measured with the Prometheus exporter:
-    // +14% on the repeat path per lookup pair). The handles are keyed by the recorder's
-    // address, so installing a recorder later (or a test's local recorder) is seen at the
-    // next call. (A recorder dropped and another built at the same address on the same
-    // thread would be given the old one's handles: tests give each local recorder its own
-    // thread, as `cargo test` does.) A hit records this one counter and nothing else.
+    // recorder once per thread, not per request: a registry lookup costs more than the cached
+    // verification it would count (measured with the Prometheus exporter: +14% on the repeat
+    // path per lookup pair). A cached handle is used again only while two things hold:
+    // - the recorder is the same (its address): installing a recorder later, or a test's
+    //   local recorder, is seen at the next call;
+    // - no `status()` read happened since it was registered (the epoch): a handle outlives
+    //   its series when an exporter drops idle series (Prometheus `idle_timeout`; see
+    //   metrics-rs/metrics#372) or when a dropped local recorder's address is reused by the
+    //   next one. Every `status()` read (each health probe, the `/metrics` handler) makes every
+    //   thread register its handles again at its next hit.
+    // A hit records this one counter and nothing else.
     mod hot {
         use std::cell::RefCell;
+        use std::sync::atomic::{AtomicU64, Ordering};
 
         use ::metrics::{Counter, Key, Label, Level, Metadata, Recorder};
 
@@ -133,8 +156,12 @@ mod record {
         static METADATA: Metadata<'static> =
             Metadata::new(module_path!(), Level::INFO, Some(module_path!()));
 
+        /// Moves on at every `status()` read; handles registered before are registered again.
+        static EPOCH: AtomicU64 = AtomicU64::new(0);
+
         struct Handles {
             recorder: usize,
+            epoch: u64,
             hit: Counter,
             miss: Counter,
         }
@@ -143,24 +170,40 @@ mod record {
             static HANDLES: RefCell<Option<Handles>> = const { RefCell::new(None) };
         }
 
+        pub(crate) fn register_again() {
+            EPOCH.fetch_add(1, Ordering::Relaxed);
+        }
+
         #[inline]
         pub(crate) fn accepted(hit: bool) {
+            let key = if hit { &HIT } else { &MISS };
             ::metrics::with_recorder(|recorder| {
                 let id = std::ptr::from_ref::<dyn Recorder>(recorder).cast::<()>() as usize;
-                HANDLES.with(|cell| {
+                let epoch = EPOCH.load(Ordering::Relaxed);
+                let cached = HANDLES.try_with(|cell| {
                     let mut cell = cell.borrow_mut();
                     let handles = match &mut *cell {
-                        Some(h) if h.recorder == id => h,
+                        Some(h) if h.recorder == id && h.epoch == epoch => h,
                         slot => slot.insert(Handles {
                             recorder: id,
+                            epoch,
                             hit: recorder.register_counter(&HIT, &METADATA),
                             miss: recorder.register_counter(&MISS, &METADATA),
                         }),
                     };
                     if hit { &handles.hit } else { &handles.miss }.increment(1);
                 });
+                // The thread is being torn down (its locals are gone): count without a cache.
+                if cached.is_err() {
+                    recorder.register_counter(key, &METADATA).increment(1);
+                }
             });
         }
+    }
+
+    /// Handles cached for the hot counters are registered again at each thread's next hit.
+    pub(crate) fn register_again() {
+        hot::register_again();
     }
 
     /// An accepted request; `hit` when the verified-token cache decided it.
@@ -249,6 +292,8 @@ mod record {
     #[inline(always)]
     pub(crate) fn accepted(_: bool) {}
     #[inline(always)]
+    pub(crate) fn register_again() {}
+    #[inline(always)]
     pub(crate) fn refused(_: &AuthError, _: super::Lookup) {}
     #[inline(always)]
     pub(crate) fn key_fetch(_: &Arc<str>, _: &'static str, _: Duration) {}
@@ -266,7 +311,7 @@ mod record {
 
 pub(crate) use record::{
     accepted, cooldown_refusal, identity_fetch, introspection, key_fetch, key_set, refused,
-    stale_use,
+    register_again, stale_use,
 };
 
 /// Counts a Cloudflare Access identity fetch by its result, and passes the result through.

@@ -304,6 +304,9 @@ impl JwksVerifier {
     /// concatenated, fresh only if all are, stale if any is).
     #[must_use]
     pub fn status(&self) -> CacheStatus {
+        // A status read comes before a scrape (the `/metrics` handler) or is a probe: the
+        // moment for the hot counters' cached handles to be registered again (`metrics`).
+        crate::metrics::register_again();
         if self.keyless() {
             // Nothing to fetch: as ready as the introspection endpoint (which is not probed).
             return CacheStatus {

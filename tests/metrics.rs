@@ -553,3 +553,212 @@ fn introspection_calls_are_counted_by_result_and_cache_hits_are_not_calls() {
     assert_eq!(got.counter(REQUESTS, &[ACCEPTED, NO_REASON, MISS]), 3);
     assert_eq!(got.counter(REQUESTS, &[ACCEPTED, NO_REASON, HIT]), 0);
 }
+
+jwks_auth::requirement!(OrdersWrite = jwks_auth::Require::scope("orders:write"));
+
+/// An extractor's refusal is counted when it becomes a response, like a per-route `Require`'s:
+/// `Authorized<R>` refusing a requirement, and `User` refusing an anonymous request under an
+/// optional layer. The optional layer's anonymous pass itself is not a decision: not counted.
+#[test]
+fn extractor_refusals_are_counted() {
+    use jwks_auth::authz::Authorized;
+    let got = recorded(|| async {
+        let idp = MockIdp::start().await;
+        let app = axum::Router::new()
+            .route(
+                "/orders",
+                axum::routing::get(|_: Authorized<OrdersWrite>| async { "orders" }),
+            )
+            .route(
+                "/me",
+                axum::routing::get(|user: jwks_auth::User| async move {
+                    user.sub().unwrap_or_default().to_owned()
+                }),
+            )
+            .layer(JwksAuthLayer::new(builder(&idp).build().expect("config")).optional());
+        let reader = idp.token().claim("scope", "orders:read".into()).sign();
+        let header = format!("Bearer {reader}");
+        let reply = send(&app, get_with("/orders", &[("authorization", &header)])).await;
+        assert_eq!(reply.status, StatusCode::FORBIDDEN);
+        assert_eq!(
+            reply.challenge(),
+            Some(
+                r#"Bearer scope="orders:write", error="insufficient_scope", error_description="insufficient scope""#
+            )
+        );
+        let anonymous = send(&app, get_with("/me", &[])).await;
+        anonymous.assert_refused(
+            StatusCode::UNAUTHORIZED,
+            r#"{"detail":"missing bearer token"}"#,
+            Some("Bearer"),
+        );
+        assert_eq!(idp.jwks_fetches(), 1);
+    });
+    assert_eq!(got.counter(REQUESTS, &[ACCEPTED, NO_REASON, MISS]), 1);
+    assert_eq!(
+        got.counter(
+            REQUESTS,
+            &[REFUSED, reason(AuthReason::InsufficientScope), NO_TOKEN]
+        ),
+        1
+    );
+    assert_eq!(
+        got.counter(
+            REQUESTS,
+            &[REFUSED, reason(AuthReason::MissingToken), NO_TOKEN]
+        ),
+        1
+    );
+    assert_eq!(got.total(REQUESTS), 3);
+}
+
+/// A recorder whose series can be dropped, as an exporter drops idle ones (Prometheus
+/// `idle_timeout`): a handle registered before the drop counts into nothing it renders.
+#[derive(Default)]
+struct Forgetful(
+    std::sync::Mutex<Vec<(String, Labels, std::sync::Arc<std::sync::atomic::AtomicU64>)>>,
+);
+
+impl Forgetful {
+    fn forget_all(&self) {
+        self.0.lock().expect("lock").clear();
+    }
+
+    fn counter(&self, labels: &[(&str, &str)]) -> u64 {
+        let mut want: Labels = labels
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        want.sort();
+        self.0
+            .lock()
+            .expect("lock")
+            .iter()
+            .filter(|(n, l, _)| n == REQUESTS && *l == want)
+            .map(|(_, _, v)| v.load(std::sync::atomic::Ordering::SeqCst))
+            .sum()
+    }
+}
+
+impl metrics::Recorder for Forgetful {
+    fn describe_counter(
+        &self,
+        _: metrics::KeyName,
+        _: Option<metrics::Unit>,
+        _: metrics::SharedString,
+    ) {
+    }
+    fn describe_gauge(
+        &self,
+        _: metrics::KeyName,
+        _: Option<metrics::Unit>,
+        _: metrics::SharedString,
+    ) {
+    }
+    fn describe_histogram(
+        &self,
+        _: metrics::KeyName,
+        _: Option<metrics::Unit>,
+        _: metrics::SharedString,
+    ) {
+    }
+
+    fn register_counter(&self, key: &metrics::Key, _: &metrics::Metadata<'_>) -> metrics::Counter {
+        let mut labels: Labels = key
+            .labels()
+            .map(|l| (l.key().to_owned(), l.value().to_owned()))
+            .collect();
+        labels.sort();
+        let mut series = self.0.lock().expect("lock");
+        let name = key.name().to_owned();
+        let found = series.iter().find(|(n, l, _)| *n == name && *l == labels);
+        let value = match found {
+            Some((_, _, value)) => std::sync::Arc::clone(value),
+            None => {
+                let value = std::sync::Arc::default();
+                series.push((name, labels, std::sync::Arc::clone(&value)));
+                value
+            }
+        };
+        metrics::Counter::from_arc(value)
+    }
+
+    fn register_gauge(&self, _: &metrics::Key, _: &metrics::Metadata<'_>) -> metrics::Gauge {
+        metrics::Gauge::noop()
+    }
+
+    fn register_histogram(
+        &self,
+        _: &metrics::Key,
+        _: &metrics::Metadata<'_>,
+    ) -> metrics::Histogram {
+        metrics::Histogram::noop()
+    }
+}
+
+/// The hot counters' handles are cached per thread; a `status()` read (as the `/metrics`
+/// handler does before rendering) makes them register again, so series an exporter dropped
+/// come back with every later count, and a recorder that replaced another at the same
+/// address gets its own.
+#[test]
+fn cached_handles_are_registered_again_after_a_status_read() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let recorder = Forgetful::default();
+    metrics::with_local_recorder(&recorder, || {
+        runtime.block_on(async {
+            let idp = MockIdp::start().await;
+            let verifier = builder(&idp).build().expect("config");
+            let app = app(JwksAuthLayer::new(verifier.clone()));
+            let token = idp.token().subject("alice").sign();
+            send_token(&app, &token).await.assert_ok("alice");
+            send_token(&app, &token).await.assert_ok("alice");
+            assert_eq!(recorder.counter(&[ACCEPTED, NO_REASON, HIT]), 1);
+            // The exporter drops its series, then renders after a status read.
+            recorder.forget_all();
+            let _ = verifier.status();
+            for _ in 0..3 {
+                send_token(&app, &token).await.assert_ok("alice");
+            }
+            assert_eq!(recorder.counter(&[ACCEPTED, NO_REASON, HIT]), 3);
+            assert_eq!(idp.jwks_fetches(), 1);
+        });
+    });
+    // Another recorder in the same place, on the same thread.
+    let mut slot = DebuggingRecorder::new();
+    let mut totals = Vec::new();
+    for _ in 0..2 {
+        slot = DebuggingRecorder::new();
+        let snapshotter = slot.snapshotter();
+        metrics::with_local_recorder(&slot, || {
+            runtime.block_on(async {
+                let idp = MockIdp::start().await;
+                let verifier = builder(&idp).build().expect("config");
+                let _ = verifier.status();
+                let app = app(JwksAuthLayer::new(verifier));
+                let token = idp.token().sign();
+                for _ in 0..2 {
+                    assert_eq!(send_token(&app, &token).await.status, StatusCode::OK);
+                }
+            });
+        });
+        let hits: u64 = snapshotter
+            .snapshot()
+            .into_vec()
+            .into_iter()
+            .filter(|(key, _, _, _)| {
+                let key = key.key();
+                key.name() == REQUESTS && key.labels().any(|l| l.value() == "hit")
+            })
+            .map(|(_, _, _, value)| match value {
+                DebugValue::Counter(n) => n,
+                other => panic!("not a counter: {other:?}"),
+            })
+            .sum();
+        totals.push(hits);
+    }
+    drop(slot);
+    assert_eq!(totals, [1, 1], "each recorder saw its own hit");
+}
