@@ -42,8 +42,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 let (prometheus, verifier) = (prometheus.clone(), verifier.clone());
                 async move {
                     // Reading the status refreshes the key-set age and staleness gauges, and
-                    // makes the accepted-request counters register again (their handles are
-                    // cached per thread; an exporter may have dropped an idle series).
+                    // publishes the cache hits counted since the last scrape (they are
+                    // counted without a recorder call and published in batches).
                     let _ = verifier.status();
                     prometheus.render()
                 }

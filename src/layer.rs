@@ -309,7 +309,11 @@ where
                     let refusal = reject::<B, ResBody>(config, req.headers(), &e, lookup);
                     return ResponseFuture::rejected(refusal);
                 }
-                crate::metrics::accepted(lookup == Lookup::Hit);
+                if lookup == Lookup::Hit {
+                    config.verifier.hit_counts().hit();
+                } else {
+                    crate::metrics::accepted_miss();
+                }
                 req.extensions_mut().insert(user);
                 req.extensions_mut().insert(verified);
                 ResponseFuture::inner(self.inner.call(req))
@@ -469,7 +473,7 @@ where
                     });
                     let next = match checked {
                         Ok(user) => {
-                            crate::metrics::accepted(false);
+                            crate::metrics::accepted_miss();
                             request.extensions_mut().insert(user);
                             State::Inner {
                                 future: service.call(request),

@@ -12,7 +12,7 @@ use crate::error::{AuthError, AuthReason, ConfigError};
 use crate::fetch::FetchError;
 use crate::introspection::{self, Introspector};
 use crate::jwks::cache::CacheStatus;
-use crate::metrics::Lookup;
+use crate::metrics::{HitCounts, Lookup};
 use crate::policy::IdTokenChecks;
 use crate::user::User;
 use crate::verify::{self, IssuerVerifier};
@@ -38,6 +38,8 @@ pub struct JwksVerifier {
     inner: Arc<Kind>,
     /// Opaque tokens (and with `Routing::AllTokens`, every token) go here (RFC 7662).
     introspection: Option<Arc<Introspector>>,
+    /// Accepted cache hits not yet published to the metrics recorder (`metrics` feature).
+    hits: Arc<HitCounts>,
 }
 
 /// The result of the synchronous part of verification.
@@ -76,6 +78,7 @@ impl JwksVerifier {
         Self {
             inner: Arc::new(Kind::One(verifier)),
             introspection: introspection.map(Arc::new),
+            hits: Arc::default(),
         }
     }
 
@@ -118,6 +121,7 @@ impl JwksVerifier {
         Ok(Self {
             inner: Arc::new(Kind::Many(routes)),
             introspection: None,
+            hits: Arc::default(),
         })
     }
 
@@ -164,6 +168,11 @@ impl JwksVerifier {
         };
         checks.check(&user, one.clock.now(), one.policy.leeway)?;
         Ok(user)
+    }
+
+    /// Where the layer counts accepted cache hits, published at each [`status`](Self::status).
+    pub(crate) fn hit_counts(&self) -> &HitCounts {
+        &self.hits
     }
 
     /// The synchronous part, for the layer: decides without awaiting when it can. On
@@ -305,8 +314,8 @@ impl JwksVerifier {
     #[must_use]
     pub fn status(&self) -> CacheStatus {
         // A status read comes before a scrape (the `/metrics` handler) or is a probe: the
-        // moment for the hot counters' cached handles to be registered again (`metrics`).
-        crate::metrics::register_again();
+        // moment to publish the accepted cache hits counted since the last one (`metrics`).
+        self.hits.publish();
         if self.keyless() {
             // Nothing to fetch: as ready as the introspection endpoint (which is not probed).
             return CacheStatus {

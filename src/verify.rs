@@ -55,6 +55,10 @@ pub(crate) struct Pending {
     kid: Option<Box<str>>,
     typ: Option<Box<str>>,
     cache_key: Option<TokenKey>,
+    /// The key set generation the attempt saw (0: none). A refresh finished since then is
+    /// used as it is, not fetched again: many requests that found no keys at once share one
+    /// fetch even when some of them reach the slow path only after it completed.
+    observed: u64,
 }
 
 impl Pending {
@@ -130,21 +134,22 @@ impl IssuerVerifier {
         if Algorithms::HMAC.contains(compact.alg) {
             return Attempt::Done(self.verify_hmac(&compact, now));
         }
-        let needs_keys = || {
+        let needs_keys = |observed| {
             Attempt::NeedsKeys(Pending {
                 route: 0,
                 alg: compact.alg,
                 kid: compact.kid.as_deref().map(Into::into),
                 typ: compact.typ.as_deref().map(Into::into),
                 cache_key,
+                observed,
             })
         };
         let guard = self.keys.load();
         let Some(snap) = guard.as_ref() else {
-            return needs_keys();
+            return needs_keys(0);
         };
         if !self.keys.usable(snap) {
-            return needs_keys();
+            return needs_keys(snap.generation);
         }
         match self.select(&snap.keys, &compact) {
             Selection::Found(keys) => {
@@ -154,7 +159,7 @@ impl IssuerVerifier {
             Selection::UnknownKid if self.keys.refuse_unknown_kid_now() => {
                 Attempt::Done(Err(AuthError::new(AuthReason::UnknownKeyId)))
             }
-            Selection::UnknownKid => needs_keys(),
+            Selection::UnknownKid => needs_keys(snap.generation),
         }
     }
 
@@ -198,14 +203,13 @@ impl IssuerVerifier {
     }
 
     async fn refresh_and_verify(&self, token: &str, pending: Pending) -> Result<User, AuthError> {
-        let (observed, trigger) = match self.keys.load_full_generation() {
-            None => (0, Trigger::NoKeys),
-            Some((generation, true)) => (generation, Trigger::NoKeys),
-            Some((generation, false)) => (generation, Trigger::UnknownKid),
+        let trigger = match self.keys.load_full_generation() {
+            None | Some((_, true)) => Trigger::NoKeys,
+            Some((_, false)) => Trigger::UnknownKid,
         };
         let snap = self
             .keys
-            .refresh(observed, trigger, pending.kid.as_deref())
+            .refresh(pending.observed, trigger, pending.kid.as_deref())
             .await?;
         let now = self.clock.now();
         let compact = pending.compact(token)?;

@@ -1350,3 +1350,47 @@ async fn key_set_errors_name_the_url() {
     assert!(err.to_string().contains(&idp.issuer()), "{err}");
     assert!(err.to_string().contains("none with a `kid`"), "{err}");
 }
+
+/// Single flight across the gap between the two halves of a verification: a request that
+/// found no keys (its synchronous attempt ran) but reaches the slow path only after another
+/// request's fetch installed a key set uses that set; it does not fetch again. (Before the
+/// fix it compared against the set installed meanwhile and fetched a second time; under a
+/// burst on a multi-threaded runtime that was a second JWKS fetch now and then.)
+#[tokio::test]
+async fn a_request_that_saw_no_keys_uses_the_set_fetched_before_its_slow_path_ran() {
+    use std::convert::Infallible;
+
+    use axum::body::Body;
+    use http::{Request, Response};
+    use tower::{Layer, Service, ServiceExt};
+
+    let idp = MockIdp::start().await;
+    let verifier = builder(&idp).build().expect("config");
+    let inner = tower::service_fn(|_: Request<Body>| async {
+        Ok::<_, Infallible>(Response::new(Body::empty()))
+    });
+    let mut service = JwksAuthLayer::new(verifier).layer(inner);
+    let first = idp.token().subject("first").sign();
+    let second = idp.token().subject("second").sign();
+    // The first request's synchronous half runs now and finds no key set; its future waits.
+    let waiting = ServiceExt::<Request<Body>>::ready(&mut service)
+        .await
+        .expect("ready")
+        .call(common::bearer(&first));
+    // Another request fetches the key set and completes.
+    let done = service
+        .clone()
+        .oneshot(common::bearer(&second))
+        .await
+        .expect("infallible");
+    assert_eq!(done.status(), StatusCode::OK);
+    assert_eq!(idp.jwks_fetches(), 1);
+    // Only now does the first request's slow half run: it uses the set just fetched.
+    let late = waiting.await.expect("infallible");
+    assert_eq!(late.status(), StatusCode::OK);
+    assert_eq!(
+        idp.jwks_fetches(),
+        1,
+        "the set fetched meanwhile was used, not fetched again"
+    );
+}
