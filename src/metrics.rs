@@ -27,14 +27,19 @@
 //! updated after every fetch and whenever `status()` is read (as the
 //! `jwks_auth::health` probes do), so a probe every few seconds keeps them current.
 //!
-//! Read [`JwksVerifier::status`](crate::JwksVerifier::status) in the handler that renders
-//! your metrics, before rendering (as `examples/metrics.rs` does). Besides the gauges, it
-//! publishes the accepted requests decided from the verified-token cache: those are counted
-//! per verifier without calling the recorder (a recorder call per request would cost more than
-//! the cached verification it counts) and published when a thread's share reaches 64, at every
-//! `status()` read, and when the verifier is dropped. Without a `status()` read before a
-//! scrape, the `token_cache="hit"` series can trail by up to 63 per thread. Everything else is
-//! recorded as it happens.
+//! Read [`JwksVerifier::status`](crate::JwksVerifier::status) of the verifier you gave the
+//! layer in the handler that renders your metrics, before rendering (as `examples/metrics.rs`
+//! does). Besides the gauges, it publishes the accepted requests decided from the
+//! verified-token cache: those are counted per verifier without calling the recorder (a
+//! recorder call per request would cost more than the cached verification it counts), in 16
+//! shards that threads take round robin, and published when a shard reaches 64, at every
+//! `status()` read, and when the verifier is dropped. There is no time bound otherwise:
+//! without a `status()` read the `token_cache="hit"` series can trail by up to 63 per shard in
+//! use (at most 1,008 per verifier), for as long as traffic is too low to fill a shard, and a
+//! hit ratio then reads low (misses are recorded at once). An exporter that renders on its own
+//! (`metrics-exporter-prometheus`'s HTTP listener, a push gateway) has no "before rendering":
+//! keep the `jwks_auth::health` probes on, or read `status()` from a periodic task (every
+//! scrape interval). Everything else is recorded as it happens.
 
 /// Requests seen by the layer: `outcome` (`accepted`, `refused` for 401/403, `unavailable`
 /// for 503), `reason` (the refusal's stable code; `none` when accepted) and `token_cache`, how
@@ -250,7 +255,7 @@ pub(crate) use record::{
 };
 
 /// Accepted requests decided from the verified-token cache, counted per verifier in
-/// cache-line-sized shards (one per thread, round robin) and published to the recorder in
+/// cache-line-sized shards (threads take one each, round robin) and published to the recorder in
 /// batches: when a shard reaches `BATCH` hits, at every
 /// [`JwksVerifier::status`](crate::JwksVerifier::status) read, and when the verifier is
 /// dropped. A hit then costs one uncontended atomic add instead of a recorder call: the

@@ -311,11 +311,22 @@ impl JwksVerifier {
 
     /// A status snapshot of the key cache (for several issuers: counters summed, kids
     /// concatenated, fresh only if all are, stale if any is).
+    ///
+    /// With the `metrics` feature it also updates the key-set gauges and publishes the
+    /// accepted cache hits that the layers using this verifier (or, for several issuers, any
+    /// of its tenants) counted since the last read: read it in the handler that renders your
+    /// metrics, before rendering. See [`metrics`](crate::metrics).
     #[must_use]
     pub fn status(&self) -> CacheStatus {
         // A status read comes before a scrape (the `/metrics` handler) or is a probe: the
         // moment to publish the accepted cache hits counted since the last one (`metrics`).
         self.hits.publish();
+        if let Kind::Many(routes) = &*self.inner {
+            // A tenant may also sit behind a layer of its own: its hits are published here too.
+            for (_, tenant) in routes {
+                tenant.hits.publish();
+            }
+        }
         if self.keyless() {
             // Nothing to fetch: as ready as the introspection endpoint (which is not probed).
             return CacheStatus {

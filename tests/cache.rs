@@ -1394,3 +1394,42 @@ async fn a_request_that_saw_no_keys_uses_the_set_fetched_before_its_slow_path_ra
         "the set fetched meanwhile was used, not fetched again"
     );
 }
+
+/// The other side of the same gap: a key set installed and then expired (past TTL and
+/// `max_stale`) while the request waited is no refresh of what it saw: it fetches again and
+/// passes, as a request arriving after the expiry does.
+#[tokio::test]
+async fn a_set_installed_and_expired_during_the_gap_is_fetched_again() {
+    use std::convert::Infallible;
+
+    use axum::body::Body;
+    use http::{Request, Response};
+    use tower::{Layer, Service, ServiceExt};
+
+    let idp = MockIdp::start().await;
+    let clock = ManualClock::now();
+    let verifier = builder(&idp)
+        .clock(clock.clone())
+        .cache_ttl(Duration::from_secs(600))
+        .max_stale(Duration::from_secs(60))
+        .build()
+        .expect("config");
+    let inner = tower::service_fn(|_: Request<Body>| async {
+        Ok::<_, Infallible>(Response::new(Body::empty()))
+    });
+    let mut service = JwksAuthLayer::new(verifier.clone()).layer(inner);
+    let token = idp.token().subject("first").expires_in(100_000).sign();
+    let waiting = ServiceExt::<Request<Body>>::ready(&mut service)
+        .await
+        .expect("ready")
+        .call(common::bearer(&token));
+    verifier.refresh().await.expect("refresh");
+    assert_eq!(idp.jwks_fetches(), 1);
+    clock.advance(Duration::from_secs(600 + 60 + 1));
+    let late = waiting.await.expect("infallible");
+    assert_eq!(
+        (late.status(), idp.jwks_fetches()),
+        (StatusCode::OK, 2),
+        "the expired set is not a usable refresh: fetched again"
+    );
+}

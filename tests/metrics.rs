@@ -771,17 +771,58 @@ fn a_new_recorder_at_the_same_address_gets_its_own_counts() {
                 let _ = verifier.status();
             });
         });
-        let accepted: u64 = snapshotter
-            .snapshot()
-            .into_vec()
-            .into_iter()
-            .filter(|(key, _, _, _)| key.key().name() == REQUESTS)
-            .map(|(_, _, _, value)| match value {
-                DebugValue::Counter(n) => n,
-                other => panic!("not a counter: {other:?}"),
-            })
-            .sum();
-        totals.push(accepted);
+        let snapshot = snapshotter.snapshot().into_vec();
+        let accepted = |cache: &str| -> u64 {
+            snapshot
+                .iter()
+                .filter(|(key, _, _, _)| {
+                    let key = key.key();
+                    key.name() == REQUESTS
+                        && key
+                            .labels()
+                            .any(|l| l.key() == "token_cache" && l.value() == cache)
+                })
+                .map(|(_, _, _, value)| match value {
+                    DebugValue::Counter(n) => *n,
+                    other => panic!("not a counter: {other:?}"),
+                })
+                .sum()
+        };
+        totals.push((accepted("hit"), accepted("miss")));
     }
-    assert_eq!(totals, [2, 2], "each recorder saw its own miss and hit");
+    assert_eq!(
+        totals,
+        [(1, 1), (1, 1)],
+        "each recorder saw its own miss and hit"
+    );
+}
+
+/// A multi-issuer verifier's `status()` also publishes the hits a layer counted on one of its
+/// tenants (a tenant can sit behind a layer of its own while the `/metrics` handler reads the
+/// combined verifier).
+#[test]
+fn multi_issuer_status_publishes_its_tenants_hits() {
+    let got = recorded(|| async {
+        let a = MockIdp::start().await;
+        let b = MockIdp::start().await;
+        let tenant_a = builder(&a).build().expect("a");
+        let multi = jwks_auth::JwksVerifier::multi_issuer([
+            tenant_a.clone(),
+            builder(&b).build().expect("b"),
+        ])
+        .expect("multi");
+        let app_a = app(JwksAuthLayer::new(tenant_a.clone()));
+        let token = a.token().subject("alice").sign();
+        for _ in 0..3 {
+            send_token(&app_a, &token).await.assert_ok("alice");
+        }
+        let _ = multi.status();
+        // Published by the status read above: the tenant is still alive here.
+        assert_eq!(a.jwks_fetches(), 1);
+        std::mem::forget(tenant_a); // never dropped: only the status read can publish
+        std::mem::forget(app_a);
+        std::mem::forget(multi);
+    });
+    assert_eq!(got.counter(REQUESTS, &[ACCEPTED, NO_REASON, MISS]), 1);
+    assert_eq!(got.counter(REQUESTS, &[ACCEPTED, NO_REASON, HIT]), 2);
 }

@@ -298,8 +298,15 @@ impl KeyCache {
         let mut one_more = wanted.is_some();
         loop {
             let (snap, predates_request) = match self.current.load_full() {
-                // Double check: someone already replaced the set this request saw.
-                Some(snap) if snap.generation != observed => (snap, true),
+                // Double check: someone already replaced the set this request saw (and that
+                // set is still servable: one installed and expired while the request waited
+                // is no refresh of it).
+                Some(snap)
+                    if snap.generation != observed
+                        && self.freshness(&snap, self.now()) != Freshness::Expired =>
+                {
+                    (snap, true)
+                }
                 _ => {
                     if self.now() < self.retry_at.load(Ordering::SeqCst) {
                         return Err(self.unavailable_error());
