@@ -259,10 +259,28 @@ impl KeyCache {
 
     /// Boards the flight in the air, or starts one (spawned, so that it outlives its waiters).
     /// Returns the ticket and whether the flight was already in the air.
-    async fn board(self: &Arc<Self>, wanted: Option<&str>) -> (Ticket<Snapshot>, bool) {
+    ///
+    /// With `newer_than`, a caller that would start a flight first looks again at the
+    /// installed set: a flight that installed a servable set newer than the one the caller saw
+    /// may have landed between the caller's look and its boarding (a flight installs before it
+    /// frees the slot, so that look is conclusive). Then no flight starts: `Err(that set)`.
+    async fn board(
+        self: &Arc<Self>,
+        wanted: Option<&str>,
+        newer_than: Option<u64>,
+    ) -> Result<(Ticket<Snapshot>, bool), Arc<Snapshot>> {
         match self.flights.board() {
-            Boarding::Joined(ticket) => (ticket, true),
+            Boarding::Joined(ticket) => Ok((ticket, true)),
             Boarding::Started(ticket, departure) => {
+                if let Some(observed) = newer_than
+                    && let Some(snap) = self.current.load_full().filter(|snap| {
+                        snap.generation != observed
+                            && self.freshness(snap, self.now()) != Freshness::Expired
+                    })
+                {
+                    drop(departure); // frees the slot: nothing was fetched
+                    return Err(snap);
+                }
                 // In the caller's span: the fetch's span nests under the verification it serves.
                 let flight = Arc::clone(self)
                     .fly(departure, wanted.map(Box::from))
@@ -271,7 +289,7 @@ impl KeyCache {
                     Ok(runtime) => drop(runtime.spawn(flight)),
                     Err(_) => flight.await,
                 }
-                (ticket, false)
+                Ok((ticket, false))
             }
         }
     }
@@ -311,11 +329,15 @@ impl KeyCache {
                     if self.now() < self.retry_at.load(Ordering::SeqCst) {
                         return Err(self.unavailable_error());
                     }
-                    let (ticket, joined) = self.board(wanted).await;
-                    match ticket.outcome(deadline).await {
-                        Some(Ok(snap)) => (snap, joined),
-                        Some(Err(_)) => return Err(self.unavailable_error()),
-                        None => return self.servable().ok_or_else(|| self.unavailable_error()),
+                    match self.board(wanted, Some(observed)).await {
+                        Err(installed) => (installed, true),
+                        Ok((ticket, joined)) => match ticket.outcome(deadline).await {
+                            Some(Ok(snap)) => (snap, joined),
+                            Some(Err(_)) => return Err(self.unavailable_error()),
+                            None => {
+                                return self.servable().ok_or_else(|| self.unavailable_error());
+                            }
+                        },
                     }
                 }
             };
@@ -335,7 +357,10 @@ impl KeyCache {
     /// A refresh that ignores the cooldown and backoff and reports the fetch error itself
     /// (for `JwksVerifier::refresh`). Joins a refresh already in flight.
     pub(crate) async fn force_refresh(self: &Arc<Self>) -> Result<(), FetchError> {
-        let (ticket, _) = self.board(None).await;
+        // Without `newer_than` boarding always gives a ticket; a set already there would do.
+        let Ok((ticket, _)) = self.board(None, None).await else {
+            return Ok(());
+        };
         match ticket.outcome(None).await {
             Some(outcome) => outcome.map(|_| ()),
             None => Err(FetchError::transient(
