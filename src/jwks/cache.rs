@@ -278,7 +278,10 @@ impl KeyCache {
                             && self.freshness(snap, self.now()) != Freshness::Expired
                     })
                 {
-                    drop(departure); // frees the slot: nothing was fetched
+                    // Nothing is fetched: the flight lands at once with that set, so that a
+                    // caller who joined it meanwhile gets the set too (and, for an unknown kid
+                    // missing from it, its one more fetch), not an empty landing.
+                    departure.land(Ok(Arc::clone(&snap)));
                     return Err(snap);
                 }
                 // In the caller's span: the fetch's span nests under the verification it serves.
