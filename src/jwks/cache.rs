@@ -261,29 +261,30 @@ impl KeyCache {
     /// Returns the ticket and whether the flight was already in the air.
     ///
     /// With `newer_than`, a caller that would start a flight first looks again at the
-    /// installed set: a flight that installed a servable set newer than the one the caller saw
-    /// may have landed between the caller's look and its boarding (a flight installs before it
-    /// frees the slot, so that look is conclusive). Then no flight starts: `Err(that set)`.
+    /// installed set, under the slot's lock: a flight that installed a servable set newer than
+    /// the one the caller saw may have landed between the caller's look and its boarding (a
+    /// flight installs before it frees the slot, so that look is conclusive). Then no flight
+    /// starts, and no one can have joined one: `Err(that set)`.
     async fn board(
         self: &Arc<Self>,
         wanted: Option<&str>,
         newer_than: Option<u64>,
     ) -> Result<(Ticket<Snapshot>, bool), Arc<Snapshot>> {
-        match self.flights.board() {
+        let boarding = match newer_than {
+            None => self.flights.board(),
+            Some(observed) => {
+                let now = self.now();
+                self.flights.board_unless(|| {
+                    self.current.load_full().filter(|snap| {
+                        snap.generation != observed
+                            && self.freshness(snap, now) != Freshness::Expired
+                    })
+                })?
+            }
+        };
+        match boarding {
             Boarding::Joined(ticket) => Ok((ticket, true)),
             Boarding::Started(ticket, departure) => {
-                if let Some(observed) = newer_than
-                    && let Some(snap) = self.current.load_full().filter(|snap| {
-                        snap.generation != observed
-                            && self.freshness(snap, self.now()) != Freshness::Expired
-                    })
-                {
-                    // Nothing is fetched: the flight lands at once with that set, so that a
-                    // caller who joined it meanwhile gets the set too (and, for an unknown kid
-                    // missing from it, its one more fetch), not an empty landing.
-                    departure.land(Ok(Arc::clone(&snap)));
-                    return Err(snap);
-                }
                 // In the caller's span: the fetch's span nests under the verification it serves.
                 let flight = Arc::clone(self)
                     .fly(departure, wanted.map(Box::from))

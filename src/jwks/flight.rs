@@ -8,6 +8,7 @@
 //! task: landed, failed, panicked, or dropped with its runtime. A slot that stayed taken would
 //! stop every later refresh.
 
+use std::convert::Infallible;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -69,22 +70,38 @@ impl<T> Flights<T> {
 
     /// Joins the flight in the air, or starts one.
     pub(crate) fn board(self: &Arc<Self>) -> Boarding<T> {
+        match self.board_unless(|| None::<Infallible>) {
+            Ok(boarding) => boarding,
+            Err(never) => match never {},
+        }
+    }
+
+    /// As [`board`](Self::board), but when no flight is in the air, `done` is asked first,
+    /// under the slot's lock (so no one can join a flight that will not fly): `Some` starts
+    /// none and is returned as the error.
+    pub(crate) fn board_unless<R>(
+        self: &Arc<Self>,
+        done: impl FnOnce() -> Option<R>,
+    ) -> Result<Boarding<T>, R> {
         let mut slot = self.slot.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some((_, outcome)) = slot.as_ref() {
-            return Boarding::Joined(Ticket(outcome.clone()));
+            return Ok(Boarding::Joined(Ticket(outcome.clone())));
+        }
+        if let Some(done) = done() {
+            return Err(done);
         }
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let (sender, receiver) = watch::channel(None);
         *slot = Some((id, receiver.clone()));
         self.flying.store(true, Ordering::Release);
-        Boarding::Started(
+        Ok(Boarding::Started(
             Ticket(receiver),
             Departure {
                 flights: Arc::clone(self),
                 id,
                 outcome: sender,
             },
-        )
+        ))
     }
 
     fn free(&self, id: u64) {
@@ -135,5 +152,37 @@ impl<T> Ticket<T> {
                 .flatten(),
             None => arrived.await,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `board_unless` asks only when it would start a flight, and under the lock: an answer
+    /// starts none (the slot stays free), and a flight in the air is joined without asking.
+    #[test]
+    fn board_unless_asks_only_before_starting_and_then_starts_nothing() {
+        let flights = Arc::new(Flights::<u8>::default());
+        let done = flights.board_unless(|| Some("installed meanwhile"));
+        assert!(matches!(done, Err("installed meanwhile")));
+        assert!(
+            !flights.is_flying(),
+            "no flight started, no one can have joined one"
+        );
+
+        let Ok(Boarding::Started(_, departure)) = flights.board_unless(|| None::<()>) else {
+            panic!("nothing said done and nothing flies: a flight starts");
+        };
+        assert!(flights.is_flying());
+        let mut asked = false;
+        let joined = flights.board_unless(|| {
+            asked = true;
+            Some(())
+        });
+        assert!(matches!(joined, Ok(Boarding::Joined(_))));
+        assert!(!asked, "a flight in the air is joined without asking");
+        departure.land(Ok(Arc::new(7)));
+        assert!(!flights.is_flying());
     }
 }
