@@ -28,16 +28,28 @@ impl Write for Logs {
     }
 }
 
+impl Logs {
+    /// Captures this thread's logs up to `level` until the guard is dropped. (The
+    /// current-thread test runtime runs spawned calls on this thread too.)
+    fn capture(level: tracing::Level) -> (Self, tracing::subscriber::DefaultGuard) {
+        let logs = Self::default();
+        let writer = logs.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_max_level(level)
+            .with_ansi(false)
+            .finish();
+        (logs, tracing::subscriber::set_default(subscriber))
+    }
+
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap_or_else(PoisonError::into_inner)).into_owned()
+    }
+}
+
 #[tokio::test]
 async fn refused_client_credentials_are_an_error_naming_the_cause() {
-    let logs = Logs::default();
-    let writer = logs.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .finish();
-    // The current-thread test runtime runs the spawned call on this thread too.
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (logs, _guard) = Logs::capture(tracing::Level::TRACE);
     let idp = MockIdp::start().await;
     idp.set_introspection_client(INTROSPECTION_CLIENT_ID, "rotated-secret");
     let verifier = JwksVerifier::builder()
@@ -65,8 +77,7 @@ async fn refused_client_credentials_are_an_error_naming_the_cause() {
     assert_eq!(err.reason(), AuthReason::IntrospectionUnavailable);
     assert!(err.retry_after().is_some());
     assert_eq!(idp.introspection_calls(), 1, "a 401 is not retried");
-    let logs = String::from_utf8_lossy(&logs.0.lock().unwrap_or_else(PoisonError::into_inner))
-        .into_owned();
+    let logs = logs.text();
     assert!(
         logs.contains("ERROR")
             && logs.contains("refused the client credentials (HTTP 401)")
@@ -79,14 +90,7 @@ async fn refused_client_credentials_are_an_error_naming_the_cause() {
 
 #[tokio::test]
 async fn a_flood_past_max_in_flight_is_logged_every_10_s_and_never_names_a_token() {
-    let logs = Logs::default();
-    let writer = logs.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || writer.clone())
-        .with_max_level(tracing::Level::DEBUG)
-        .with_ansi(false)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (logs, _guard) = Logs::capture(tracing::Level::DEBUG);
     let idp = MockIdp::start().await;
     let clock = ManualClock::now();
     let verifier = JwksVerifier::builder()
@@ -134,8 +138,7 @@ async fn a_flood_past_max_in_flight_is_logged_every_10_s_and_never_names_a_token
     let err = holder.await.expect("task").expect_err("timed out");
     assert_eq!(err.reason(), AuthReason::IntrospectionUnavailable);
     assert_eq!(idp.introspection_calls(), 1, "the flood made no call");
-    let logs = String::from_utf8_lossy(&logs.0.lock().unwrap_or_else(PoisonError::into_inner))
-        .into_owned();
+    let logs = logs.text();
     assert_eq!(
         logs.matches("too many token introspection calls in the air")
             .count(),
@@ -160,13 +163,7 @@ async fn a_discovered_endpoint_with_user_information_is_refused_and_named() {
     use axum::Router;
     use axum::routing::{get, post};
 
-    let logs = Logs::default();
-    let writer = logs.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (logs, _guard) = Logs::capture(tracing::Level::TRACE);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -214,8 +211,7 @@ async fn a_discovered_endpoint_with_user_information_is_refused_and_named() {
     assert_eq!(err.reason(), AuthReason::IntrospectionUnavailable);
     assert!(err.retry_after().is_some());
     assert_eq!(posts.load(Ordering::SeqCst), 0, "the token went nowhere");
-    let logs = String::from_utf8_lossy(&logs.0.lock().unwrap_or_else(PoisonError::into_inner))
-        .into_owned();
+    let logs = logs.text();
     assert!(
         logs.contains("discovered introspection_endpoint")
             && logs.contains("with user information")
